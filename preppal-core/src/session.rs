@@ -1,0 +1,629 @@
+//! [`InterviewSession`]: one live interview as a state machine with no I/O.
+//!
+//! # Calling contract
+//!
+//! Methods come in four kinds (after quinn-proto's `Connection`):
+//!
+//! - getters (`&self`): [`status`](InterviewSession::status), [`transcript`](InterviewSession::transcript),
+//!   [`end_reason`](InterviewSession::end_reason), ...
+//! - `handle_*`: inputs. [`handle_client`](InterviewSession::handle_client) for decoded
+//!   browser messages, [`handle_model`](InterviewSession::handle_model) for model events,
+//!   [`handle_timeout`](InterviewSession::handle_timeout) when [`poll_timeout`](InterviewSession::poll_timeout)
+//!   has passed, [`handle_client_gone`](InterviewSession::handle_client_gone) when the
+//!   browser's socket closed.
+//! - `poll_*`: outputs, pulled until they return `None` after every `handle_*` call, in
+//!   this order: [`poll_to_model`](InterviewSession::poll_to_model),
+//!   [`poll_to_client`](InterviewSession::poll_to_client),
+//!   [`poll_persist`](InterviewSession::poll_persist), [`poll_event`](InterviewSession::poll_event);
+//!   then sleep until [`poll_timeout`](InterviewSession::poll_timeout).
+//!
+//! `now` is an [`Instant`] supplied by the caller and must never go backwards. The session
+//! reads no clock, so tests drive it with a fake one.
+//!
+//! # Lifecycle
+//!
+//! ```text
+//!  new() ── PENDING ── model SetupComplete ──► IN_PROGRESS ── end ──► COMPLETED (something was said)
+//!              │                                    │         └────► ERROR (nothing was said)
+//!              └── setup timeout, model closed, end ─────────────────► ERROR
+//! ```
+//!
+//! An interview ends exactly once, for one [`EndReason`]: the candidate ends it, the time
+//! limit passes, the model closes, the setup deadline passes, or the candidate's client
+//! goes away. After that every `handle_*` call returns [`SessionError::Ended`] and does nothing.
+//!
+//! # Turns
+//!
+//! Model transcription fragments are joined exactly as sent. The interviewer's turn ends
+//! on `turnComplete` or `interrupted`; the candidate's turn ends on the first model output
+//! after it. A candidate turn with audio but no transcription keeps its timing and an
+//! empty text. After `interrupted`, model audio and transcription are dropped until the
+//! model's `turnComplete`, and the client is told to flush its player.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::codec::ClientMessage;
+use crate::model::{ModelCommand, ModelEvent};
+use crate::proto::{self, server_to_client_message::Message as ToClient, ServerToClientMessage};
+use crate::status::InterviewStatus;
+use crate::transcript::{Speaker, Transcript, TranscriptEntry};
+
+/// Instruction sent to the model when the time limit is near.
+pub const WRAP_UP_INSTRUCTION: &str = "Time is nearly up. Thank the candidate warmly and close \
+     the interview in one or two sentences; do not ask another question.";
+
+/// Settings of one interview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// The interview's time limit, counted from the model's `setupComplete`.
+    pub max_duration: Duration,
+    /// How long before the time limit the model is asked to wrap up. Zero disables it.
+    pub wrap_up_before: Duration,
+    /// How long to wait for the model's `setupComplete` before giving up.
+    pub setup_timeout: Duration,
+    /// Root-mean-square amplitude (of PCM16 samples, 0..=32767) above which a candidate
+    /// audio frame counts as speech. The default, 500, is about -36 dBFS.
+    pub speech_rms_threshold: u16,
+}
+
+impl SessionConfig {
+    /// Settings with the given time limit and the defaults for the rest: wrap-up 60 s
+    /// before the end (or a tenth of the limit when that is shorter), setup timeout 15 s.
+    pub fn new(max_duration: Duration) -> Self {
+        Self {
+            max_duration,
+            wrap_up_before: Duration::from_secs(60).min(max_duration / 10),
+            setup_timeout: Duration::from_secs(15),
+            speech_rms_threshold: 500,
+        }
+    }
+
+    /// Sets [`SessionConfig::wrap_up_before`].
+    pub fn with_wrap_up_before(mut self, d: Duration) -> Self {
+        self.wrap_up_before = d;
+        self
+    }
+
+    /// Sets [`SessionConfig::setup_timeout`].
+    pub fn with_setup_timeout(mut self, d: Duration) -> Self {
+        self.setup_timeout = d;
+        self
+    }
+}
+
+/// Why an interview ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The candidate sent `EndRequest`.
+    UserEnded,
+    /// The time limit passed.
+    TimeLimit,
+    /// The model closed the conversation (its close code and reason).
+    ModelClosed {
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason as sent.
+        reason: String,
+    },
+    /// The model did not complete its setup in time.
+    SetupTimeout,
+    /// The candidate's client went away.
+    ClientGone,
+}
+
+impl EndReason {
+    /// A stable machine name: `user_ended`, `time_limit`, `model_closed`, `setup_timeout`,
+    /// `client_gone`. Stored as the interview's `ended_reason`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::UserEnded => "user_ended",
+            Self::TimeLimit => "time_limit",
+            Self::ModelClosed { .. } => "model_closed",
+            Self::SetupTimeout => "setup_timeout",
+            Self::ClientGone => "client_gone",
+        }
+    }
+
+    /// The reason as the browser protocol's `SessionEnded.Reason`.
+    pub fn to_proto(&self) -> proto::session_ended::Reason {
+        use proto::session_ended::Reason;
+        match self {
+            Self::UserEnded | Self::ClientGone => Reason::UserEnded,
+            Self::TimeLimit => Reason::Timeout,
+            Self::ModelClosed { code: 1000, .. } => Reason::ModelEnded,
+            Self::ModelClosed { .. } | Self::SetupTimeout => Reason::Error,
+        }
+    }
+}
+
+/// Something worth logging or counting that happened in the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// The model is ready; the interview is IN_PROGRESS.
+    Started,
+    /// A transcript entry was finished.
+    TurnEnded {
+        /// Who spoke.
+        speaker: Speaker,
+        /// The entry's sequence number.
+        sequence: u32,
+    },
+    /// The candidate barged in and the model's turn was cut.
+    Interrupted,
+    /// The model was asked to wrap up because the time limit is near.
+    WrapUp,
+    /// The model announced it will close the connection in `time_left_ms` ms (`goAway`).
+    GoAway {
+        /// `timeLeft` in ms.
+        time_left_ms: u64,
+    },
+    /// The interview ended. Emitted exactly once.
+    Ended {
+        /// Why.
+        reason: EndReason,
+        /// The final status: COMPLETED when anything was said, ERROR otherwise.
+        status: InterviewStatus,
+    },
+}
+
+/// Something to write to the store (directly, or through the worker API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PersistAction {
+    /// Move the interview to `status` (only ever IN_PROGRESS; the end is [`PersistAction::Finish`]).
+    Status(InterviewStatus),
+    /// Append these finished entries (idempotent by sequence number).
+    Transcript(Vec<TranscriptEntry>),
+    /// The interview is over: the caller writes feedback (for COMPLETED) from
+    /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
+    /// Always the last action, after every transcript entry.
+    Finish {
+        /// COMPLETED or ERROR.
+        status: InterviewStatus,
+        /// Why the interview ended.
+        reason: EndReason,
+    },
+}
+
+/// A call the session refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The interview has already ended; the input was ignored. Not a fault of the peer
+    /// as such: late messages after the end are normal and can be dropped.
+    #[error("the interview has ended")]
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Setup = 0,
+    WrapUp = 1,
+    MaxDuration = 2,
+}
+
+impl Timer {
+    const ALL: [Self; 3] = [Self::Setup, Self::WrapUp, Self::MaxDuration];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Pending,
+    InProgress {
+        started_at: Instant,
+    },
+    Ended {
+        status: InterviewStatus,
+        reason: EndReason,
+    },
+}
+
+/// One live interview. See the [module docs](self) for the calling contract.
+#[derive(Debug)]
+pub struct InterviewSession {
+    interview_id: String,
+    config: SessionConfig,
+    state: State,
+    timers: [Option<Instant>; 3],
+    transcript: Transcript,
+    /// After `interrupted`, model output is dropped until `turnComplete`.
+    dropping_model_output: bool,
+    /// Bytes of model audio dropped because the turn was interrupted.
+    dropped_audio_bytes: u64,
+    to_model: VecDeque<ModelCommand>,
+    to_client: VecDeque<ServerToClientMessage>,
+    persist: VecDeque<PersistAction>,
+    events: VecDeque<SessionEvent>,
+}
+
+impl InterviewSession {
+    /// A new PENDING interview. The caller connects the model and reports
+    /// [`ModelEvent::SetupComplete`] when it is ready; the setup deadline starts now.
+    pub fn new(interview_id: impl Into<String>, config: SessionConfig, now: Instant) -> Self {
+        let mut timers = [None; 3];
+        timers[Timer::Setup as usize] = Some(now + config.setup_timeout);
+        Self {
+            interview_id: interview_id.into(),
+            config,
+            state: State::Pending,
+            timers,
+            transcript: Transcript::new(),
+            dropping_model_output: false,
+            dropped_audio_bytes: 0,
+            to_model: VecDeque::new(),
+            to_client: VecDeque::new(),
+            persist: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    // ---- getters -------------------------------------------------------------------
+
+    /// The interview id given to [`InterviewSession::new`].
+    pub fn interview_id(&self) -> &str {
+        &self.interview_id
+    }
+
+    /// The lifecycle status: PENDING, IN_PROGRESS, then COMPLETED or ERROR.
+    pub fn status(&self) -> InterviewStatus {
+        match &self.state {
+            State::Pending => InterviewStatus::Pending,
+            State::InProgress { .. } => InterviewStatus::InProgress,
+            State::Ended { status, .. } => *status,
+        }
+    }
+
+    /// Whether the interview has ended.
+    pub fn is_ended(&self) -> bool {
+        matches!(self.state, State::Ended { .. })
+    }
+
+    /// Why the interview ended, once it has.
+    pub fn end_reason(&self) -> Option<&EndReason> {
+        match &self.state {
+            State::Ended { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The transcript so far: finished entries plus any open turns.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// Bytes of model audio dropped because they belonged to an interrupted turn.
+    pub fn dropped_audio_bytes(&self) -> u64 {
+        self.dropped_audio_bytes
+    }
+
+    /// Milliseconds since the interview started (0 before it starts).
+    pub fn elapsed_ms(&self, now: Instant) -> u64 {
+        match self.state {
+            State::InProgress { started_at } => {
+                u64::try_from(now.saturating_duration_since(started_at).as_millis())
+                    .unwrap_or(u64::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    // ---- inputs --------------------------------------------------------------------
+
+    /// A decoded message from the candidate's client.
+    ///
+    /// Audio is forwarded to the model and, when its RMS is above
+    /// [`SessionConfig::speech_rms_threshold`], marks the candidate as speaking. Text is a
+    /// typed answer: shown in the transcript and sent to the model. `End` ends the
+    /// interview ([`EndReason::UserEnded`]). Audio and text before the model is ready are
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] after the interview ended.
+    pub fn handle_client(&mut self, msg: ClientMessage, now: Instant) -> Result<(), SessionError> {
+        self.check_live()?;
+        let started = matches!(self.state, State::InProgress { .. });
+        match msg {
+            ClientMessage::End => self.end(EndReason::UserEnded, now),
+            ClientMessage::Audio(audio) if started => {
+                if pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold) {
+                    let at = self.elapsed_ms(now);
+                    self.transcript.mark_activity(Speaker::User, at);
+                }
+                self.to_model.push_back(ModelCommand::Audio(audio));
+            }
+            ClientMessage::Text(text) if started => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    let at = self.elapsed_ms(now);
+                    // A typed answer starts the candidate's turn: what the model said
+                    // before it is a finished turn.
+                    self.finish_turn(Speaker::Ai, false);
+                    // Typed answers are whole messages, not fragments: keep them apart.
+                    let sep = match self.transcript.open_text(Speaker::User) {
+                        Some(t) if !t.is_empty() && !t.ends_with(char::is_whitespace) => " ",
+                        _ => "",
+                    };
+                    let fragment = format!("{sep}{text}");
+                    self.transcript.append(Speaker::User, &fragment, at);
+                    self.push_transcript_update(Speaker::User, fragment, false, false);
+                    self.to_model.push_back(ModelCommand::Text(text.to_owned()));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// An event from the model.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] after the interview ended (late model output is normal
+    /// then and can be ignored).
+    pub fn handle_model(&mut self, event: ModelEvent, now: Instant) -> Result<(), SessionError> {
+        self.check_live()?;
+        if let ModelEvent::Closed { code, reason } = event {
+            self.end(EndReason::ModelClosed { code, reason }, now);
+            return Ok(());
+        }
+        if matches!(self.state, State::Pending) {
+            if event == ModelEvent::SetupComplete {
+                self.start(now);
+            }
+            return Ok(());
+        }
+        let at = self.elapsed_ms(now);
+        match event {
+            ModelEvent::Audio(audio) => {
+                if self.dropping_model_output {
+                    self.dropped_audio_bytes += audio.len() as u64;
+                } else {
+                    self.model_output_started(at);
+                    self.transcript.mark_activity(Speaker::Ai, at);
+                    self.to_client.push_back(to_client(ToClient::AudioResponse(
+                        proto::AudioResponse {
+                            audio_content: audio,
+                        },
+                    )));
+                }
+            }
+            ModelEvent::OutputTranscription(fragment) if !self.dropping_model_output => {
+                self.model_output_started(at);
+                self.transcript.append(Speaker::Ai, &fragment, at);
+                self.push_transcript_update(Speaker::Ai, fragment, false, false);
+            }
+            ModelEvent::InputTranscription(fragment) => {
+                self.transcript.append(Speaker::User, &fragment, at);
+                self.push_transcript_update(Speaker::User, fragment, false, false);
+            }
+            ModelEvent::Interrupted => {
+                self.finish_turn(Speaker::Ai, false);
+                self.dropping_model_output = true;
+                self.to_client
+                    .push_back(to_client(ToClient::Interrupted(proto::Interrupted {})));
+                self.events.push_back(SessionEvent::Interrupted);
+            }
+            ModelEvent::TurnComplete => {
+                self.dropping_model_output = false;
+                self.finish_turn(Speaker::Ai, true);
+            }
+            ModelEvent::GoAway { time_left_ms } => {
+                self.events.push_back(SessionEvent::GoAway { time_left_ms });
+            }
+            // SetupComplete again (a resumed connection), text parts, generationComplete and
+            // transcription of an interrupted turn change nothing here.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Fires every timer that is due at `now`: the setup deadline (ends the interview with
+    /// [`EndReason::SetupTimeout`]), the wrap-up prompt, and the time limit
+    /// ([`EndReason::TimeLimit`]). Calling it early does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in Timer::ALL {
+            let slot = &mut self.timers[timer as usize];
+            if slot.is_some_and(|at| at <= now) {
+                *slot = None;
+                match timer {
+                    Timer::Setup => self.end(EndReason::SetupTimeout, now),
+                    Timer::WrapUp => {
+                        self.to_model
+                            .push_back(ModelCommand::Instruct(WRAP_UP_INSTRUCTION.to_owned()));
+                        self.events.push_back(SessionEvent::WrapUp);
+                    }
+                    Timer::MaxDuration => self.end(EndReason::TimeLimit, now),
+                }
+            }
+        }
+    }
+
+    /// The candidate's client went away (socket closed or failed). Ends the interview
+    /// with [`EndReason::ClientGone`]; does nothing after the end.
+    pub fn handle_client_gone(&mut self, now: Instant) {
+        if !self.is_ended() {
+            self.end(EndReason::ClientGone, now);
+        }
+    }
+
+    // ---- outputs -------------------------------------------------------------------
+
+    /// The next command for the model. Poll after every `handle_*` call.
+    #[must_use]
+    pub fn poll_to_model(&mut self) -> Option<ModelCommand> {
+        self.to_model.pop_front()
+    }
+
+    /// The next message for the candidate's client. Poll after every `handle_*` call.
+    #[must_use]
+    pub fn poll_to_client(&mut self) -> Option<ServerToClientMessage> {
+        self.to_client.pop_front()
+    }
+
+    /// The next storage action, in the order they must be applied. Consecutive transcript
+    /// appends are merged into one batch. Poll after every `handle_*` call.
+    #[must_use]
+    pub fn poll_persist(&mut self) -> Option<PersistAction> {
+        self.persist.pop_front()
+    }
+
+    /// The next event for logs and metrics. Poll after every `handle_*` call.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`InterviewSession::handle_timeout`] must next be called; `None` when no timer is armed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.iter().flatten().min().copied()
+    }
+
+    // ---- internals -----------------------------------------------------------------
+
+    fn check_live(&self) -> Result<(), SessionError> {
+        if self.is_ended() {
+            Err(SessionError::Ended)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn start(&mut self, now: Instant) {
+        self.state = State::InProgress { started_at: now };
+        self.timers[Timer::Setup as usize] = None;
+        self.timers[Timer::MaxDuration as usize] = Some(now + self.config.max_duration);
+        if !self.config.wrap_up_before.is_zero()
+            && self.config.wrap_up_before < self.config.max_duration
+        {
+            self.timers[Timer::WrapUp as usize] =
+                Some(now + (self.config.max_duration - self.config.wrap_up_before));
+        }
+        self.persist
+            .push_back(PersistAction::Status(InterviewStatus::InProgress));
+        self.to_model.push_back(ModelCommand::Begin);
+        self.to_client
+            .push_back(to_client(ToClient::SessionStarted(proto::SessionStarted {
+                interview_id: self.interview_id.clone(),
+                max_duration_ms: u64::try_from(self.config.max_duration.as_millis())
+                    .unwrap_or(u64::MAX),
+            })));
+        self.events.push_back(SessionEvent::Started);
+    }
+
+    /// The model started (or continued) output: the candidate's turn, if any, is over.
+    fn model_output_started(&mut self, _at: u64) {
+        if self.transcript.is_open(Speaker::User) {
+            self.finish_turn(Speaker::User, false);
+        }
+    }
+
+    fn finish_turn(&mut self, speaker: Speaker, turn_complete: bool) {
+        let Some(entry) = self.transcript.finalize(speaker).cloned() else {
+            return;
+        };
+        self.to_client
+            .push_back(to_client(ToClient::TranscriptUpdate(
+                proto::TranscriptUpdate {
+                    speaker: speaker.as_str().to_owned(),
+                    text: entry.text.clone(),
+                    is_final: true,
+                    turn_complete,
+                    start_ms: entry.start_ms,
+                },
+            )));
+        self.events.push_back(SessionEvent::TurnEnded {
+            speaker,
+            sequence: entry.sequence,
+        });
+        self.push_entry(entry);
+    }
+
+    fn push_entry(&mut self, entry: TranscriptEntry) {
+        if let Some(PersistAction::Transcript(batch)) = self.persist.back_mut() {
+            batch.push(entry);
+        } else {
+            self.persist
+                .push_back(PersistAction::Transcript(vec![entry]));
+        }
+    }
+
+    fn push_transcript_update(
+        &mut self,
+        speaker: Speaker,
+        text: String,
+        is_final: bool,
+        turn_complete: bool,
+    ) {
+        let start_ms = self.transcript.open_start_ms(speaker).unwrap_or_default();
+        self.to_client
+            .push_back(to_client(ToClient::TranscriptUpdate(
+                proto::TranscriptUpdate {
+                    speaker: speaker.as_str().to_owned(),
+                    text,
+                    is_final,
+                    turn_complete,
+                    start_ms,
+                },
+            )));
+    }
+
+    fn end(&mut self, reason: EndReason, _now: Instant) {
+        let was_started = matches!(self.state, State::InProgress { .. });
+        let mut speakers = [Speaker::Ai, Speaker::User];
+        speakers.sort_by_key(|s| self.transcript.open_start_ms(*s).unwrap_or(u64::MAX));
+        for s in speakers {
+            self.finish_turn(s, false);
+        }
+        let status = if was_started && !self.transcript.entries().is_empty() {
+            InterviewStatus::Completed
+        } else {
+            InterviewStatus::Error
+        };
+        self.timers = [None; 3];
+        self.to_model.push_back(ModelCommand::Close);
+        self.to_client
+            .push_back(to_client(ToClient::SessionEnded(proto::SessionEnded {
+                reason: reason.to_proto() as i32,
+            })));
+        self.persist.push_back(PersistAction::Finish {
+            status,
+            reason: reason.clone(),
+        });
+        self.events.push_back(SessionEvent::Ended {
+            reason: reason.clone(),
+            status,
+        });
+        self.state = State::Ended { status, reason };
+    }
+}
+
+fn to_client(message: ToClient) -> ServerToClientMessage {
+    ServerToClientMessage {
+        message: Some(message),
+    }
+}
+
+/// Root-mean-square amplitude of PCM16LE audio, 0.0 for empty input.
+pub fn pcm16_rms(audio: &Bytes) -> f64 {
+    let n = audio.len() / 2;
+    if n == 0 {
+        return 0.0;
+    }
+    let sum: f64 = audio
+        .chunks_exact(2)
+        .map(|b| {
+            let s = f64::from(i16::from_le_bytes([b[0], b[1]]));
+            s * s
+        })
+        .sum();
+    (sum / n as f64).sqrt()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,413 @@
+//! Session tests with a fake clock: whole event sequences, as rustls checks its transcripts.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::*;
+use crate::proto::server_to_client_message::Message as M;
+
+/// A fake clock and a session, with every output drained into logs.
+struct Harness {
+    now: Instant,
+    session: InterviewSession,
+    to_model: Vec<ModelCommand>,
+    to_client: Vec<M>,
+    persist: Vec<PersistAction>,
+    events: Vec<SessionEvent>,
+}
+
+impl Harness {
+    fn new(max: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            now,
+            session: InterviewSession::new("iv-1", SessionConfig::new(max), now),
+            to_model: vec![],
+            to_client: vec![],
+            persist: vec![],
+            events: vec![],
+        }
+    }
+
+    fn started(max: Duration) -> Self {
+        let mut h = Self::new(max);
+        h.model(ModelEvent::SetupComplete).unwrap();
+        h
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+    }
+
+    /// Jumps the clock to the next timer, like quinn's `Pair::step`.
+    fn step(&mut self) -> bool {
+        match self.session.poll_timeout() {
+            Some(t) => {
+                self.now = self.now.max(t);
+                self.session.handle_timeout(self.now);
+                self.drain();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn client(&mut self, m: ClientMessage) -> Result<(), SessionError> {
+        let r = self.session.handle_client(m, self.now);
+        self.drain();
+        r
+    }
+
+    fn model(&mut self, e: ModelEvent) -> Result<(), SessionError> {
+        let r = self.session.handle_model(e, self.now);
+        self.drain();
+        r
+    }
+
+    fn drain(&mut self) {
+        while let Some(c) = self.session.poll_to_model() {
+            self.to_model.push(c);
+        }
+        while let Some(m) = self.session.poll_to_client() {
+            self.to_client
+                .push(m.message.expect("session sends a case"));
+        }
+        while let Some(p) = self.session.poll_persist() {
+            self.persist.push(p);
+        }
+        while let Some(e) = self.session.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    fn event_names(&self) -> Vec<&'static str> {
+        self.events
+            .iter()
+            .map(|e| match e {
+                SessionEvent::Started => "Started",
+                SessionEvent::TurnEnded {
+                    speaker: Speaker::Ai,
+                    ..
+                } => "AiTurnEnded",
+                SessionEvent::TurnEnded {
+                    speaker: Speaker::User,
+                    ..
+                } => "UserTurnEnded",
+                SessionEvent::Interrupted => "Interrupted",
+                SessionEvent::WrapUp => "WrapUp",
+                SessionEvent::GoAway { .. } => "GoAway",
+                SessionEvent::Ended { .. } => "Ended",
+            })
+            .collect()
+    }
+
+    fn stored_entries(&self) -> Vec<TranscriptEntry> {
+        self.persist
+            .iter()
+            .filter_map(|p| match p {
+                PersistAction::Transcript(b) => Some(b.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+fn speech(ms: usize) -> Bytes {
+    // A loud square wave: 16 samples per ms at 16 kHz.
+    let samples = ms * 16;
+    let mut v = Vec::with_capacity(samples * 2);
+    for i in 0..samples {
+        let s: i16 = if (i / 8) % 2 == 0 { 8_000 } else { -8_000 };
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    Bytes::from(v)
+}
+
+fn silence(ms: usize) -> Bytes {
+    Bytes::from(vec![0u8; ms * 32])
+}
+
+const MIN: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_whole_interview_in_order() {
+    let mut h = Harness::new(10 * MIN);
+    assert_eq!(h.session.status(), InterviewStatus::Pending);
+    h.model(ModelEvent::SetupComplete).unwrap();
+    assert_eq!(h.session.status(), InterviewStatus::InProgress);
+    assert_eq!(h.to_model, vec![ModelCommand::Begin]);
+
+    h.advance(Duration::from_millis(200));
+    for f in ["Hel", "lo! Tell me ab", "out yourself."] {
+        h.model(ModelEvent::OutputTranscription(f.into())).unwrap();
+        h.model(ModelEvent::Audio(Bytes::from_static(&[0, 1, 2, 3])))
+            .unwrap();
+        h.advance(Duration::from_millis(100));
+    }
+    h.model(ModelEvent::GenerationComplete).unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+
+    h.advance(Duration::from_secs(1));
+    h.client(ClientMessage::Audio(speech(40))).unwrap();
+    h.advance(Duration::from_secs(3));
+    h.client(ClientMessage::Audio(speech(40))).unwrap();
+    h.client(ClientMessage::Audio(silence(40))).unwrap();
+    h.advance(Duration::from_secs(1));
+    h.model(ModelEvent::OutputTranscription("Thanks.".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    h.client(ClientMessage::End).unwrap();
+
+    assert_eq!(
+        h.event_names(),
+        [
+            "Started",
+            "AiTurnEnded",
+            "UserTurnEnded",
+            "AiTurnEnded",
+            "Ended"
+        ]
+    );
+    let entries = h.stored_entries();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0].text, "Hello! Tell me about yourself.");
+    assert_eq!(entries[0].start_ms, 200);
+    // The candidate spoke without transcription: timing kept, no words invented.
+    assert_eq!(entries[1].speaker, Speaker::User);
+    assert_eq!(entries[1].text, "");
+    assert_eq!((entries[1].start_ms, entries[1].end_ms), (1_500, 4_500));
+    assert_eq!(entries[2].text, "Thanks.");
+    assert_eq!(
+        entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    // Status first, Finish last.
+    assert_eq!(
+        h.persist[0],
+        PersistAction::Status(InterviewStatus::InProgress)
+    );
+    assert_eq!(
+        h.persist.last(),
+        Some(&PersistAction::Finish {
+            status: InterviewStatus::Completed,
+            reason: EndReason::UserEnded
+        })
+    );
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+    assert_eq!(h.to_model.last(), Some(&ModelCommand::Close));
+    assert!(
+        matches!(h.to_client.last(), Some(M::SessionEnded(e)) if e.reason == proto::session_ended::Reason::UserEnded as i32)
+    );
+    // The client saw the AI turn's completion exactly twice (two questions).
+    let completes = h
+        .to_client
+        .iter()
+        .filter(|m| matches!(m, M::TranscriptUpdate(u) if u.turn_complete))
+        .count();
+    assert_eq!(completes, 2);
+}
+
+#[test]
+fn text_answers_are_sent_and_kept() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Why Rust?".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    h.client(ClientMessage::Text("  Safety and speed.  ".into()))
+        .unwrap();
+    h.client(ClientMessage::Text("Also tooling.".into()))
+        .unwrap();
+    h.client(ClientMessage::Text("   ".into())).unwrap();
+    assert_eq!(
+        &h.to_model[1..],
+        [
+            ModelCommand::Text("Safety and speed.".into()),
+            ModelCommand::Text("Also tooling.".into())
+        ]
+    );
+    h.model(ModelEvent::OutputTranscription("Good.".into()))
+        .unwrap();
+    let e = h.stored_entries();
+    assert_eq!(e[1].text, "Safety and speed. Also tooling.");
+}
+
+#[test]
+fn barge_in_drops_late_audio_and_flushes_the_client() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription(
+        "Tell me about a time".into(),
+    ))
+    .unwrap();
+    h.model(ModelEvent::Audio(Bytes::from_static(&[1, 2])))
+        .unwrap();
+    h.model(ModelEvent::Interrupted).unwrap();
+    // Late audio and transcription of the cut generation.
+    h.model(ModelEvent::Audio(Bytes::from_static(&[3, 4, 5, 6])))
+        .unwrap();
+    h.model(ModelEvent::OutputTranscription(" when".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    // The next turn plays again.
+    h.model(ModelEvent::Audio(Bytes::from_static(&[7, 8])))
+        .unwrap();
+
+    let audio: Vec<_> = h
+        .to_client
+        .iter()
+        .filter_map(|m| match m {
+            M::AudioResponse(a) => Some(a.audio_content.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        audio,
+        [Bytes::from_static(&[1, 2]), Bytes::from_static(&[7, 8])]
+    );
+    assert_eq!(h.session.dropped_audio_bytes(), 4);
+    let flush_at = h
+        .to_client
+        .iter()
+        .position(|m| matches!(m, M::Interrupted(_)));
+    assert!(flush_at.is_some());
+    assert_eq!(h.stored_entries()[0].text, "Tell me about a time");
+    assert_eq!(h.event_names(), ["Started", "AiTurnEnded", "Interrupted"]);
+    // An interrupted turn does not tell the client it is the candidate's turn.
+    assert!(!h
+        .to_client
+        .iter()
+        .any(|m| matches!(m, M::TranscriptUpdate(u) if u.turn_complete)));
+}
+
+#[test]
+fn model_that_disappears_mid_interview_completes_with_what_was_said() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("First question?".into()))
+        .unwrap();
+    h.advance(Duration::from_secs(2));
+    h.client(ClientMessage::Text("An answer".into())).unwrap();
+    h.model(ModelEvent::OutputTranscription("Second q".into()))
+        .unwrap();
+    h.model(ModelEvent::Closed {
+        code: 1011,
+        reason: "Internal error occurred.".into(),
+    })
+    .unwrap();
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+    // Open turns were flushed, in order of their start, before Finish.
+    let e = h.stored_entries();
+    assert_eq!(
+        e.iter()
+            .map(|e| (e.speaker, e.text.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (Speaker::Ai, "First question?"),
+            (Speaker::User, "An answer"),
+            (Speaker::Ai, "Second q")
+        ]
+    );
+    let reason = EndReason::ModelClosed {
+        code: 1011,
+        reason: "Internal error occurred.".into(),
+    };
+    assert_eq!(
+        h.persist.last(),
+        Some(&PersistAction::Finish {
+            status: InterviewStatus::Completed,
+            reason: reason.clone()
+        })
+    );
+    assert!(
+        matches!(h.to_client.last(), Some(M::SessionEnded(e)) if e.reason == proto::session_ended::Reason::Error as i32)
+    );
+    // Sticky end: later input is refused and changes nothing.
+    assert_eq!(h.model(ModelEvent::TurnComplete), Err(SessionError::Ended));
+    assert_eq!(h.client(ClientMessage::End), Err(SessionError::Ended));
+    h.session.handle_client_gone(h.now);
+    h.drain();
+    assert_eq!(h.event_names().iter().filter(|n| **n == "Ended").count(), 1);
+    assert_eq!(h.session.end_reason(), Some(&reason));
+}
+
+#[test]
+fn setup_timeout_ends_in_error_without_starting() {
+    let mut h = Harness::new(10 * MIN);
+    h.client(ClientMessage::Audio(speech(40))).unwrap();
+    assert!(h.to_model.is_empty(), "audio before start is not forwarded");
+    assert!(h.step());
+    assert_eq!(h.session.status(), InterviewStatus::Error);
+    assert_eq!(h.session.end_reason(), Some(&EndReason::SetupTimeout));
+    assert_eq!(h.event_names(), ["Ended"]);
+    assert!(!h
+        .persist
+        .iter()
+        .any(|p| matches!(p, PersistAction::Status(_))));
+    assert_eq!(h.session.poll_timeout(), None);
+    // A setupComplete that arrives too late does not revive it.
+    assert_eq!(h.model(ModelEvent::SetupComplete), Err(SessionError::Ended));
+}
+
+#[test]
+fn time_limit_wraps_up_then_ends() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Hi".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    // Early timeouts do nothing.
+    h.session.handle_timeout(h.now + Duration::from_secs(1));
+    h.drain();
+    assert!(h.step());
+    assert_eq!(h.event_names().last(), Some(&"WrapUp"));
+    assert!(
+        matches!(h.to_model.last(), Some(ModelCommand::Instruct(s)) if s == WRAP_UP_INSTRUCTION)
+    );
+    assert!(!h.session.is_ended());
+    assert!(h.step());
+    assert_eq!(h.session.end_reason(), Some(&EndReason::TimeLimit));
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+    assert!(!h.step(), "no timer after the end");
+}
+
+#[test]
+fn ending_before_anything_was_said_is_an_error() {
+    let mut h = Harness::started(10 * MIN);
+    h.client(ClientMessage::End).unwrap();
+    assert_eq!(h.session.status(), InterviewStatus::Error);
+    let mut p = Harness::new(10 * MIN);
+    p.client(ClientMessage::End).unwrap();
+    assert_eq!(p.session.status(), InterviewStatus::Error);
+}
+
+#[test]
+fn illegal_transitions_are_refused_by_the_lifecycle() {
+    // The session only ever asks the store for forward moves; check them against the rules.
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Hi".into()))
+        .unwrap();
+    h.client(ClientMessage::End).unwrap();
+    let mut status = InterviewStatus::Pending;
+    for p in &h.persist {
+        let to = match p {
+            PersistAction::Status(s) => *s,
+            PersistAction::Finish { status, .. } => *status,
+            PersistAction::Transcript(_) => continue,
+        };
+        assert_eq!(status.check_transition(to), Ok(true));
+        status = to;
+    }
+    assert_eq!(status, InterviewStatus::Completed);
+    assert!(status
+        .check_transition(InterviewStatus::InProgress)
+        .is_err());
+}
+
+#[test]
+fn quiet_audio_is_not_speech() {
+    let mut h = Harness::started(10 * MIN);
+    h.client(ClientMessage::Audio(silence(100))).unwrap();
+    assert!(!h.session.transcript().is_open(Speaker::User));
+    h.client(ClientMessage::Audio(speech(20))).unwrap();
+    assert!(h.session.transcript().is_open(Speaker::User));
+    assert_eq!(pcm16_rms(&Bytes::new()), 0.0);
+}
