@@ -383,7 +383,7 @@ impl InterviewSession {
                 if self.dropping_model_output {
                     self.dropped_audio_bytes += audio.len() as u64;
                 } else {
-                    self.model_output_started(at);
+                    self.model_output_started();
                     self.transcript.mark_activity(Speaker::Ai, at);
                     self.to_client.push_back(to_client(ToClient::AudioResponse(
                         proto::AudioResponse {
@@ -393,7 +393,7 @@ impl InterviewSession {
                 }
             }
             ModelEvent::OutputTranscription(fragment) if !self.dropping_model_output => {
-                self.model_output_started(at);
+                self.model_output_started();
                 self.transcript.append(Speaker::Ai, &fragment, at);
                 self.push_transcript_update(Speaker::Ai, fragment, false, false);
             }
@@ -516,9 +516,11 @@ impl InterviewSession {
         self.events.push_back(SessionEvent::Started);
     }
 
-    /// The model started (or continued) output: the candidate's turn, if any, is over.
-    fn model_output_started(&mut self, _at: u64) {
-        if self.transcript.is_open(Speaker::User) {
+    /// Model output arrived. If it starts a new model turn, the candidate's turn (if any)
+    /// is over. Output that continues a model turn the candidate is talking over does not
+    /// end the candidate's turn: that would cut one answer into a turn per audio frame.
+    fn model_output_started(&mut self) {
+        if self.transcript.is_open(Speaker::User) && !self.transcript.is_open(Speaker::Ai) {
             self.finish_turn(Speaker::User, false);
         }
     }

@@ -411,3 +411,29 @@ fn quiet_audio_is_not_speech() {
     assert!(h.session.transcript().is_open(Speaker::User));
     assert_eq!(pcm16_rms(&Bytes::new()), 0.0);
 }
+
+#[test]
+fn talking_over_the_model_is_one_candidate_turn() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Tell me".into()))
+        .unwrap();
+    for _ in 0..20 {
+        h.advance(Duration::from_millis(40));
+        h.client(ClientMessage::Audio(speech(40))).unwrap();
+        h.model(ModelEvent::Audio(Bytes::from_static(&[0, 0])))
+            .unwrap();
+    }
+    h.model(ModelEvent::TurnComplete).unwrap();
+    assert_eq!(
+        h.stored_entries().len(),
+        1,
+        "only the model's turn has ended"
+    );
+    h.advance(Duration::from_millis(500));
+    h.model(ModelEvent::OutputTranscription("Go on.".into()))
+        .unwrap();
+    let e = h.stored_entries();
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[1].speaker, Speaker::User);
+    assert_eq!((e[1].start_ms, e[1].end_ms), (40, 800));
+}

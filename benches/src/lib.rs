@@ -1,0 +1,1 @@
+//! Criterion benchmarks of the Preppal hot path; see `benches/README.md`.

@@ -1,0 +1,7 @@
+//! The whole Preppal system as one package: the web tier, the worker tier, the pages and
+//! the `preppal` command-line client.
+//!
+//! Run with `cargo run --release -p preppal-examples -- serve`.
+
+pub mod cli;
+pub mod server;

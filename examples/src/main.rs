@@ -1,0 +1,57 @@
+//! `preppal`: the Preppal server and its command-line client.
+//!
+//! Run with `cargo run --release -p preppal-examples -- serve`, then open
+//! <http://127.0.0.1:3000/> or run `preppal interview`.
+
+use clap::{Parser, Subcommand};
+use preppal_examples::{cli, server};
+use tracing_subscriber::EnvFilter;
+
+/// Live, voice-first AI mock interviews.
+#[derive(Debug, Parser)]
+#[command(name = "preppal", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web tier and the worker tier in one process.
+    Serve(server::ServeArgs),
+    /// Hold a whole interview against a server from the command line.
+    Interview(cli::InterviewArgs),
+    /// Print one stored interview (transcript and feedback) as JSON or Markdown.
+    Export(cli::ExportArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("preppal: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => server::serve(args).await,
+            Command::Interview(args) => cli::run_interview(args).await,
+            Command::Export(args) => cli::run_export(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("preppal: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The JSON API, with the design's procedure names: `POST /api/<router>.<procedure>`, a
+//! JSON body in, JSON out, snake_case fields. Every procedure takes the signed-in user and
+//! only ever touches that user's data; another user's interview is "not found".
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use preppal_core::claims::{WORKER_TOKEN_TTL_SECS, WS_TOKEN_TTL_SECS};
+use preppal_core::InterviewStatus;
+use preppal_store::{NewInterview, PageRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::CurrentUser;
+use super::error::ApiError;
+use super::{AppState, Input};
+
+/// Longest job description or resume accepted, in bytes (64 KiB).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Longest persona accepted, in bytes.
+pub const MAX_PERSONA_BYTES: usize = 1024;
+/// Persona used when none is given.
+pub const DEFAULT_PERSONA: &str = "a friendly senior engineer";
+/// Interview lengths accepted, in minutes.
+pub const DURATION_RANGE_MINUTES: std::ops::RangeInclusive<u32> = 1..=120;
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn store_err(what: &'static str) -> impl Fn(preppal_store::StoreError) -> ApiError {
+    move |e| ApiError::from_store(e, what)
+}
+
+/// Input naming one interview.
+#[derive(Debug, Deserialize)]
+pub struct InterviewId {
+    /// The interview id.
+    pub interview_id: String,
+}
+
+/// Input of `interview.createSession`.
+#[derive(Debug, Deserialize)]
+pub struct CreateSession {
+    /// Retrying with the same key returns the same interview.
+    pub idempotency_key: String,
+    /// Job description text (or give `job_description_id`).
+    #[serde(default)]
+    pub job_description: Option<String>,
+    /// A job description from the user's library.
+    #[serde(default)]
+    pub job_description_id: Option<String>,
+    /// Resume text (or give `resume_id`).
+    #[serde(default)]
+    pub resume: Option<String>,
+    /// A resume from the user's library.
+    #[serde(default)]
+    pub resume_id: Option<String>,
+    /// The interviewer persona; default [`DEFAULT_PERSONA`].
+    #[serde(default)]
+    pub persona: Option<String>,
+    /// Time limit in minutes, default 30.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+}
+
+fn check_document(what: &str, text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::BadRequest(format!("{what} is empty")));
+    }
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "{what} is longer than {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// `interview.createSession`: creates a PENDING interview, idempotent by key.
+pub async fn create_session(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<CreateSession>,
+) -> ApiResult {
+    let key = input.idempotency_key.trim();
+    if key.is_empty() || key.len() > 128 {
+        return Err(ApiError::BadRequest(
+            "idempotency_key must be 1 to 128 bytes".into(),
+        ));
+    }
+    let job = match (&input.job_description_id, input.job_description) {
+        (Some(id), _) => {
+            state
+                .store
+                .get_job_description(&user.id, id)
+                .await
+                .map_err(store_err("job description"))?
+                .content
+        }
+        (None, Some(text)) => text,
+        (None, None) => return Err(ApiError::BadRequest("a job description is required".into())),
+    };
+    let resume = match (&input.resume_id, input.resume) {
+        (Some(id), _) => {
+            state
+                .store
+                .get_resume(&user.id, id)
+                .await
+                .map_err(store_err("resume"))?
+                .content
+        }
+        (None, Some(text)) => text,
+        (None, None) => return Err(ApiError::BadRequest("a resume is required".into())),
+    };
+    check_document("job description", &job)?;
+    check_document("resume", &resume)?;
+    let persona = input
+        .persona
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| DEFAULT_PERSONA.to_owned());
+    if persona.len() > MAX_PERSONA_BYTES {
+        return Err(ApiError::BadRequest("persona is too long".into()));
+    }
+    let minutes = input.duration_minutes.unwrap_or(30);
+    if !DURATION_RANGE_MINUTES.contains(&minutes) {
+        return Err(ApiError::BadRequest(format!(
+            "duration_minutes must be within {DURATION_RANGE_MINUTES:?}"
+        )));
+    }
+    let interview = state
+        .store
+        .create_interview(NewInterview {
+            user_id: user.id,
+            idempotency_key: key.to_owned(),
+            persona,
+            duration_ms: u64::from(minutes) * 60_000,
+            job_description_id: input.job_description_id,
+            resume_id: input.resume_id,
+            job_description_text: job,
+            resume_text: resume,
+        })
+        .await
+        .map_err(|e| match e.kind() {
+            preppal_store::ErrorKind::Conflict => ApiError::Conflict(
+                "idempotency_key was already used for an interview with other inputs".into(),
+            ),
+            _ => ApiError::from_store(e, "interview"),
+        })?;
+    Ok(Json(json!(interview)))
+}
+
+async fn token_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &CurrentUser,
+    interview_id: &str,
+    ttl: u64,
+) -> ApiResult {
+    let interview = state
+        .store
+        .get_interview(&user.id, interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    if interview.status.is_terminal() {
+        return Err(ApiError::Conflict(format!(
+            "the interview is {}; it cannot be joined",
+            interview.status
+        )));
+    }
+    let (token, expires_at) = state.keys.sign_interview(&user.id, interview_id, ttl);
+    let ws_base = state.worker_ws_base(headers);
+    let ws_url = format!("{ws_base}/interview/{interview_id}?token={token}");
+    Ok(Json(
+        json!({ "token": token, "expires_at": expires_at, "ws_url": ws_url }),
+    ))
+}
+
+/// `interview.generateWorkerToken`: a 5-minute token for the interview's WebSocket.
+pub async fn generate_worker_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    token_for(
+        &state,
+        &headers,
+        &user,
+        &input.interview_id,
+        WORKER_TOKEN_TTL_SECS,
+    )
+    .await
+}
+
+/// `interview.generateWsToken`: a 1-hour token for the interview's WebSocket.
+pub async fn generate_ws_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    token_for(
+        &state,
+        &headers,
+        &user,
+        &input.interview_id,
+        WS_TOKEN_TTL_SECS,
+    )
+    .await
+}
+
+/// `interview.getById`.
+pub async fn get_by_id(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    let i = state
+        .store
+        .get_interview(&user.id, &input.interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    Ok(Json(json!(i)))
+}
+
+/// Input of `interview.getHistory`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HistoryInput {
+    /// Page size, 1 to 100 (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `interview.getHistory`: the user's interviews, newest first, by cursor.
+pub async fn get_history(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<HistoryInput>,
+) -> ApiResult {
+    let page = state
+        .store
+        .list_interviews(
+            &user.id,
+            PageRequest {
+                limit: input.limit.unwrap_or(20),
+                cursor: input.cursor,
+            },
+        )
+        .await
+        .map_err(|e| match e.kind() {
+            preppal_store::ErrorKind::NotFound => ApiError::BadRequest("invalid cursor".into()),
+            _ => ApiError::from_store(e, "history"),
+        })?;
+    Ok(Json(
+        json!({ "items": page.items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+/// `interview.getCurrent`: the newest PENDING or IN_PROGRESS interview, or null.
+pub async fn get_current(State(state): State<Arc<AppState>>, user: CurrentUser) -> ApiResult {
+    let i = state
+        .store
+        .current_interview(&user.id)
+        .await
+        .map_err(store_err("interview"))?;
+    Ok(Json(json!({ "interview": i })))
+}
+
+/// `interview.getFeedback`: `{"feedback": null | {...}}`.
+pub async fn get_feedback(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    let i = state
+        .store
+        .get_interview(&user.id, &input.interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    let f = state
+        .store
+        .get_feedback(&i.id)
+        .await
+        .map_err(store_err("feedback"))?;
+    Ok(Json(json!({ "feedback": f })))
+}
+
+/// `interview.getTranscript`: `{"entries": [...]}` in order.
+pub async fn get_transcript(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    let i = state
+        .store
+        .get_interview(&user.id, &input.interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    let entries = state
+        .store
+        .get_transcript(&i.id)
+        .await
+        .map_err(store_err("transcript"))?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+/// `interview.delete`: removes the interview with its transcript and feedback.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<InterviewId>,
+) -> ApiResult {
+    if state.worker.is_live(&input.interview_id) {
+        return Err(ApiError::Conflict(
+            "the interview is live; end it first".into(),
+        ));
+    }
+    state
+        .store
+        .delete_interview(&user.id, &input.interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    Ok(Json(json!({ "deleted": true })))
+}
+
+/// Input of `interview.updateStatus`.
+#[derive(Debug, Deserialize)]
+pub struct UpdateStatus {
+    /// The interview id.
+    pub interview_id: String,
+    /// The status to move to.
+    pub status: InterviewStatus,
+}
+
+/// `interview.updateStatus` (user side): moves the user's interview forward. The only
+/// move a user may make by hand is to ERROR (abandon); the worker drives the rest.
+pub async fn update_status(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<UpdateStatus>,
+) -> ApiResult {
+    let i = state
+        .store
+        .get_interview(&user.id, &input.interview_id)
+        .await
+        .map_err(store_err("interview"))?;
+    if input.status != InterviewStatus::Error {
+        return Err(ApiError::BadRequest(
+            "users may only abandon an interview (status ERROR)".into(),
+        ));
+    }
+    if i.status == input.status {
+        return Ok(Json(json!(i)));
+    }
+    i.status
+        .check_transition(input.status)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let updated = state
+        .store
+        .update_status(&i.id, i.status, input.status, Some("abandoned"), None)
+        .await
+        .map_err(store_err("interview"))?;
+    Ok(Json(json!(updated)))
+}
+
+/// `user.getProfile`.
+pub async fn get_profile(State(state): State<Arc<AppState>>, user: CurrentUser) -> ApiResult {
+    let u = state
+        .store
+        .get_user(&user.id)
+        .await
+        .map_err(store_err("user"))?;
+    Ok(Json(json!(u)))
+}
+
+/// Which library a library procedure works on.
+#[derive(Debug, Clone, Copy)]
+pub enum Library {
+    /// `jobDescription.*`
+    JobDescriptions,
+    /// `resume.*`
+    Resumes,
+}
+
+/// Input of `*.create` and `*.update` in the library.
+#[derive(Debug, Deserialize)]
+pub struct DocumentInput {
+    /// The document id (update only).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A short title.
+    pub title: String,
+    /// The text.
+    pub content: String,
+}
+
+/// Input naming one library document.
+#[derive(Debug, Deserialize)]
+pub struct DocumentId {
+    /// The document id.
+    pub id: String,
+}
+
+fn check_title(title: &str) -> Result<(), ApiError> {
+    if title.trim().is_empty() || title.len() > 200 {
+        return Err(ApiError::BadRequest("title must be 1 to 200 bytes".into()));
+    }
+    Ok(())
+}
+
+/// `jobDescription.list` / `resume.list`.
+pub async fn library_list(state: Arc<AppState>, user: CurrentUser, lib: Library) -> ApiResult {
+    let items = match lib {
+        Library::JobDescriptions => json!(state
+            .store
+            .list_job_descriptions(&user.id)
+            .await
+            .map_err(store_err("job description"))?),
+        Library::Resumes => json!(state
+            .store
+            .list_resumes(&user.id)
+            .await
+            .map_err(store_err("resume"))?),
+    };
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `jobDescription.create` / `resume.create` / `*.update`.
+pub async fn library_save(
+    state: Arc<AppState>,
+    user: CurrentUser,
+    lib: Library,
+    input: DocumentInput,
+) -> ApiResult {
+    check_title(&input.title)?;
+    check_document("content", &input.content)?;
+    let s = &state.store;
+    let v = match (lib, input.id) {
+        (Library::JobDescriptions, None) => json!(s
+            .create_job_description(&user.id, input.title.trim(), &input.content)
+            .await
+            .map_err(store_err("job description"))?),
+        (Library::JobDescriptions, Some(id)) => json!(s
+            .update_job_description(&user.id, &id, input.title.trim(), &input.content)
+            .await
+            .map_err(store_err("job description"))?),
+        (Library::Resumes, None) => json!(s
+            .create_resume(&user.id, input.title.trim(), &input.content)
+            .await
+            .map_err(store_err("resume"))?),
+        (Library::Resumes, Some(id)) => json!(s
+            .update_resume(&user.id, &id, input.title.trim(), &input.content)
+            .await
+            .map_err(store_err("resume"))?),
+    };
+    Ok(Json(v))
+}
+
+/// `jobDescription.delete` / `resume.delete`.
+pub async fn library_delete(
+    state: Arc<AppState>,
+    user: CurrentUser,
+    lib: Library,
+    id: String,
+) -> ApiResult {
+    match lib {
+        Library::JobDescriptions => state
+            .store
+            .delete_job_description(&user.id, &id)
+            .await
+            .map_err(store_err("job description"))?,
+        Library::Resumes => state
+            .store
+            .delete_resume(&user.id, &id)
+            .await
+            .map_err(store_err("resume"))?,
+    }
+    Ok(Json(json!({ "deleted": true })))
+}

@@ -1,0 +1,131 @@
+//! Sign-in: dev credentials (when enabled) and the session that follows.
+//!
+//! A session is an HS256 JWT (see [`super::tokens`]) carried in the `preppal_session`
+//! cookie (HttpOnly, SameSite=Lax, Secure behind https) or as `Authorization: Bearer`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::tokens::SESSION_TTL_SECS;
+use super::{AppState, Input};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "preppal_session";
+
+/// The signed-in user, extracted from the session cookie or bearer token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user's id.
+    pub id: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)
+            .or_else(|| {
+                CookieJar::from_headers(&parts.headers)
+                    .get(SESSION_COOKIE)
+                    .map(|c| c.value().to_owned())
+            })
+            .ok_or(ApiError::Unauthorized)?;
+        let user_id = state.keys.verify_session(&token).map_err(|e| {
+            tracing::info!(reason = %e, "session token refused");
+            ApiError::Unauthorized
+        })?;
+        // The user must still exist.
+        state
+            .store
+            .get_user(&user_id)
+            .await
+            .map_err(|_| ApiError::Unauthorized)?;
+        Ok(Self { id: user_id })
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+}
+
+/// Input of `POST /api/auth/dev`.
+#[derive(Debug, Deserialize)]
+pub struct DevSignIn {
+    /// Email address; the user is created on first sign-in.
+    pub email: String,
+    /// Display name; defaults to the part of the email before `@`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `POST /api/auth/dev`: signs in with dev credentials (no password), when enabled.
+/// Replies `{"user": {...}, "session_token": "..."}` and sets the session cookie.
+pub async fn dev_sign_in(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Input(input): Input<DevSignIn>,
+) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
+    if !state.dev_auth {
+        return Err(ApiError::NotFound("sign-in method"));
+    }
+    let email = input.email.trim().to_lowercase();
+    if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(ApiError::BadRequest(
+            "a valid email address is required".into(),
+        ));
+    }
+    let name = input
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    if name.len() > 200 {
+        return Err(ApiError::BadRequest("name is too long".into()));
+    }
+    let user = state
+        .store
+        .upsert_user(&email, &name)
+        .await
+        .map_err(|e| ApiError::from_store(e, "user"))?;
+    let token = state.keys.sign_session(&user.id);
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p == "https");
+    let cookie = Cookie::build((SESSION_COOKIE, token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(time_secs(SESSION_TTL_SECS))
+        .build();
+    Ok((
+        jar.add(cookie),
+        Json(serde_json::json!({ "user": user, "session_token": token })),
+    ))
+}
+
+/// `POST /api/auth/signout`: clears the session cookie.
+pub async fn sign_out(jar: CookieJar) -> (CookieJar, Json<serde_json::Value>) {
+    (
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        Json(serde_json::json!({ "ok": true })),
+    )
+}
+
+fn time_secs(s: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,75 @@
+//! JSON API errors: a code, a message for people, and never a database detail.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use preppal_store::{ErrorKind, StoreError};
+
+/// An error of the JSON API, rendered as `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No valid session: sign in first.
+    #[error("sign in first")]
+    Unauthorized,
+    /// The thing does not exist, or belongs to someone else (never "forbidden").
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is malformed or breaks a rule; the message says which.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with the current state (idempotency key reused with other
+    /// inputs, status moved by someone else).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many requests; retry later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// The store is unreachable; retry later.
+    #[error("service unavailable, retry later")]
+    Unavailable,
+    /// Something failed on our side; details are in the server log.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status and the stable code string.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
+    }
+
+    /// Maps a store error by kind; the store's own message is logged, not returned.
+    pub fn from_store(e: StoreError, what: &'static str) -> Self {
+        match e.kind() {
+            ErrorKind::NotFound => Self::NotFound(what),
+            ErrorKind::Conflict => {
+                Self::Conflict(format!("{what} conflicts with its current state"))
+            }
+            ErrorKind::Unavailable => {
+                tracing::warn!(error = %e, "store unavailable");
+                Self::Unavailable
+            }
+            _ => {
+                tracing::error!(error = %e, "store error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        (status, Json(body)).into_response()
+    }
+}

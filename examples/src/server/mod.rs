@@ -1,0 +1,482 @@
+//! The web tier and the worker tier of the design, in one process or two.
+//!
+//! - Web tier ([`app`]): sign-in, the JSON API with the design's procedure names
+//!   (`POST /api/<router>.<procedure>`), the protobuf worker API (`POST /api/worker`), and
+//!   the pages. It is the only owner of the store.
+//! - Worker tier ([`worker`]): the interview WebSocket, one driver task per live interview.
+//!
+//! [`serve`] runs both in one process, with the worker reaching the web tier in-process
+//! through the same worker API handler.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod pages;
+pub mod secrets;
+pub mod tokens;
+pub mod worker;
+pub mod worker_api;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use preppal_core::codec::MAX_WORKER_MESSAGE_BYTES;
+use preppal_gemini::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use preppal_gemini::FeedbackClient;
+use preppal_store::InterviewStore;
+use serde::de::DeserializeOwned;
+
+use api::Library;
+use auth::CurrentUser;
+use error::ApiError;
+use secrets::Secret;
+use tokens::TokenKeys;
+use worker::backend::{Backend, LocalBackend};
+use worker::{Feedbacker, ModelConnector, WorkerTier};
+
+/// Largest JSON API request body, in bytes (256 KiB: two 64 KiB documents and then some).
+pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
+
+/// Options of `preppal serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Directory for the SQLite database and generated secrets.
+    #[arg(long, env = "PREPPAL_DATA_DIR", default_value = "preppal-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://...` or `postgres://...`); default `sqlite://{data_dir}/preppal.db`.
+    #[arg(long, env = "PREPPAL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Enable dev-credentials sign-in (on by default when listening on loopback).
+    #[arg(long, conflicts_with = "no_dev_auth")]
+    pub dev_auth: bool,
+    /// Disable dev-credentials sign-in.
+    #[arg(long)]
+    pub no_dev_auth: bool,
+    /// Gemini API key; without it (and without PREPPAL_GEMINI_URL) the built-in simulator plays the interviewer.
+    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    pub gemini_api_key: Option<String>,
+    /// Live API WebSocket endpoint override (any ws:// or wss:// URL that speaks the protocol).
+    #[arg(long, env = "PREPPAL_GEMINI_URL")]
+    pub gemini_url: Option<String>,
+    /// Base URL of the Gemini REST API used for feedback.
+    #[arg(long, env = "PREPPAL_GEMINI_REST_URL")]
+    pub gemini_rest_url: Option<String>,
+    /// Live model name (default: the client's current native-audio model).
+    #[arg(long, env = "PREPPAL_GEMINI_MODEL")]
+    pub gemini_model: Option<String>,
+}
+
+impl ServeArgs {
+    /// Options for a server on `addr` keeping its data in `data_dir`, offline (simulator).
+    pub fn offline(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            addr,
+            data_dir,
+            database_url: None,
+            dev_auth: true,
+            no_dev_auth: false,
+            gemini_api_key: None,
+            gemini_url: None,
+            gemini_rest_url: None,
+            gemini_model: None,
+        }
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("preppal.db").display()))
+    }
+
+    fn dev_auth_enabled(&self) -> bool {
+        if self.no_dev_auth {
+            false
+        } else {
+            self.dev_auth || self.addr.ip().is_loopback()
+        }
+    }
+}
+
+/// Shared state of the web tier.
+#[derive(Debug)]
+pub struct AppState {
+    /// The store (the web tier is its only owner).
+    pub store: Arc<dyn InterviewStore>,
+    /// JWT keys.
+    pub keys: TokenKeys,
+    /// The worker API's shared secret.
+    pub worker_secret: Secret,
+    /// Whether dev-credentials sign-in is on.
+    pub dev_auth: bool,
+    /// The worker tier of this process.
+    pub worker: Arc<WorkerTier>,
+    /// Public base URL of the worker tier, when it is elsewhere.
+    pub worker_public_url: Option<String>,
+}
+
+impl AppState {
+    /// The `ws://` or `wss://` base of the interview WebSocket for a request with `headers`.
+    pub fn worker_ws_base(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.worker_public_url {
+            return u
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1)
+                .trim_end_matches('/')
+                .to_owned();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1:3000");
+        let https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p == "https");
+        format!("{}://{host}", if https { "wss" } else { "ws" })
+    }
+}
+
+/// A JSON body that fails with the API's own error shape (an empty body reads as `{}`).
+#[derive(Debug)]
+pub struct Input<T>(pub T);
+
+impl<S, T> FromRequest<S> for Input<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BadRequest(format!("request body exceeds {MAX_JSON_BODY_BYTES} bytes"))
+            } else {
+                ApiError::BadRequest("unreadable request body".into())
+            }
+        })?;
+        let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
+        serde_json::from_slice(&bytes)
+            .map(Input)
+            .map_err(|e| ApiError::BadRequest(format!("invalid input: {e}")))
+    }
+}
+
+/// Refuses cross-site state-changing requests: a POST whose `Origin` names another host
+/// than the one it was sent to.
+async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::POST {
+        let origin_host = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .map(|o| o.split("://").nth(1).unwrap_or(o).to_owned());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        if let (Some(o), Some(h)) = (origin_host, host) {
+            if o != h {
+                tracing::info!(origin = %o, host = %h, "cross-site request refused");
+                return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))
+}
+
+macro_rules! library_routes {
+    ($router:expr, $prefix:literal, $lib:expr) => {
+        $router
+            .route(
+                concat!("/api/", $prefix, ".list"),
+                post(|State(s): State<Arc<AppState>>, u: CurrentUser| {
+                    api::library_list(s, u, $lib)
+                }),
+            )
+            .route(
+                concat!("/api/", $prefix, ".create"),
+                post(
+                    |State(s): State<Arc<AppState>>,
+                     u: CurrentUser,
+                     Input(mut i): Input<api::DocumentInput>| {
+                        i.id = None;
+                        api::library_save(s, u, $lib, i)
+                    },
+                ),
+            )
+            .route(
+                concat!("/api/", $prefix, ".update"),
+                post(
+                    |State(s): State<Arc<AppState>>,
+                     u: CurrentUser,
+                     Input(i): Input<api::DocumentInput>| async move {
+                        if i.id.is_none() {
+                            return Err(ApiError::BadRequest("id is required".into()));
+                        }
+                        api::library_save(s, u, $lib, i).await
+                    },
+                ),
+            )
+            .route(
+                concat!("/api/", $prefix, ".delete"),
+                post(
+                    |State(s): State<Arc<AppState>>,
+                     u: CurrentUser,
+                     Input(i): Input<api::DocumentId>| {
+                        api::library_delete(s, u, $lib, i.id)
+                    },
+                ),
+            )
+    };
+}
+
+/// The web tier's routes: pages, JSON API and worker API.
+pub fn app(state: Arc<AppState>) -> Router {
+    let json_api = Router::new()
+        .route("/api/auth/dev", post(auth::dev_sign_in))
+        .route("/api/auth/signout", post(auth::sign_out))
+        .route("/api/user.getProfile", post(api::get_profile))
+        .route("/api/interview.createSession", post(api::create_session))
+        .route(
+            "/api/interview.generateWorkerToken",
+            post(api::generate_worker_token),
+        )
+        .route(
+            "/api/interview.generateWsToken",
+            post(api::generate_ws_token),
+        )
+        .route("/api/interview.getHistory", post(api::get_history))
+        .route("/api/interview.getById", post(api::get_by_id))
+        .route("/api/interview.getCurrent", post(api::get_current))
+        .route("/api/interview.getFeedback", post(api::get_feedback))
+        .route("/api/interview.getTranscript", post(api::get_transcript))
+        .route("/api/interview.delete", post(api::delete))
+        .route("/api/interview.updateStatus", post(api::update_status));
+    let json_api = library_routes!(json_api, "jobDescription", Library::JobDescriptions);
+    let json_api = library_routes!(json_api, "resume", Library::Resumes)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(middleware::from_fn(same_origin));
+    let worker_api = Router::new()
+        .route("/api/worker", post(worker_api::post_worker))
+        .layer(DefaultBodyLimit::max(MAX_WORKER_MESSAGE_BYTES));
+    Router::new()
+        .merge(json_api)
+        .merge(worker_api)
+        .merge(pages::router())
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// A built server: its router, state, and the simulator when it plays the interviewer.
+#[derive(Debug)]
+pub struct Server {
+    /// Web and worker routes together.
+    pub router: Router,
+    /// The web tier's state.
+    pub state: Arc<AppState>,
+    /// The in-process Gemini Live simulator, when no real endpoint is configured.
+    pub simulator: Option<SimulatorHandle>,
+}
+
+/// Builds the whole system of `args`: opens the store (migrations applied), loads the
+/// secrets, picks the model endpoint (Gemini, an override URL, or the simulator).
+///
+/// # Errors
+/// A store that cannot be opened, a bad secret, or a simulator that cannot bind.
+pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(&args.data_dir)?;
+    let store = preppal_store::open(&args.database_url()).await?;
+    let jwt_secret = secrets::load_or_create("PREPPAL_JWT_SECRET", &args.data_dir, "jwt_secret")?;
+    let worker_secret =
+        secrets::load_or_create("PREPPAL_WORKER_SECRET", &args.data_dir, "worker_secret")?;
+    let keys = TokenKeys::new(&jwt_secret);
+
+    let (models, simulator) = match (&args.gemini_url, &args.gemini_api_key) {
+        (Some(url), key) => {
+            tracing::info!(endpoint = %url, "interviewer: Live endpoint override (PREPPAL_GEMINI_URL)");
+            let key = key.clone().unwrap_or_else(|| "unused".to_owned());
+            (connector(url.clone(), key, args), None)
+        }
+        (None, Some(key)) => {
+            let url = preppal_gemini::config::DEFAULT_ENDPOINT.to_owned();
+            tracing::info!("interviewer: the Gemini Live API (GEMINI_API_KEY is set)");
+            (connector(url, key.clone(), args), None)
+        }
+        (None, None) => {
+            let sim = Simulator::start(SimulatorConfig::default()).await?;
+            tracing::info!(endpoint = %sim.url(), "interviewer: built-in Gemini Live simulator (offline mode: GEMINI_API_KEY is not set)");
+            (connector(sim.url(), "offline".to_owned(), args), Some(sim))
+        }
+    };
+    let feedbacker = Feedbacker(args.gemini_api_key.as_ref().map(|key| {
+        Arc::new(FeedbackClient::new(
+            key.clone(),
+            args.gemini_rest_url.as_deref(),
+        ))
+    }));
+    if feedbacker.0.is_none() {
+        tracing::info!("feedback: automatic summary from the transcript (no GEMINI_API_KEY)");
+    }
+    let worker = Arc::new(WorkerTier::new(
+        Backend(Arc::new(LocalBackend::new(Arc::clone(&store)))),
+        models,
+        feedbacker,
+        keys.clone(),
+    ));
+    let state = Arc::new(AppState {
+        store,
+        keys,
+        worker_secret,
+        dev_auth: args.dev_auth_enabled(),
+        worker: Arc::clone(&worker),
+        worker_public_url: None,
+    });
+    let router = app(Arc::clone(&state)).merge(worker::router(worker));
+    Ok(Server {
+        router,
+        state,
+        simulator,
+    })
+}
+
+fn connector(endpoint: String, api_key: String, args: &ServeArgs) -> ModelConnector {
+    ModelConnector {
+        endpoint,
+        api_key,
+        model: args.gemini_model.clone(),
+    }
+}
+
+/// A server listening on a socket, running in a background task.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The server's state.
+    pub state: Arc<AppState>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _simulator: Option<SimulatorHandle>,
+}
+
+impl Running {
+    /// `http://{addr}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Builds and starts the server of `args` in a background task (port 0 picks a free port).
+///
+/// # Errors
+/// As [`build`], or when the address cannot be bound.
+pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
+    let server = build(args).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    let router = server.router;
+    let task = tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(Running {
+        addr,
+        state: server.state,
+        task,
+        _simulator: server.simulator,
+    })
+}
+
+/// `preppal serve`: runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// As [`build`], or when the address cannot be bound.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let server = build(&args).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        database = %redact_url(&args.database_url()),
+        dev_auth = server.state.dev_auth,
+        "Preppal is listening: open http://{addr}/"
+    );
+    let _simulator = server.simulator;
+    axum::serve(listener, server.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// A database URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact_url("sqlite://data/p.db"), "sqlite://data/p.db");
+    }
+}

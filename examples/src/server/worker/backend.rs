@@ -1,0 +1,229 @@
+//! How the worker tier reaches the web tier: the protobuf worker API, over HTTP between
+//! processes or in-process when both tiers share one (`preppal serve`).
+//!
+//! Calls are retried with capped exponential backoff when the failure is transient
+//! (network, 5xx); every request is idempotent, so a retry never duplicates anything.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
+use preppal_core::codec;
+use preppal_core::proto::{
+    self, worker_api_request::Request, worker_api_response::Response as Reply,
+};
+use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
+use preppal_store::InterviewStore;
+
+use crate::server::secrets::Secret;
+use crate::server::worker_api::{self, WorkerApiError};
+
+/// Why a worker API call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The web tier answered with an error.
+    #[error("web tier refused the call ({}): {}", .0.code, .0.message)]
+    Refused(WorkerApiError),
+    /// The web tier could not be reached.
+    #[error("web tier unreachable: {0}")]
+    Unreachable(String),
+    /// The reply could not be decoded or was of the wrong kind.
+    #[error("unexpected reply from the web tier: {0}")]
+    BadReply(String),
+}
+
+impl BackendError {
+    /// Whether retrying may help: network failures and 5xx replies.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) => true,
+            Self::Refused(e) => e.code >= 500,
+            Self::BadReply(_) => false,
+        }
+    }
+}
+
+/// One worker API round trip.
+#[async_trait]
+pub trait WorkerBackend: Send + Sync + fmt::Debug + 'static {
+    /// Sends `req` and returns the reply.
+    ///
+    /// # Errors
+    /// [`BackendError`] by cause.
+    async fn call(&self, req: Request) -> Result<Reply, BackendError>;
+}
+
+/// The web tier in the same process: the same handler as `POST /api/worker`, no HTTP.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    store: Arc<dyn InterviewStore>,
+}
+
+impl LocalBackend {
+    /// Serves worker API calls from `store`.
+    pub fn new(store: Arc<dyn InterviewStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for LocalBackend {
+    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+        worker_api::handle(self.store.as_ref(), req)
+            .await
+            .map_err(BackendError::Refused)
+    }
+}
+
+/// The web tier at `{web_url}/api/worker`, with the shared secret as a bearer token.
+#[derive(Debug, Clone)]
+pub struct HttpBackend {
+    client: reqwest::Client,
+    endpoint: String,
+    secret: Secret,
+}
+
+impl HttpBackend {
+    /// A client of the web tier at `web_url` (for example `http://127.0.0.1:3000`).
+    pub fn new(web_url: &str, secret: Secret) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .unwrap_or_default(),
+            endpoint: format!("{}/api/worker", web_url.trim_end_matches('/')),
+            secret,
+        }
+    }
+}
+
+#[async_trait]
+impl WorkerBackend for HttpBackend {
+    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+        let body = codec::encode_worker_request(req);
+        let resp = self
+            .client
+            .post(&self.endpoint)
+            .bearer_auth(String::from_utf8_lossy(self.secret.expose()))
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+        match codec::decode_worker_response(bytes) {
+            Ok(Reply::Error(e)) => Err(BackendError::Refused(WorkerApiError {
+                code: u16::try_from(e.code).unwrap_or(500),
+                message: e.message,
+            })),
+            Ok(r) => Ok(r),
+            Err(e) => Err(BackendError::BadReply(e.to_string())),
+        }
+    }
+}
+
+/// Typed, retried calls on top of a [`WorkerBackend`].
+#[derive(Debug, Clone)]
+pub struct Backend(pub Arc<dyn WorkerBackend>);
+
+impl Backend {
+    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(8)
+            .with_jitter();
+        (|| {
+            let req = req.clone();
+            async move { self.0.call(req).await }
+        })
+        .retry(backoff)
+        .when(BackendError::is_transient)
+        .notify(|e, after| tracing::warn!(error = %e, ?after, "worker API call failed; retrying"))
+        .await
+    }
+
+    /// `getContext`.
+    ///
+    /// # Errors
+    /// [`BackendError`] after retries.
+    pub async fn get_context(
+        &self,
+        interview_id: &str,
+    ) -> Result<proto::GetContextResponse, BackendError> {
+        match self
+            .call(Request::GetContext(proto::GetContextRequest {
+                interview_id: interview_id.to_owned(),
+            }))
+            .await?
+        {
+            Reply::GetContext(c) => Ok(c),
+            other => Err(BackendError::BadReply(format!("{other:?}"))),
+        }
+    }
+
+    /// `updateStatus`.
+    ///
+    /// # Errors
+    /// [`BackendError`] after retries.
+    pub async fn update_status(
+        &self,
+        interview_id: &str,
+        status: InterviewStatus,
+        ended_reason: &str,
+        error_message: &str,
+    ) -> Result<(), BackendError> {
+        self.call(Request::UpdateStatus(proto::UpdateStatusRequest {
+            interview_id: interview_id.to_owned(),
+            status: proto::InterviewStatus::from(status) as i32,
+            ended_reason: ended_reason.to_owned(),
+            error_message: error_message.to_owned(),
+        }))
+        .await
+        .map(drop)
+    }
+
+    /// `submitTranscript`; returns how many entries were newly stored.
+    ///
+    /// # Errors
+    /// [`BackendError`] after retries.
+    pub async fn submit_transcript(
+        &self,
+        interview_id: &str,
+        entries: &[TranscriptEntry],
+    ) -> Result<u32, BackendError> {
+        match self
+            .call(Request::SubmitTranscript(proto::SubmitTranscriptRequest {
+                interview_id: interview_id.to_owned(),
+                entries: entries.iter().map(Into::into).collect(),
+            }))
+            .await?
+        {
+            Reply::SubmitTranscript(r) => Ok(r.stored),
+            other => Err(BackendError::BadReply(format!("{other:?}"))),
+        }
+    }
+
+    /// `submitFeedback`.
+    ///
+    /// # Errors
+    /// [`BackendError`] after retries.
+    pub async fn submit_feedback(
+        &self,
+        interview_id: &str,
+        feedback: &Feedback,
+    ) -> Result<(), BackendError> {
+        self.call(Request::SubmitFeedback(proto::SubmitFeedbackRequest {
+            interview_id: interview_id.to_owned(),
+            feedback: Some(feedback.into()),
+        }))
+        .await
+        .map(drop)
+    }
+}

@@ -1,0 +1,86 @@
+//! The persister: one task per interview that applies the session's storage actions in
+//! order, off the relay's hot path, and writes feedback when the interview is over.
+
+use preppal_core::feedback::deterministic_feedback;
+use preppal_core::proto::GetContextResponse;
+use preppal_core::{InterviewStatus, PersistAction, TranscriptEntry};
+use tokio::sync::mpsc;
+
+use super::backend::Backend;
+use super::Feedbacker;
+
+/// Capacity of the queue between the driver and its persister, in actions.
+pub const PERSIST_QUEUE: usize = 256;
+
+/// What the persister did with the end of the interview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The status written.
+    pub status: InterviewStatus,
+    /// Entries the persister stored over the interview.
+    pub entries: usize,
+}
+
+/// Applies actions from `rx` until a `Finish` has been handled or the driver goes away.
+/// Returns what was finished, or `None` if the driver stopped before the end.
+pub async fn run(
+    backend: Backend,
+    feedbacker: Feedbacker,
+    ctx: GetContextResponse,
+    mut rx: mpsc::Receiver<PersistAction>,
+) -> Option<Finished> {
+    let id = ctx.interview_id.clone();
+    let mut kept: Vec<TranscriptEntry> = Vec::new();
+    while let Some(action) = rx.recv().await {
+        match action {
+            PersistAction::Status(status) => {
+                if let Err(e) = backend.update_status(&id, status, "", "").await {
+                    tracing::error!(interview = %id, error = %e, "status update lost");
+                }
+            }
+            PersistAction::Transcript(batch) => {
+                match backend.submit_transcript(&id, &batch).await {
+                    Ok(n) => {
+                        tracing::debug!(interview = %id, stored = n, "transcript batch stored")
+                    }
+                    Err(e) => {
+                        tracing::error!(interview = %id, error = %e, "transcript batch not stored")
+                    }
+                }
+                kept.extend(batch);
+            }
+            PersistAction::Finish { status, reason } => {
+                let mut error_message = String::new();
+                if status == InterviewStatus::Completed {
+                    let feedback = feedbacker.feedback(&ctx, &kept).await;
+                    if let Err(e) = backend.submit_feedback(&id, &feedback).await {
+                        tracing::error!(interview = %id, error = %e, "feedback not stored");
+                    }
+                } else {
+                    error_message = format!(
+                        "the interview ended before anything was said ({})",
+                        reason.as_str()
+                    );
+                }
+                if let Err(e) = backend
+                    .update_status(&id, status, reason.as_str(), &error_message)
+                    .await
+                {
+                    tracing::error!(interview = %id, error = %e, "final status not stored");
+                }
+                tracing::info!(interview = %id, %status, reason = reason.as_str(), entries = kept.len(), "interview finished");
+                return Some(Finished {
+                    status,
+                    entries: kept.len(),
+                });
+            }
+            other => tracing::warn!(interview = %id, ?other, "unknown persist action ignored"),
+        }
+    }
+    None
+}
+
+/// Feedback from the transcript alone, when no model is configured or the model failed.
+pub fn fallback(kept: &[TranscriptEntry]) -> preppal_core::Feedback {
+    deterministic_feedback(kept)
+}

@@ -1,0 +1,175 @@
+//! The web tier's protobuf worker API: `POST /api/worker` with
+//! `Authorization: Bearer <PREPPAL_WORKER_SECRET>` and a `WorkerApiRequest` body.
+//!
+//! The worker tier never opens the database: everything it persists goes through here.
+//! Every request is idempotent, so a worker may retry any of them.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use preppal_core::codec;
+use preppal_core::proto::{
+    self, worker_api_request::Request, worker_api_response::Response as Reply,
+};
+use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
+use preppal_store::{ErrorKind, InterviewStore};
+
+use super::auth::bearer;
+use super::secrets;
+use super::AppState;
+
+/// A worker API failure: an HTTP status and a message (no database details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerApiError {
+    /// HTTP status semantics: 400, 401, 404, 409, 413, 500, 503.
+    pub code: u16,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl WorkerApiError {
+    fn new(code: u16, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn store(e: preppal_store::StoreError) -> Self {
+        match e.kind() {
+            ErrorKind::NotFound => Self::new(404, "interview not found"),
+            ErrorKind::Conflict => Self::new(409, "conflicts with the interview's current state"),
+            ErrorKind::Unavailable => Self::new(503, "store unavailable"),
+            _ => {
+                tracing::error!(error = %e, "store error in worker API");
+                Self::new(500, "internal error")
+            }
+        }
+    }
+}
+
+/// Runs one decoded worker API request against the store.
+///
+/// # Errors
+/// [`WorkerApiError`] with 404 for an unknown interview, 409 for a backward status move or
+/// a lost race, 400 for undecodable values, 503 when the store is unreachable.
+pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, WorkerApiError> {
+    match req {
+        Request::GetContext(r) => {
+            let i = store
+                .get_interview_unscoped(&r.interview_id)
+                .await
+                .map_err(WorkerApiError::store)?;
+            Ok(Reply::GetContext(proto::GetContextResponse {
+                interview_id: i.id,
+                user_id: i.user_id,
+                job_description: i.job_description_snapshot,
+                resume: i.resume_snapshot,
+                persona: i.persona,
+                duration_ms: i.duration_ms,
+                status: proto::InterviewStatus::from(i.status) as i32,
+            }))
+        }
+        Request::UpdateStatus(r) => {
+            let to = InterviewStatus::from_proto_i32(r.status)
+                .map_err(|e| WorkerApiError::new(400, e.to_string()))?;
+            let current = store
+                .get_interview_unscoped(&r.interview_id)
+                .await
+                .map_err(WorkerApiError::store)?;
+            let moved = current
+                .status
+                .check_transition(to)
+                .map_err(|e| WorkerApiError::new(409, e.to_string()))?;
+            if moved {
+                let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+                store
+                    .update_status(
+                        &current.id,
+                        current.status,
+                        to,
+                        non_empty(&r.ended_reason).as_deref(),
+                        non_empty(&r.error_message).as_deref(),
+                    )
+                    .await
+                    .map_err(WorkerApiError::store)?;
+            }
+            Ok(Reply::UpdateStatus(proto::UpdateStatusResponse {
+                status: proto::InterviewStatus::from(to) as i32,
+            }))
+        }
+        Request::SubmitTranscript(r) => {
+            let entries = r
+                .entries
+                .into_iter()
+                .map(TranscriptEntry::try_from)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| WorkerApiError::new(400, e.to_string()))?;
+            let stored = store
+                .append_transcript(&r.interview_id, &entries)
+                .await
+                .map_err(WorkerApiError::store)?;
+            Ok(Reply::SubmitTranscript(proto::SubmitTranscriptResponse {
+                stored,
+            }))
+        }
+        Request::SubmitFeedback(r) => {
+            let f = r
+                .feedback
+                .ok_or_else(|| WorkerApiError::new(400, "feedback is missing"))?;
+            store
+                .put_feedback(&r.interview_id, &Feedback::from(f))
+                .await
+                .map_err(WorkerApiError::store)?;
+            Ok(Reply::SubmitFeedback(proto::SubmitFeedbackResponse {}))
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: Reply) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/x-protobuf")],
+        codec::encode_worker_response(body),
+    )
+        .into_response()
+}
+
+fn error_reply(e: WorkerApiError) -> Response {
+    let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    reply(
+        status,
+        Reply::Error(proto::ErrorResponse {
+            code: i32::from(e.code),
+            message: e.message,
+        }),
+    )
+}
+
+/// `POST /api/worker`.
+pub async fn post_worker(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorized =
+        bearer(&headers).is_some_and(|t| secrets::matches(&state.worker_secret, t.as_bytes()));
+    if !authorized {
+        tracing::info!("worker API request refused: bad or missing shared secret");
+        return error_reply(WorkerApiError::new(401, "unauthorized"));
+    }
+    let req = match codec::decode_worker_request(body) {
+        Ok(r) => r,
+        Err(e @ codec::DecodeError::TooLarge { .. }) => {
+            return error_reply(WorkerApiError::new(413, e.to_string()))
+        }
+        Err(e) => return error_reply(WorkerApiError::new(400, e.to_string())),
+    };
+    match handle(state.store.as_ref(), req).await {
+        Ok(r) => reply(StatusCode::OK, r),
+        Err(e) => error_reply(e),
+    }
+}
