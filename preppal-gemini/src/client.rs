@@ -1,0 +1,351 @@
+//! The async Live connection: a thin layer over [`crate::protocol`] and tokio-tungstenite.
+
+use std::collections::VecDeque;
+
+use futures::{SinkExt as _, StreamExt as _};
+use http::HeaderValue;
+use preppal_core::{ModelCommand, ModelEvent};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::config::LiveConfig;
+use crate::error::LiveError;
+use crate::protocol::{encode_command, parse_server_frame, setup_message, UsageMetadata};
+
+/// The close code reported when a connection ended without a close frame (RFC 6455 §7.1.5).
+pub const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// Largest server message accepted: 16 MiB. Audio chunks are a few KiB each (§5).
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// The WebSocket settings of a Live connection: messages and frames of at most
+/// [`MAX_MESSAGE_BYTES`], a 128 KiB write buffer and at most 1 MiB of queued writes, so a
+/// stalled peer cannot make the process buffer without bound.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+        .write_buffer_size(128 << 10)
+        .max_write_buffer_size(1 << 20)
+}
+
+/// One open Gemini Live connection, past `setupComplete`.
+///
+/// Made by [`LiveSession::connect`] (real endpoint or simulator URL) or
+/// [`LiveSession::from_stream`] (any already-upgraded WebSocket). Commands go out with
+/// [`LiveSession::send`]; events come in with [`LiveSession::next_event`]. The first event is
+/// always [`ModelEvent::SetupComplete`], and the last is always exactly one
+/// [`ModelEvent::Closed`]; after it, `next_event` returns `None` forever.
+///
+/// Pings are answered by tungstenite; this type never sends pings (the server's pongs were
+/// measured at 8–30 s, §6.1).
+#[derive(Debug)]
+pub struct LiveSession<S = MaybeTlsStream<TcpStream>> {
+    ws: WebSocketStream<S>,
+    pending: VecDeque<ModelEvent>,
+    usage: Option<UsageMetadata>,
+    /// The `Closed` event has been queued; the socket is not read again.
+    ended: bool,
+    /// Between `interrupted` and the next `turnComplete`: audio of the cut generation is
+    /// dropped (§4.1, §8b item 5).
+    dropping_audio: bool,
+    dropped_audio_bytes: u64,
+}
+
+impl LiveSession {
+    /// Opens a connection to `config.endpoint`, sends `setup` and waits for `setupComplete`.
+    ///
+    /// The API key goes in the `x-goog-api-key` header of the upgrade request (§1.2), never
+    /// in the URL. The upgrade and the setup share one deadline of `config.setup_timeout`.
+    ///
+    /// # Errors
+    /// - [`LiveError::InvalidConfig`] for a key that is not a valid header value or a bad
+    ///   endpoint URL (an empty key sends no header, and the server refuses it);
+    /// - [`LiveError::UpgradeRefused`] with the HTTP status when the server refuses the
+    ///   upgrade (401/403 bad key, 429 quota, ...);
+    /// - [`LiveError::SetupTimeout`], [`LiveError::ClosedDuringSetup`],
+    ///   [`LiveError::Protocol`] and [`LiveError::WebSocket`] as in [`LiveSession::from_stream`].
+    pub async fn connect(config: &LiveConfig) -> Result<Self, LiveError> {
+        let deadline = Instant::now() + config.setup_timeout;
+        let mut request = config
+            .endpoint
+            .as_str()
+            .into_client_request()
+            .map_err(|e| LiveError::InvalidConfig(format!("endpoint: {e}")))?;
+        // An empty key sends no header at all: the server answers for itself (401).
+        if !config.api_key.is_empty() {
+            let mut key = HeaderValue::from_str(&config.api_key).map_err(|_| {
+                LiveError::InvalidConfig("the API key is not a valid header value".to_owned())
+            })?;
+            key.set_sensitive(true);
+            request.headers_mut().insert("x-goog-api-key", key);
+        }
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(websocket_config()),
+            true,
+            None,
+        );
+        let (ws, _response) = match timeout_at(deadline, connecting).await {
+            Err(_) => return Err(LiveError::SetupTimeout),
+            Ok(Err(tungstenite::Error::Http(response))) => {
+                return Err(LiveError::UpgradeRefused {
+                    status: response.status().as_u16(),
+                })
+            }
+            Ok(Err(e)) => return Err(LiveError::WebSocket(e)),
+            Ok(Ok(pair)) => pair,
+        };
+        Self::setup(ws, config, deadline).await
+    }
+}
+
+impl<S> LiveSession<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Runs the setup on an already-upgraded WebSocket: sends `setup` as a Text frame and
+    /// waits for `setupComplete` (in a Text or Binary frame), sending nothing else before it
+    /// (§2: "Clients should wait for a BidiGenerateContentSetupComplete message before
+    /// sending any additional messages"). Other server messages that arrive first are kept
+    /// and delivered after [`ModelEvent::SetupComplete`].
+    ///
+    /// # Errors
+    /// - [`LiveError::SetupTimeout`] when no `setupComplete` comes within `config.setup_timeout`;
+    /// - [`LiveError::ClosedDuringSetup`] with the close code and reason (1006 when the socket
+    ///   dropped without a close frame);
+    /// - [`LiveError::Protocol`] for a malformed server frame;
+    /// - [`LiveError::WebSocket`] when sending or receiving fails.
+    pub async fn from_stream(
+        ws: WebSocketStream<S>,
+        config: &LiveConfig,
+    ) -> Result<Self, LiveError> {
+        let deadline = Instant::now() + config.setup_timeout;
+        Self::setup(ws, config, deadline).await
+    }
+
+    async fn setup(
+        mut ws: WebSocketStream<S>,
+        config: &LiveConfig,
+        deadline: Instant,
+    ) -> Result<Self, LiveError> {
+        let setup = setup_message(config);
+        match timeout_at(deadline, ws.send(Message::Text(setup.into()))).await {
+            Err(_) => return Err(LiveError::SetupTimeout),
+            Ok(Err(e)) => return Err(LiveError::WebSocket(e)),
+            Ok(Ok(())) => {}
+        }
+        let mut early = VecDeque::new();
+        let mut usage = None;
+        loop {
+            let next = match timeout_at(deadline, ws.next()).await {
+                Err(_) => return Err(LiveError::SetupTimeout),
+                Ok(next) => next,
+            };
+            let payload = match next {
+                None => {
+                    return Err(LiveError::ClosedDuringSetup {
+                        code: ABNORMAL_CLOSURE,
+                        reason: String::new(),
+                    })
+                }
+                Some(Err(e)) => {
+                    return Err(match e {
+                        tungstenite::Error::ConnectionClosed
+                        | tungstenite::Error::Protocol(
+                            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                        ) => LiveError::ClosedDuringSetup {
+                            code: ABNORMAL_CLOSURE,
+                            reason: String::new(),
+                        },
+                        e => LiveError::WebSocket(e),
+                    })
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = close_parts(frame.as_ref());
+                    tracing::warn!(code, %reason, "Gemini Live closed the connection during setup");
+                    return Err(LiveError::ClosedDuringSetup { code, reason });
+                }
+                Some(Ok(Message::Text(text))) => bytes::Bytes::from(text),
+                Some(Ok(Message::Binary(data))) => data,
+                Some(Ok(_)) => continue,
+            };
+            let frame = parse_server_frame(&payload)?;
+            if frame.usage.is_some() {
+                usage = frame.usage;
+            }
+            let mut events = frame.events.into_iter();
+            let mut done = false;
+            for event in events.by_ref() {
+                if event == ModelEvent::SetupComplete {
+                    done = true;
+                    break;
+                }
+                early.push_back(event);
+            }
+            if done {
+                let mut pending = VecDeque::with_capacity(early.len() + 4);
+                pending.push_back(ModelEvent::SetupComplete);
+                pending.extend(early);
+                pending.extend(events);
+                let mut session = Self {
+                    ws,
+                    pending: VecDeque::with_capacity(pending.len()),
+                    usage,
+                    ended: false,
+                    dropping_audio: false,
+                    dropped_audio_bytes: 0,
+                };
+                session.queue(pending);
+                return Ok(session);
+            }
+        }
+    }
+
+    /// Sends one command.
+    ///
+    /// Audio, text, `Begin` and `Instruct` become one Text frame each (see
+    /// [`crate::protocol::encode_command`]); [`ModelCommand::Close`] sends a close frame with
+    /// code 1000, after which [`LiveSession::next_event`] yields the server's
+    /// [`ModelEvent::Closed`]; closing twice, or after the server closed, is not an error. Not cancel-safe: a cancelled send may have written part of a frame.
+    ///
+    /// # Errors
+    /// [`LiveError::WebSocket`] when the frame cannot be written, including after close.
+    pub async fn send(&mut self, cmd: ModelCommand) -> Result<(), LiveError> {
+        match encode_command(&cmd) {
+            Some(text) => self
+                .ws
+                .send(Message::Text(text.into()))
+                .await
+                .map_err(LiveError::WebSocket),
+            None => {
+                let frame = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                };
+                match self.ws.close(Some(frame)).await {
+                    Ok(())
+                    | Err(
+                        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
+                    ) => Ok(()),
+                    Err(e) => Err(LiveError::WebSocket(e)),
+                }
+            }
+        }
+    }
+
+    /// The next event from the model, or `None` once the connection has ended.
+    ///
+    /// Cancel-safe: it may be polled inside `tokio::select!` and dropped without losing
+    /// events (parsed events wait in a queue; the socket read itself is cancel-safe).
+    ///
+    /// - A close frame gives [`ModelEvent::Closed`] with its code and reason (1005 when the
+    ///   frame had no code); a socket that dropped without one gives code 1006 and an empty
+    ///   reason. Then `None` forever.
+    /// - A malformed frame gives `Some(Err(LiveError::Protocol(..)))`; the connection goes on.
+    /// - A WebSocket failure gives `Some(Err(LiveError::WebSocket(..)))`, then `Closed` with
+    ///   code 1006, then `None`.
+    /// - Barge-in: after [`ModelEvent::Interrupted`], [`ModelEvent::Audio`] is dropped until
+    ///   the next [`ModelEvent::TurnComplete`] (late audio of the cut generation, §4.1).
+    pub async fn next_event(&mut self) -> Option<Result<ModelEvent, LiveError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.ended {
+                return None;
+            }
+            let payload = match self.ws.next().await {
+                None => {
+                    self.end(ABNORMAL_CLOSURE, String::new());
+                    continue;
+                }
+                Some(Err(e)) => {
+                    self.end(ABNORMAL_CLOSURE, String::new());
+                    match e {
+                        tungstenite::Error::ConnectionClosed
+                        | tungstenite::Error::AlreadyClosed
+                        | tungstenite::Error::Protocol(
+                            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                        ) => continue,
+                        e => return Some(Err(LiveError::WebSocket(e))),
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = close_parts(frame.as_ref());
+                    self.end(code, reason);
+                    // Best effort: flush tungstenite's queued close reply. The event is
+                    // already queued, so cancelling here loses nothing.
+                    let _ = self.ws.flush().await;
+                    continue;
+                }
+                Some(Ok(Message::Text(text))) => bytes::Bytes::from(text),
+                Some(Ok(Message::Binary(data))) => data,
+                Some(Ok(_)) => continue,
+            };
+            match parse_server_frame(&payload) {
+                Ok(frame) => {
+                    if frame.usage.is_some() {
+                        self.usage = frame.usage;
+                    }
+                    self.queue(frame.events);
+                }
+                Err(e) => return Some(Err(LiveError::Protocol(e))),
+            }
+        }
+    }
+
+    /// Queues parsed events, dropping the audio of an interrupted generation: from
+    /// `interrupted` until the next `turnComplete`, including late chunks (§4.1).
+    fn queue(&mut self, events: impl IntoIterator<Item = ModelEvent>) {
+        for event in events {
+            match &event {
+                ModelEvent::Interrupted => self.dropping_audio = true,
+                ModelEvent::TurnComplete => self.dropping_audio = false,
+                ModelEvent::Audio(audio) if self.dropping_audio => {
+                    self.dropped_audio_bytes += audio.len() as u64;
+                    continue;
+                }
+                _ => {}
+            }
+            self.pending.push_back(event);
+        }
+    }
+
+    /// Bytes of model audio dropped because they belonged to an interrupted generation.
+    pub fn dropped_audio_bytes(&self) -> u64 {
+        self.dropped_audio_bytes
+    }
+
+    fn end(&mut self, code: u16, reason: String) {
+        if code != 1000 {
+            tracing::warn!(code, %reason, "Gemini Live connection closed");
+        }
+        self.pending.push_back(ModelEvent::Closed { code, reason });
+        self.ended = true;
+    }
+
+    /// The most recent `usageMetadata` the server sent, if any (§4.5).
+    pub fn last_usage(&self) -> Option<&UsageMetadata> {
+        self.usage.as_ref()
+    }
+
+    /// Whether the connection has ended (its [`ModelEvent::Closed`] is queued or was delivered).
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+}
+
+/// The code and reason of a close frame; 1005 ("no status received") for a frame without one.
+fn close_parts(frame: Option<&CloseFrame>) -> (u16, String) {
+    match frame {
+        Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
+        None => (1005, String::new()),
+    }
+}

@@ -1,0 +1,85 @@
+//! # preppal-gemini
+//!
+//! The Gemini side of a live mock interview: an async Gemini Live client, the
+//! post-interview feedback call, and a Gemini Live simulator for tests and offline use.
+//! Wire facts follow the gemini-live-protocol notes (section numbers such as §3.1 in the
+//! docs refer to them).
+//!
+//! ## Layering
+//!
+//! Like tungstenite and tokio-tungstenite:
+//!
+//! - [`protocol`] is synchronous and does no I/O: [`protocol::setup_message`] builds the
+//!   `setup` message, [`protocol::encode_command`] turns a [`preppal_core::ModelCommand`] into a
+//!   client message, and [`protocol::parse_server_message`] turns a server frame into
+//!   [`preppal_core::ModelEvent`]s.
+//! - [`LiveSession`] is the thin async layer: it opens the WebSocket (API key in the
+//!   `x-goog-api-key` header), sends `setup`, waits for `setupComplete`, and then moves
+//!   commands out and events in. [`LiveSession::next_event`] is cancel-safe, so a driver can
+//!   poll it inside `tokio::select!`.
+//! - [`FeedbackClient`] calls the REST `generateContent` method with a JSON schema and
+//!   returns a [`preppal_core::Feedback`].
+//! - `simulator` (feature `simulator`) serves the Live protocol on loopback with a scripted
+//!   interviewer, so tests and the offline mode need no network.
+//!
+//! ## Feature flags
+//!
+//! | Name | Description | Default |
+//! |------|-------------|---------|
+//! | `simulator` | The Gemini Live simulator (`simulator::Simulator`), with espeak-ng speech via `hound` and `rubato` | yes |
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use preppal_core::{ModelCommand, ModelEvent};
+//! use preppal_gemini::{interviewer_instruction, LiveConfig, LiveSession};
+//!
+//! # async fn run() -> Result<(), preppal_gemini::LiveError> {
+//! let instruction = interviewer_instruction("a friendly engineering manager", "Backend engineer...", "Jo Doe...");
+//! let config = LiveConfig::new(std::env::var("GEMINI_API_KEY").unwrap_or_default(), instruction);
+//! let mut live = LiveSession::connect(&config).await?;
+//! live.send(ModelCommand::Begin).await?;
+//! while let Some(event) = live.next_event().await {
+//!     match event? {
+//!         ModelEvent::OutputTranscription(text) => print!("{text}"),
+//!         ModelEvent::TurnComplete => live.send(ModelCommand::Text("I build backends in Rust.".into())).await?,
+//!         ModelEvent::Closed { code, reason } => println!("closed: {code} {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Against the simulator, point the endpoint at it:
+//!
+//! ```no_run
+//! # #[cfg(feature = "simulator")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use preppal_gemini::simulator::{Simulator, SimulatorConfig};
+//! use preppal_gemini::{LiveConfig, LiveSession};
+//!
+//! let sim = Simulator::start(SimulatorConfig::default()).await?;
+//! let config = LiveConfig::new("any-key", "You are an interviewer.").with_endpoint(sim.url());
+//! let live = LiveSession::connect(&config).await?;
+//! # drop(live);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod feedback;
+pub mod protocol;
+#[cfg(feature = "simulator")]
+pub mod simulator;
+
+pub use client::LiveSession;
+pub use config::{interviewer_instruction, LiveConfig};
+pub use error::{is_retryable_close, LiveError, ProtocolError};
+pub use feedback::{FeedbackClient, FeedbackError};
+pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};

@@ -1,0 +1,644 @@
+//! The Gemini Live wire protocol, with no I/O: client messages out as JSON strings, server
+//! frames in as [`ModelEvent`] values.
+//!
+//! Facts come from the gemini-live-protocol notes (section numbers in the docs below):
+//! every message is one JSON object; client messages are sent as Text frames in
+//! lowerCamelCase; server frames arrive as Text or Binary frames of UTF-8 JSON, often
+//! pretty-printed; all fields are optional and unknown ones are ignored (§2).
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use bytes::Bytes;
+use preppal_core::{ModelCommand, ModelEvent};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+
+use crate::config::{model_resource_name, LiveConfig};
+use crate::error::ProtocolError;
+
+/// MIME type of candidate audio sent in `realtimeInput.audio`: PCM16LE, mono, 16 000 Hz (§3.2, §5).
+pub const INPUT_AUDIO_MIME: &str = "audio/pcm;rate=16000";
+
+/// MIME type of model audio in `inlineData`: PCM16LE, mono, 24 000 Hz (§5).
+pub const OUTPUT_AUDIO_MIME: &str = "audio/pcm;rate=24000";
+
+/// The user turn sent for [`ModelCommand::Begin`].
+pub const BEGIN_PROMPT: &str = "The candidate has joined. Please start the interview now: greet \
+     the candidate briefly and ask your first question.";
+
+const INDIFFERENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, INDIFFERENT);
+const URL_SAFE_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, INDIFFERENT);
+
+/// Decodes proto3-JSON `bytes`: standard base64 with or without padding, or URL-safe
+/// base64 with or without padding (§2, from the proto3 JSON mapping).
+///
+/// # Errors
+/// [`ProtocolError::Base64`] when the text is neither.
+pub fn decode_base64(data: &str) -> Result<Vec<u8>, ProtocolError> {
+    let engine = if data.contains(['-', '_']) {
+        &URL_SAFE_ANY_PAD
+    } else {
+        &STANDARD_ANY_PAD
+    };
+    engine.decode(data).map_err(ProtocolError::Base64)
+}
+
+/// The `setup` message, the first and only first message of a connection (§3.1), as compact JSON.
+///
+/// Shape: `{"setup": {"model", "generationConfig": {"responseModalities": ["AUDIO"],
+/// "speechConfig"?}, "systemInstruction": {"parts": [{"text"}]}, "inputAudioTranscription"?:
+/// {}, "outputAudioTranscription"?: {}}}`. `speechConfig` goes inside `generationConfig`;
+/// the transcription configs are direct children of `setup` (placement verified from the
+/// Python SDK's converters, §3.1). `speechConfig` is only sent when a voice is set; each
+/// transcription config only when asked for.
+pub fn setup_message(config: &LiveConfig) -> String {
+    let mut generation_config = json!({ "responseModalities": ["AUDIO"] });
+    if let Some(voice) = &config.voice {
+        generation_config["speechConfig"] =
+            json!({ "voiceConfig": { "prebuiltVoiceConfig": { "voiceName": voice } } });
+    }
+    let mut setup = json!({
+        "model": model_resource_name(&config.model),
+        "generationConfig": generation_config,
+        "systemInstruction": { "parts": [ { "text": config.system_instruction } ] },
+    });
+    if config.input_transcription {
+        setup["inputAudioTranscription"] = json!({});
+    }
+    if config.output_transcription {
+        setup["outputAudioTranscription"] = json!({});
+    }
+    if let Some(handle) = &config.resumption_handle {
+        setup["sessionResumption"] = json!({ "handle": handle });
+    } else if config.session_resumption {
+        setup["sessionResumption"] = json!({});
+    }
+    if config.context_window_compression {
+        setup["contextWindowCompression"] = json!({ "slidingWindow": {} });
+    }
+    json!({ "setup": setup }).to_string()
+}
+
+/// A `clientContent` message with one user turn and `turnComplete: true` (§3.3).
+fn user_turn(text: &str) -> String {
+    json!({
+        "clientContent": {
+            "turns": [ { "role": "user", "parts": [ { "text": text } ] } ],
+            "turnComplete": true
+        }
+    })
+    .to_string()
+}
+
+/// The wire message for `cmd`, as compact JSON for a Text frame; `None` for
+/// [`ModelCommand::Close`], which is a WebSocket close frame, not a message.
+///
+/// - `Audio(pcm)` → `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":<base64>}}}`
+///   (`pcm` is PCM16LE mono 16 000 Hz; §3.2). The deprecated `mediaChunks` is never used:
+///   the server closes with 1007 on it.
+/// - `Text(s)` → `{"realtimeInput":{"text":s}}`.
+/// - `Begin` → a `clientContent` user turn with [`BEGIN_PROMPT`] and `turnComplete: true`.
+/// - `Instruct(s)` → a `clientContent` user turn with `s` and `turnComplete: true`.
+pub fn encode_command(cmd: &ModelCommand) -> Option<String> {
+    match cmd {
+        ModelCommand::Audio(pcm) => Some(
+            json!({
+                "realtimeInput": {
+                    "audio": {
+                        "mimeType": INPUT_AUDIO_MIME,
+                        "data": base64::engine::general_purpose::STANDARD.encode(pcm),
+                    }
+                }
+            })
+            .to_string(),
+        ),
+        ModelCommand::Text(text) => Some(json!({ "realtimeInput": { "text": text } }).to_string()),
+        ModelCommand::Begin => Some(user_turn(BEGIN_PROMPT)),
+        ModelCommand::Instruct(text) => Some(user_turn(text)),
+        // `ModelCommand` is non-exhaustive: anything newer has no wire form in this build.
+        _ => None,
+    }
+}
+
+/// Token counts of a server message's `usageMetadata` (§4.5). Counters are `None` when
+/// absent; int64 counters sent as JSON strings are read as numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct UsageMetadata {
+    /// `promptTokenCount`.
+    #[serde(default, deserialize_with = "int64")]
+    pub prompt_token_count: Option<u64>,
+    /// `cachedContentTokenCount`.
+    #[serde(default, deserialize_with = "int64")]
+    pub cached_content_token_count: Option<u64>,
+    /// `responseTokenCount` (Gemini API) or `candidatesTokenCount` (Vertex).
+    #[serde(default, alias = "candidatesTokenCount", deserialize_with = "int64")]
+    pub response_token_count: Option<u64>,
+    /// `toolUsePromptTokenCount`.
+    #[serde(default, deserialize_with = "int64")]
+    pub tool_use_prompt_token_count: Option<u64>,
+    /// `thoughtsTokenCount`.
+    #[serde(default, deserialize_with = "int64")]
+    pub thoughts_token_count: Option<u64>,
+    /// `totalTokenCount`.
+    #[serde(default, deserialize_with = "int64")]
+    pub total_token_count: Option<u64>,
+}
+
+/// One server message, decoded: its events in order and its `usageMetadata`, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerFrame {
+    /// The events, in the order described at [`parse_server_message`].
+    pub events: Vec<ModelEvent>,
+    /// `usageMetadata`, which may ride on any message (§2, §4.5).
+    pub usage: Option<UsageMetadata>,
+}
+
+/// Reads an int64 counter sent as a JSON number or a JSON string (proto3 JSON, §2).
+fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrString {
+        Num(u64),
+        Str(String),
+    }
+    match Option::<NumOrString>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrString::Num(n)) => Ok(Some(n)),
+        Some(NumOrString::Str(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("invalid int64 counter {s:?}"))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireServerMessage {
+    #[serde(default, alias = "setup_complete")]
+    setup_complete: Option<serde::de::IgnoredAny>,
+    #[serde(default, alias = "server_content")]
+    server_content: Option<WireServerContent>,
+    #[serde(default, alias = "go_away")]
+    go_away: Option<WireGoAway>,
+    #[serde(default, alias = "usage_metadata")]
+    usage_metadata: Option<UsageMetadata>,
+    #[serde(default, alias = "session_resumption_update")]
+    session_resumption_update: Option<WireResumptionUpdate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireResumptionUpdate {
+    #[serde(default, alias = "new_handle")]
+    new_handle: Option<String>,
+    #[serde(default)]
+    resumable: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireServerContent {
+    #[serde(default, alias = "model_turn")]
+    model_turn: Option<WireContent>,
+    #[serde(default, alias = "input_transcription")]
+    input_transcription: Option<WireTranscription>,
+    #[serde(default, alias = "output_transcription")]
+    output_transcription: Option<WireTranscription>,
+    #[serde(default, alias = "generation_complete")]
+    generation_complete: Option<bool>,
+    #[serde(default, alias = "turn_complete")]
+    turn_complete: Option<bool>,
+    #[serde(default)]
+    interrupted: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireContent {
+    #[serde(default)]
+    parts: Option<Vec<WirePart>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WirePart {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    thought: Option<bool>,
+    #[serde(default, alias = "inline_data")]
+    inline_data: Option<WireBlob>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireBlob {
+    #[serde(default, alias = "mime_type")]
+    mime_type: Option<String>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireTranscription {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireGoAway {
+    #[serde(default, alias = "time_left")]
+    time_left: Option<Value>,
+}
+
+/// Parses a `google.protobuf.Duration` in its JSON form (`"50s"`, `"1.5s"`, `"0.000001s"`)
+/// into whole ms, rounding down; a negative duration is 0 ms. A bare JSON number is read as
+/// seconds (lenient).
+///
+/// # Errors
+/// [`ProtocolError::Duration`] for anything else.
+pub fn parse_duration_ms(value: &Value) -> Result<u64, ProtocolError> {
+    let bad = || ProtocolError::Duration(value.to_string());
+    let text = match value {
+        Value::String(s) => s.trim().strip_suffix('s').ok_or_else(bad)?.to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(bad()),
+    };
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || frac.len() > 9 {
+        return Err(bad());
+    }
+    let secs: u64 = whole.parse().map_err(|_| bad())?;
+    let frac_ms: u64 = if frac.is_empty() {
+        0
+    } else {
+        let padded = format!("{frac:0<3}");
+        padded[..3].parse().map_err(|_| bad())?
+    };
+    if negative {
+        return Ok(0);
+    }
+    secs.checked_mul(1000)
+        .and_then(|ms| ms.checked_add(frac_ms))
+        .ok_or_else(bad)
+}
+
+fn is_pcm_audio(mime: Option<&str>) -> bool {
+    mime.is_none_or(|m| m.trim().to_ascii_lowercase().starts_with("audio/pcm"))
+}
+
+/// Parses one server frame (the payload of a Text or Binary frame) into its events.
+///
+/// Same as [`parse_server_frame`], without the `usageMetadata`.
+///
+/// # Errors
+/// As [`parse_server_frame`].
+pub fn parse_server_message(frame: &[u8]) -> Result<Vec<ModelEvent>, ProtocolError> {
+    parse_server_frame(frame).map(|f| f.events)
+}
+
+/// Parses one server frame (the payload of a Text or Binary frame) into its events and usage.
+///
+/// The payload is UTF-8 JSON, pretty-printed or compact; unknown fields are ignored and
+/// every field is optional (§2), so `{}` gives no events. Event order within one message:
+///
+/// 1. `setupComplete` → [`ModelEvent::SetupComplete`];
+/// 2. from `serverContent`: `inputTranscription` → [`ModelEvent::InputTranscription`],
+///    `outputTranscription` → [`ModelEvent::OutputTranscription`], then every part of
+///    `modelTurn.parts` in order (`inlineData` PCM audio → [`ModelEvent::Audio`] with the
+///    base64 decoded, non-thought `text` → [`ModelEvent::Text`]), then `interrupted` →
+///    [`ModelEvent::Interrupted`], `generationComplete` → [`ModelEvent::GenerationComplete`],
+///    `turnComplete` → [`ModelEvent::TurnComplete`];
+/// 3. `sessionResumptionUpdate` → [`ModelEvent::ResumptionUpdate`] (§4.4);
+/// 4. `goAway` → [`ModelEvent::GoAway`] with `timeLeft` (a Duration string) in ms.
+///
+/// When `interrupted` is true, the message's `modelTurn` parts belong to the generation
+/// that was cut, so they are dropped (§4.1, §8b item 5); its transcriptions are kept.
+/// Several parts in one message are all read (3.1 models send several, §4.1).
+///
+/// # Errors
+/// - [`ProtocolError::NotUtf8`] when the payload is not UTF-8;
+/// - [`ProtocolError::Json`] when it is not JSON, not an object, or a known field has the
+///   wrong type (such as a counter that is not an integer);
+/// - [`ProtocolError::Base64`] when audio data is not base64;
+/// - [`ProtocolError::Duration`] when `goAway.timeLeft` is not a Duration string.
+pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
+    let text = std::str::from_utf8(frame).map_err(ProtocolError::NotUtf8)?;
+    let msg: WireServerMessage = serde_json::from_str(text).map_err(ProtocolError::Json)?;
+    let mut events = Vec::new();
+    if msg.setup_complete.is_some() {
+        events.push(ModelEvent::SetupComplete);
+    }
+    if let Some(content) = msg.server_content {
+        let interrupted = content.interrupted == Some(true);
+        if let Some(t) = content.input_transcription.and_then(|t| t.text) {
+            events.push(ModelEvent::InputTranscription(t));
+        }
+        if let Some(t) = content.output_transcription.and_then(|t| t.text) {
+            events.push(ModelEvent::OutputTranscription(t));
+        }
+        if !interrupted {
+            let parts = content.model_turn.and_then(|c| c.parts).unwrap_or_default();
+            for part in parts {
+                if let Some(blob) = part.inline_data {
+                    if is_pcm_audio(blob.mime_type.as_deref()) {
+                        if let Some(data) = blob.data {
+                            events.push(ModelEvent::Audio(Bytes::from(decode_base64(&data)?)));
+                        }
+                    }
+                } else if let Some(text) = part.text {
+                    if part.thought != Some(true) {
+                        events.push(ModelEvent::Text(text));
+                    }
+                }
+            }
+        }
+        if interrupted {
+            events.push(ModelEvent::Interrupted);
+        }
+        if content.generation_complete == Some(true) {
+            events.push(ModelEvent::GenerationComplete);
+        }
+        if content.turn_complete == Some(true) {
+            events.push(ModelEvent::TurnComplete);
+        }
+    }
+    if let Some(update) = msg.session_resumption_update {
+        events.push(ModelEvent::ResumptionUpdate {
+            handle: update.new_handle.unwrap_or_default(),
+            resumable: update.resumable == Some(true),
+        });
+    }
+    if let Some(go_away) = msg.go_away {
+        let time_left_ms = match go_away.time_left {
+            Some(v) => parse_duration_ms(&v)?,
+            None => 0,
+        };
+        events.push(ModelEvent::GoAway { time_left_ms });
+    }
+    Ok(ServerFrame {
+        events,
+        usage: msg.usage_metadata,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Vec<ModelEvent> {
+        parse_server_message(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn setup_has_fields_in_their_places() {
+        let config = LiveConfig::new("k", "Be an interviewer.").with_voice("Kore");
+        let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
+        let setup = &v["setup"];
+        assert_eq!(v.as_object().unwrap().len(), 1);
+        assert_eq!(
+            setup["model"],
+            "models/gemini-2.5-flash-native-audio-preview-12-2025"
+        );
+        assert_eq!(
+            setup["generationConfig"]["responseModalities"],
+            json!(["AUDIO"])
+        );
+        assert_eq!(
+            setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
+                ["voiceName"],
+            "Kore"
+        );
+        assert_eq!(
+            setup["systemInstruction"]["parts"][0]["text"],
+            "Be an interviewer."
+        );
+        assert_eq!(setup["inputAudioTranscription"], json!({}));
+        assert_eq!(setup["outputAudioTranscription"], json!({}));
+        assert!(setup.get("speechConfig").is_none());
+        assert!(!setup_message(&config).contains("\"k\""));
+
+        let plain = LiveConfig::new("k", "s").with_output_transcription(false);
+        let v: Value = serde_json::from_str(&setup_message(&plain)).unwrap();
+        assert!(v["setup"]["generationConfig"].get("speechConfig").is_none());
+        assert!(v["setup"].get("outputAudioTranscription").is_none());
+    }
+
+    #[test]
+    fn commands_encode_to_camel_case_messages() {
+        let audio =
+            encode_command(&ModelCommand::Audio(Bytes::from_static(&[1, 0, 255, 127]))).unwrap();
+        let v: Value = serde_json::from_str(&audio).unwrap();
+        assert_eq!(
+            v["realtimeInput"]["audio"]["mimeType"],
+            "audio/pcm;rate=16000"
+        );
+        assert_eq!(v["realtimeInput"]["audio"]["data"], "AQD/fw==");
+        assert!(!audio.contains("mediaChunks"));
+
+        let text: Value =
+            serde_json::from_str(&encode_command(&ModelCommand::Text("hi".into())).unwrap())
+                .unwrap();
+        assert_eq!(text, json!({"realtimeInput": {"text": "hi"}}));
+
+        let begin: Value =
+            serde_json::from_str(&encode_command(&ModelCommand::Begin).unwrap()).unwrap();
+        assert_eq!(begin["clientContent"]["turnComplete"], true);
+        assert_eq!(begin["clientContent"]["turns"][0]["role"], "user");
+        assert_eq!(
+            begin["clientContent"]["turns"][0]["parts"][0]["text"],
+            BEGIN_PROMPT
+        );
+
+        let wrap: Value = serde_json::from_str(
+            &encode_command(&ModelCommand::Instruct("wrap up".into())).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            wrap["clientContent"]["turns"][0]["parts"][0]["text"],
+            "wrap up"
+        );
+        assert_eq!(encode_command(&ModelCommand::Close), None);
+    }
+
+    #[test]
+    fn time_left_durations() {
+        let ms = |s: &str| parse_duration_ms(&Value::String(s.into()));
+        assert_eq!(ms("50s").unwrap(), 50_000);
+        assert_eq!(ms("1.5s").unwrap(), 1_500);
+        assert_eq!(ms("0.000001s").unwrap(), 0);
+        assert_eq!(ms("3.000000001s").unwrap(), 3_000);
+        assert_eq!(ms("-1s").unwrap(), 0);
+        for bad in [
+            "50",
+            "s",
+            "1.5ms",
+            "abc s",
+            "1.2.3s",
+            ".5s",
+            "1.0000000001s",
+        ] {
+            assert!(ms(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse(r#"{"goAway": {"timeLeft": "50s"}}"#),
+            vec![ModelEvent::GoAway {
+                time_left_ms: 50_000
+            }]
+        );
+        assert!(parse_server_message(br#"{"goAway": {"timeLeft": "soon"}}"#).is_err());
+    }
+
+    #[test]
+    fn setup_complete_pretty_printed() {
+        assert_eq!(
+            parse("{\n  \"setupComplete\": {}\n}\n"),
+            vec![ModelEvent::SetupComplete]
+        );
+    }
+
+    #[test]
+    fn several_parts_in_one_message_in_order() {
+        let msg = r#"{"serverContent": {
+            "outputTranscription": {"text": " Hel"},
+            "inputTranscription": {"text": "I think"},
+            "modelTurn": {"parts": [
+                {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AQI="}},
+                {"text": "thinking", "thought": true},
+                {"text": "visible"},
+                {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AwQ="}}
+            ]},
+            "generationComplete": true,
+            "turnComplete": true}}"#;
+        assert_eq!(
+            parse(msg),
+            vec![
+                ModelEvent::InputTranscription("I think".into()),
+                ModelEvent::OutputTranscription(" Hel".into()),
+                ModelEvent::Audio(Bytes::from_static(&[1, 2])),
+                ModelEvent::Text("visible".into()),
+                ModelEvent::Audio(Bytes::from_static(&[3, 4])),
+                ModelEvent::GenerationComplete,
+                ModelEvent::TurnComplete,
+            ]
+        );
+    }
+
+    #[test]
+    fn interrupted_drops_the_cut_audio() {
+        let msg = r#"{"serverContent": {"interrupted": true, "outputTranscription": {"text": "Wh"},
+            "modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AQI="}}]},
+            "turnComplete": true}}"#;
+        assert_eq!(
+            parse(msg),
+            vec![
+                ModelEvent::OutputTranscription("Wh".into()),
+                ModelEvent::Interrupted,
+                ModelEvent::TurnComplete
+            ]
+        );
+    }
+
+    #[test]
+    fn usage_metadata_alongside_server_content_with_string_counters() {
+        let msg = r#"{"serverContent": {"turnComplete": true},
+            "usageMetadata": {"promptTokenCount": "1200", "responseTokenCount": 85, "totalTokenCount": "1285",
+              "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": 900}]}}"#;
+        let frame = parse_server_frame(msg.as_bytes()).unwrap();
+        assert_eq!(frame.events, vec![ModelEvent::TurnComplete]);
+        let usage = frame.usage.unwrap();
+        assert_eq!(usage.prompt_token_count, Some(1200));
+        assert_eq!(usage.response_token_count, Some(85));
+        assert_eq!(usage.total_token_count, Some(1285));
+        assert_eq!(usage.thoughts_token_count, None);
+        let bad = r#"{"usageMetadata": {"totalTokenCount": "many"}}"#;
+        assert!(matches!(
+            parse_server_message(bad.as_bytes()),
+            Err(ProtocolError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let msg = r#"{"sessionResumptionUpdate": {"newHandle": "Cj", "resumable": true},
+            "voiceActivity": {"x": 1},
+            "serverContent": {"turnComplete": true, "turnCompleteReason": "NEED_MORE_INPUT",
+              "waitingForInput": true, "groundingMetadata": {}, "interactionStatus": "IDLE"}}"#;
+        assert_eq!(
+            parse(msg),
+            vec![
+                ModelEvent::TurnComplete,
+                ModelEvent::ResumptionUpdate {
+                    handle: "Cj".into(),
+                    resumable: true
+                }
+            ]
+        );
+        assert_eq!(
+            parse(r#"{"sessionResumptionUpdate": {"resumable": false}}"#),
+            vec![ModelEvent::ResumptionUpdate {
+                handle: String::new(),
+                resumable: false
+            }]
+        );
+        assert_eq!(parse("{}"), vec![]);
+        assert_eq!(parse(r#"{"toolCall": {"functionCalls": []}}"#), vec![]);
+    }
+
+    #[test]
+    fn url_safe_and_unpadded_base64() {
+        // bytes fb ff fe: standard "+//+", URL-safe "-__-"
+        let url =
+            r#"{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "-__-"}}]}}}"#;
+        assert_eq!(
+            parse(url),
+            vec![ModelEvent::Audio(Bytes::from_static(&[0xfb, 0xff, 0xfe]))]
+        );
+        let unpadded =
+            r#"{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AQI"}}]}}}"#;
+        assert_eq!(
+            parse(unpadded),
+            vec![ModelEvent::Audio(Bytes::from_static(&[1, 2]))]
+        );
+        assert_eq!(decode_base64("AQI=").unwrap(), vec![1, 2]);
+        assert!(matches!(decode_base64("!!"), Err(ProtocolError::Base64(_))));
+    }
+
+    #[test]
+    fn non_audio_inline_data_is_skipped() {
+        let msg = r#"{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "image/png", "data": "AQI="}}]}}}"#;
+        assert_eq!(parse(msg), vec![]);
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        assert!(matches!(
+            parse_server_message(&[0xff, 0xfe]),
+            Err(ProtocolError::NotUtf8(_))
+        ));
+        assert!(matches!(
+            parse_server_message(b"not json"),
+            Err(ProtocolError::Json(_))
+        ));
+        assert!(matches!(
+            parse_server_message(b"[1,2]"),
+            Err(ProtocolError::Json(_))
+        ));
+        assert!(matches!(
+            parse_server_message(br#"{"serverContent": {"turnComplete": "yes"}}"#),
+            Err(ProtocolError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,872 @@
+//! A Gemini Live simulator: a WebSocket server on loopback that speaks the wire protocol
+//! of the gemini-live-protocol notes and plays a scripted interviewer.
+//!
+//! Per connection it:
+//! - refuses the upgrade with HTTP 404 unless the path ends with `BidiGenerateContent`, and
+//!   with HTTP 401 unless an `x-goog-api-key` header or a `key` / `access_token` query
+//!   parameter is present (§1.2);
+//! - requires `setup` as the first message (else close 1007 "Request contains an invalid
+//!   argument."), and answers `{"setupComplete": {}}` pretty-printed in a **Binary** frame,
+//!   as the real server does (§2);
+//! - waits for a kickoff (`clientContent` with `turnComplete`, `realtimeInput.text`, or a
+//!   first spoken candidate turn), then speaks the greeting and first question of an
+//!   [`InterviewScript`] drawn from the setup's system instruction; after each candidate
+//!   turn it speaks the next question, and after the last answer the closing line, then
+//!   closes with code 1000. A later `clientContent` turn that asks to wrap up ("wrap up",
+//!   "time is nearly up", ...) goes straight to the closing line; any other later
+//!   `clientContent` turn counts as a candidate turn. `clientContent` and
+//!   `realtimeInput.text` interrupt a line that is still playing, as on the real service
+//!   (§3.3);
+//! - speaks a line as `serverContent` messages of 100 ms of 24 kHz PCM16LE audio each
+//!   (4 800 bytes, base64 `inlineData`), some with an `outputTranscription` fragment, then
+//!   `generationComplete`, then `turnComplete` with a `usageMetadata` (§4.1);
+//! - ends candidate turns with a [`Vad`] on the audio's own sample timeline (800 ms of
+//!   non-speech after at least 200 ms of speech, or `silenceDurationMs` from the setup), on
+//!   `audioStreamEnd`, or with one `realtimeInput.text`; it does no speech recognition, so
+//!   it never sends `inputTranscription` for audio;
+//! - on candidate speech while the line is still "playing" (from the start of the turn
+//!   until the audio's duration has passed on the wall clock) sends `interrupted`, drops the
+//!   rest of the line, then `turnComplete` (barge-in, §4.1);
+//! - closes with 1007 "realtime_input.media_chunks is deprecated. Use audio, video, or text
+//!   instead." on `mediaChunks` (§3.2), and 1007 on anything malformed;
+//! - records every client message as JSON ([`SimulatorHandle::recorded`]).
+
+mod script;
+mod speech;
+mod vad;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+pub use script::{transcription_fragments, InterviewScript, MAX_QUESTIONS, MIN_QUESTIONS};
+pub use speech::{
+    espeak, espeak_available, resample, silence_for, speak, SpeechMode, OUTPUT_SAMPLE_RATE_HZ,
+    SILENT_WORDS_PER_SECOND,
+};
+pub use vad::{
+    Vad, VadEvent, DEFAULT_SILENCE_DURATION_MS, MIN_SPEECH_MS, SPEECH_THRESHOLD_DBFS, WINDOW_MS,
+};
+
+use crate::client::websocket_config;
+use crate::protocol::{decode_base64, OUTPUT_AUDIO_MIME};
+
+/// The path of the simulated endpoint (the real `v1beta` path, §1.1).
+pub const SIMULATOR_PATH: &str =
+    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+
+/// Close reason for a malformed or out-of-order message (as observed, §6.2).
+pub const INVALID_ARGUMENT: &str = "Request contains an invalid argument.";
+
+/// Close reason for `realtimeInput.mediaChunks` (as observed, §3.2).
+pub const MEDIA_CHUNKS_DEPRECATED: &str =
+    "realtime_input.media_chunks is deprecated. Use audio, video, or text instead.";
+
+/// Audio per `serverContent` message: 100 ms at 24 000 Hz PCM16LE = 4 800 bytes.
+pub const CHUNK_BYTES: usize = 4_800;
+
+/// Settings of a [`Simulator`]. Start from `Default` and use the `with_*` setters.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimulatorConfig {
+    /// Where to listen; default `127.0.0.1:0` (a free port on loopback).
+    pub addr: SocketAddr,
+    /// How many questions the interviewer asks, clamped to 4..=6; default 5.
+    pub questions: usize,
+    /// How lines are voiced; default [`SpeechMode::Auto`].
+    pub voice: SpeechMode,
+    /// Pace audio at 100 ms per 100 ms chunk. Default `false`: send as fast as possible, as
+    /// the real service sends faster than real time (§4.1, §5).
+    pub realtime: bool,
+    /// Hold `turnComplete` until the line's audio duration has passed on the wall clock, as
+    /// the real server does while it assumes playback (§4.1). Default `true`. When `false`,
+    /// `turnComplete` follows `generationComplete` at once and the line can no longer be
+    /// interrupted after it: handy for fast tests.
+    pub hold_turn_for_playback: bool,
+    /// Send `{"goAway": {"timeLeft": "50s"}}` this long after the connection opens.
+    pub go_away_after: Option<Duration>,
+    /// Close the connection this long after it opens, with this code and reason.
+    pub close_after: Option<(Duration, u16, String)>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            questions: 5,
+            voice: SpeechMode::Auto,
+            realtime: false,
+            hold_turn_for_playback: true,
+            go_away_after: None,
+            close_after: None,
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// Sets [`SimulatorConfig::addr`].
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+    /// Sets [`SimulatorConfig::questions`].
+    pub fn with_questions(mut self, questions: usize) -> Self {
+        self.questions = questions;
+        self
+    }
+    /// Sets [`SimulatorConfig::voice`].
+    pub fn with_voice(mut self, voice: SpeechMode) -> Self {
+        self.voice = voice;
+        self
+    }
+    /// Sets [`SimulatorConfig::realtime`].
+    pub fn with_realtime(mut self, realtime: bool) -> Self {
+        self.realtime = realtime;
+        self
+    }
+    /// Sets [`SimulatorConfig::hold_turn_for_playback`].
+    pub fn with_hold_turn_for_playback(mut self, hold: bool) -> Self {
+        self.hold_turn_for_playback = hold;
+        self
+    }
+    /// Sets [`SimulatorConfig::go_away_after`].
+    pub fn with_go_away_after(mut self, after: Duration) -> Self {
+        self.go_away_after = Some(after);
+        self
+    }
+    /// Sets [`SimulatorConfig::close_after`].
+    pub fn with_close_after(
+        mut self,
+        after: Duration,
+        code: u16,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.close_after = Some((after, code, reason.into()));
+        self
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    recorded: Mutex<Vec<Vec<Value>>>,
+    connections: AtomicUsize,
+}
+
+impl Shared {
+    fn new_connection(&self) -> usize {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        recorded.push(Vec::new());
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        recorded.len() - 1
+    }
+
+    fn record(&self, connection: usize, message: Value) {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(list) = recorded.get_mut(connection) {
+            list.push(message);
+        }
+    }
+}
+
+/// The Gemini Live simulator. See the module docs for what it does.
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Binds `config.addr` and serves connections on a background task until
+    /// [`SimulatorHandle::shutdown`] or the handle is dropped.
+    ///
+    /// # Errors
+    /// The bind error, for example when the address is in use.
+    pub async fn start(config: SimulatorConfig) -> std::io::Result<SimulatorHandle> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::default());
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&shared),
+            Arc::new(config),
+            shutdown_rx,
+        ));
+        Ok(SimulatorHandle {
+            addr,
+            shared,
+            shutdown_tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running [`Simulator`]. Dropping it stops the simulator too.
+#[derive(Debug)]
+pub struct SimulatorHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown_tx: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimulatorHandle {
+    /// The address the simulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL: `ws://127.0.0.1:PORT/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`.
+    pub fn url(&self) -> String {
+        format!("ws://{}{SIMULATOR_PATH}", self.addr)
+    }
+
+    /// Every client message of every connection, in order: one list per accepted WebSocket
+    /// connection, in the order the connections were accepted. A message that is not JSON is
+    /// recorded as a JSON string of its text.
+    pub fn recorded(&self) -> Vec<Vec<Value>> {
+        self.shared
+            .recorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many WebSocket connections were accepted (refused upgrades do not count).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, closes open connections with 1001 "Simulator shutting down", and
+    /// waits (at most about 2 s) for them to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    config: Arc<SimulatorConfig>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve(stream, Arc::clone(&shared), Arc::clone(&config), shutdown.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "simulator accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if timeout(Duration::from_secs(2), drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+fn refuse(status: http::StatusCode, message: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(message.to_owned()));
+    *response.status_mut() = status;
+    response
+}
+
+/// The upgrade check: path and credential (§1.1, §1.2).
+// The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
+#[allow(clippy::result_large_err)]
+fn check_upgrade(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    if !request.uri().path().ends_with("BidiGenerateContent") {
+        return Err(refuse(http::StatusCode::NOT_FOUND, "Not Found"));
+    }
+    let header_key = request
+        .headers()
+        .get("x-goog-api-key")
+        .is_some_and(|v| !v.as_bytes().is_empty());
+    let query_key = request.uri().query().is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name == "key" || name == "access_token") && !value.is_empty()
+        })
+    });
+    if header_key || query_key {
+        Ok(response)
+    } else {
+        Err(refuse(
+            http::StatusCode::UNAUTHORIZED,
+            "Method doesn't allow unregistered callers (callers without established identity).",
+        ))
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    config: Arc<SimulatorConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        check_upgrade,
+        Some(websocket_config()),
+    );
+    let ws = match timeout(Duration::from_secs(10), handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "simulator refused or failed an upgrade");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("simulator upgrade timed out");
+            return;
+        }
+    };
+    let index = shared.new_connection();
+    let opened = Instant::now();
+    let mut connection = Connection {
+        ws,
+        shared,
+        index,
+        go_away_at: config.go_away_after.map(|d| opened + d),
+        close_at: config.close_after.as_ref().map(|(d, _, _)| opened + *d),
+        config,
+        script: InterviewScript::from_instruction("", 5),
+        vad: Vad::new(16_000, DEFAULT_SILENCE_DURATION_MS),
+        silence_duration_ms: DEFAULT_SILENCE_DURATION_MS,
+        started: false,
+        asked: 0,
+        finishing: false,
+        speaking: None,
+        prompt_tokens: 0,
+    };
+    let _ = connection.run(shutdown).await;
+}
+
+/// The connection is over (closed, or the peer is gone).
+struct Stop;
+
+type Step = Result<(), Stop>;
+
+struct Speaking {
+    /// Messages still to send, each with its offset from the start of the line.
+    queue: VecDeque<(Duration, String)>,
+    started: Instant,
+    playback_end: Instant,
+    generation_complete_sent: bool,
+    response_tokens: u64,
+    closing: bool,
+}
+
+struct Connection {
+    ws: WebSocketStream<TcpStream>,
+    shared: Arc<Shared>,
+    index: usize,
+    config: Arc<SimulatorConfig>,
+    script: InterviewScript,
+    vad: Vad,
+    silence_duration_ms: u64,
+    started: bool,
+    asked: usize,
+    finishing: bool,
+    speaking: Option<Speaking>,
+    prompt_tokens: u64,
+    go_away_at: Option<Instant>,
+    close_at: Option<Instant>,
+}
+
+/// The server's JSON is pretty-printed and sent in Binary frames (§2).
+fn server_frame(value: &Value) -> Message {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    Message::Binary(text.into_bytes().into())
+}
+
+fn top_key(value: &Value) -> Option<&str> {
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    object.keys().next().map(String::as_str)
+}
+
+fn field<'a>(value: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    value.get(camel).or_else(|| value.get(snake))
+}
+
+/// The `rate=` of a MIME type such as `audio/pcm;rate=16000`; 16 000 Hz when absent.
+fn mime_rate(mime: Option<&str>) -> u32 {
+    mime.and_then(|m| m.split(';').find_map(|p| p.trim().strip_prefix("rate=")))
+        .and_then(|r| r.trim().parse().ok())
+        .filter(|&r: &u32| (8_000..=192_000).contains(&r))
+        .unwrap_or(16_000)
+}
+
+fn is_wrap_up(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "wrap up",
+        "wrap-up",
+        "nearly up",
+        "almost up",
+        "close the interview",
+        "end the interview",
+    ]
+    .iter()
+    .any(|k| t.contains(k))
+}
+
+impl Connection {
+    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Step {
+        self.setup(&mut shutdown).await?;
+        loop {
+            self.pump().await?;
+            let wake = [self.next_speaking_wake(), self.go_away_at, self.close_at]
+                .into_iter()
+                .flatten()
+                .min();
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return self.close(1001, "Simulator shutting down").await;
+                    }
+                }
+                message = self.ws.next() => self.on_message(message).await?,
+                () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => self.on_timers().await?,
+            }
+        }
+    }
+
+    fn record(&self, value: Value) {
+        self.shared.record(self.index, value);
+    }
+
+    async fn send(&mut self, value: &Value) -> Step {
+        self.ws.send(server_frame(value)).await.map_err(|_| Stop)
+    }
+
+    async fn send_raw(&mut self, text: String) -> Step {
+        self.ws
+            .send(Message::Binary(text.into_bytes().into()))
+            .await
+            .map_err(|_| Stop)
+    }
+
+    /// Sends a close frame, then reads until the peer's reply or 2 s, and stops.
+    async fn close(&mut self, code: u16, reason: &str) -> Step {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = timeout(Duration::from_secs(2), drain).await;
+        Err(Stop)
+    }
+
+    /// Reads the next data message as JSON and records it. `Ok(None)` for control frames.
+    async fn read_json(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<Option<Value>, Stop> {
+        let text = match message {
+            None | Some(Err(_)) => return Err(Stop),
+            Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
+            Some(Ok(Message::Binary(data))) => match String::from_utf8(data.to_vec()) {
+                Ok(text) => text,
+                Err(_) => {
+                    self.record(Value::String("<binary frame that is not UTF-8>".to_owned()));
+                    return self.close(1007, INVALID_ARGUMENT).await.map(|()| None);
+                }
+            },
+            // The peer's close: tungstenite queues the reply, which the next read flushes.
+            Some(Ok(Message::Close(_))) => {
+                let _ = timeout(Duration::from_secs(2), self.ws.next()).await;
+                return Err(Stop);
+            }
+            Some(Ok(_)) => return Ok(None),
+        };
+        match serde_json::from_str::<Value>(&text) {
+            Ok(value) => {
+                self.record(value.clone());
+                Ok(Some(value))
+            }
+            Err(_) => {
+                self.record(Value::String(text));
+                self.close(1007, INVALID_ARGUMENT).await.map(|()| None)
+            }
+        }
+    }
+
+    async fn setup(&mut self, shutdown: &mut watch::Receiver<bool>) -> Step {
+        let value = loop {
+            let message = tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return self.close(1001, "Simulator shutting down").await;
+                    }
+                    continue;
+                }
+                message = self.ws.next() => message,
+            };
+            if let Some(value) = self.read_json(message).await? {
+                break value;
+            }
+        };
+        let Some(setup) = value
+            .get("setup")
+            .filter(|_| top_key(&value) == Some("setup"))
+        else {
+            return self.close(1007, INVALID_ARGUMENT).await;
+        };
+        if !setup.get("model").is_some_and(Value::is_string) {
+            return self.close(1007, INVALID_ARGUMENT).await;
+        }
+        let instruction: String = field(setup, "systemInstruction", "system_instruction")
+            .and_then(|si| si.get("parts"))
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        if let Some(ms) = field(setup, "realtimeInputConfig", "realtime_input_config")
+            .and_then(|c| {
+                field(
+                    c,
+                    "automaticActivityDetection",
+                    "automatic_activity_detection",
+                )
+            })
+            .and_then(|a| field(a, "silenceDurationMs", "silence_duration_ms"))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+        {
+            self.silence_duration_ms = ms.clamp(100, 10_000);
+            self.vad = Vad::new(16_000, self.silence_duration_ms);
+        }
+        self.prompt_tokens = (instruction.len() / 4) as u64;
+        self.script = InterviewScript::from_instruction(&instruction, self.config.questions);
+        self.send(&json!({ "setupComplete": {} })).await
+    }
+
+    async fn on_message(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Step {
+        let Some(value) = self.read_json(message).await? else {
+            return Ok(());
+        };
+        match top_key(&value) {
+            Some("realtimeInput" | "realtime_input") => {
+                let input = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                self.on_realtime_input(&input).await
+            }
+            Some("clientContent" | "client_content") => {
+                let content = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                self.on_client_content(&content).await
+            }
+            Some("toolResponse" | "tool_response") => Ok(()),
+            // `setup` again, several top-level keys, or an unknown message.
+            _ => self.close(1007, INVALID_ARGUMENT).await,
+        }
+    }
+
+    async fn on_realtime_input(&mut self, input: &Value) -> Step {
+        if field(input, "mediaChunks", "media_chunks").is_some() {
+            return self.close(1007, MEDIA_CHUNKS_DEPRECATED).await;
+        }
+        if let Some(audio) = input.get("audio") {
+            let data = audio.get("data").and_then(Value::as_str).unwrap_or("");
+            let Ok(pcm) = decode_base64(data) else {
+                return self.close(1007, INVALID_ARGUMENT).await;
+            };
+            let rate = mime_rate(field(audio, "mimeType", "mime_type").and_then(Value::as_str));
+            if rate != self.vad.sample_rate_hz() {
+                self.vad = Vad::new(rate, self.silence_duration_ms);
+            }
+            // About 25 tokens per second of audio (§4.5).
+            self.prompt_tokens += (pcm.len() as u64 / 2) * 25 / u64::from(rate);
+            for event in self.vad.push_pcm16le(&pcm) {
+                match event {
+                    VadEvent::SpeechStarted => {
+                        if self.speaking.is_some() {
+                            self.barge_in().await?;
+                        }
+                    }
+                    VadEvent::TurnEnded => self.candidate_turn_ended().await?,
+                }
+            }
+        }
+        if let Some(text) = input.get("text").and_then(Value::as_str) {
+            self.prompt_tokens += (text.len() / 4) as u64;
+            if self.speaking.is_some() {
+                self.barge_in().await?;
+            }
+            self.candidate_turn_ended().await?;
+        }
+        if field(input, "audioStreamEnd", "audio_stream_end").and_then(Value::as_bool) == Some(true)
+            && self.vad.stream_end() == Some(VadEvent::TurnEnded)
+        {
+            self.candidate_turn_ended().await?;
+        }
+        Ok(())
+    }
+
+    async fn on_client_content(&mut self, content: &Value) -> Step {
+        let turn_complete =
+            field(content, "turnComplete", "turn_complete").and_then(Value::as_bool) == Some(true);
+        if !turn_complete {
+            return Ok(());
+        }
+        let text: String = content
+            .get("turns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("parts").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.prompt_tokens += (text.len() / 4) as u64;
+        // clientContent interrupts any current generation (§3.3).
+        if self.speaking.is_some() {
+            self.barge_in().await?;
+        }
+        if self.started && is_wrap_up(&text) {
+            if !self.finishing {
+                self.finishing = true;
+                let closing = self.script.closing.clone();
+                self.speak(closing, true).await?;
+            }
+            return Ok(());
+        }
+        self.candidate_turn_ended().await
+    }
+
+    /// A candidate turn (or the kickoff) ended: say the next line.
+    async fn candidate_turn_ended(&mut self) -> Step {
+        if self.finishing {
+            return Ok(());
+        }
+        self.started = true;
+        if let Some(line) = self.script.lines.get(self.asked).cloned() {
+            self.asked += 1;
+            self.speak(line, false).await
+        } else {
+            self.finishing = true;
+            let closing = self.script.closing.clone();
+            self.speak(closing, true).await
+        }
+    }
+
+    /// Prepares the messages of one line and starts the turn.
+    async fn speak(&mut self, line: String, closing: bool) -> Step {
+        if self.speaking.is_some() {
+            self.barge_in().await?;
+        }
+        let samples = speech::speak(&line, self.config.voice).await;
+        let pcm: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let chunks: Vec<&[u8]> = pcm.chunks(CHUNK_BYTES).collect();
+        let fragments = transcription_fragments(&line);
+        let fragment_count = fragments.len().max(1);
+        let mut by_chunk: Vec<Vec<String>> = vec![Vec::new(); chunks.len().max(1)];
+        for (i, fragment) in fragments.into_iter().enumerate() {
+            let target = i * by_chunk.len() / fragment_count;
+            if let Some(list) = by_chunk.get_mut(target) {
+                list.push(fragment);
+            }
+        }
+        let chunk_ms = Duration::from_millis(100);
+        let mut queue = VecDeque::with_capacity(chunks.len() + by_chunk.len());
+        for (i, fragments) in by_chunk.into_iter().enumerate() {
+            let at = chunk_ms * i as u32;
+            let mut fragments = fragments.into_iter();
+            let mut content = serde_json::Map::new();
+            if let Some(chunk) = chunks.get(i) {
+                content.insert(
+                    "modelTurn".to_owned(),
+                    json!({ "parts": [ { "inlineData": {
+                        "mimeType": OUTPUT_AUDIO_MIME,
+                        "data": base64::engine::general_purpose::STANDARD.encode(chunk),
+                    } } ] }),
+                );
+            }
+            if let Some(first) = fragments.next() {
+                content.insert("outputTranscription".to_owned(), json!({ "text": first }));
+            }
+            let message = json!({ "serverContent": Value::Object(content) });
+            queue.push_back((
+                at,
+                serde_json::to_string_pretty(&message).unwrap_or_default(),
+            ));
+            for extra in fragments {
+                let message =
+                    json!({ "serverContent": { "outputTranscription": { "text": extra } } });
+                queue.push_back((
+                    at,
+                    serde_json::to_string_pretty(&message).unwrap_or_default(),
+                ));
+            }
+        }
+        let duration = speech::duration_of(samples.len());
+        let started = Instant::now();
+        self.speaking = Some(Speaking {
+            queue,
+            started,
+            playback_end: started + duration,
+            generation_complete_sent: false,
+            // About 25 tokens per second of audio (§4.5).
+            response_tokens: (duration.as_millis() as u64 * 25).div_ceil(1000),
+            closing,
+        });
+        Ok(())
+    }
+
+    fn usage(&self, response_tokens: u64) -> Value {
+        json!({
+            "promptTokenCount": self.prompt_tokens,
+            "responseTokenCount": response_tokens,
+            "totalTokenCount": self.prompt_tokens + response_tokens,
+            "responseTokensDetails": [ { "modality": "AUDIO", "tokenCount": response_tokens } ],
+        })
+    }
+
+    fn next_speaking_wake(&self) -> Option<Instant> {
+        let s = self.speaking.as_ref()?;
+        match s.queue.front() {
+            Some((at, _)) if self.config.realtime => Some(s.started + *at),
+            Some(_) => Some(Instant::now()),
+            None if !s.generation_complete_sent => Some(Instant::now()),
+            None if self.config.hold_turn_for_playback => Some(s.playback_end),
+            None => Some(Instant::now()),
+        }
+    }
+
+    /// Sends what is due of the current line: its audio messages, `generationComplete`, and
+    /// `turnComplete` once playback would be over.
+    async fn pump(&mut self) -> Step {
+        loop {
+            let now = Instant::now();
+            let realtime = self.config.realtime;
+            let hold = self.config.hold_turn_for_playback;
+            let Some(s) = self.speaking.as_mut() else {
+                return Ok(());
+            };
+            if let Some((at, _)) = s.queue.front() {
+                if realtime && s.started + *at > now {
+                    return Ok(());
+                }
+                if let Some((_, text)) = s.queue.pop_front() {
+                    self.send_raw(text).await?;
+                }
+                continue;
+            }
+            if !s.generation_complete_sent {
+                s.generation_complete_sent = true;
+                self.send(&json!({ "serverContent": { "generationComplete": true } }))
+                    .await?;
+                continue;
+            }
+            if hold && s.playback_end > now {
+                return Ok(());
+            }
+            let (tokens, closing) = (s.response_tokens, s.closing);
+            self.speaking = None;
+            let usage = self.usage(tokens);
+            self.send(
+                &json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }),
+            )
+            .await?;
+            if closing {
+                return self.close(1000, "").await;
+            }
+        }
+    }
+
+    /// Candidate speech (or a new turn) while the line plays: `interrupted`, drop the rest,
+    /// then `turnComplete` (§4.1).
+    async fn barge_in(&mut self) -> Step {
+        let Some(s) = self.speaking.take() else {
+            return Ok(());
+        };
+        let spoken = Instant::now()
+            .saturating_duration_since(s.started)
+            .min(s.playback_end - s.started);
+        let tokens = (spoken.as_millis() as u64 * 25).div_ceil(1000);
+        self.send(&json!({ "serverContent": { "interrupted": true } }))
+            .await?;
+        let usage = self.usage(tokens);
+        self.send(&json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }))
+            .await?;
+        if s.closing {
+            return self.close(1000, "").await;
+        }
+        Ok(())
+    }
+
+    async fn on_timers(&mut self) -> Step {
+        let now = Instant::now();
+        if self.go_away_at.is_some_and(|t| t <= now) {
+            self.go_away_at = None;
+            self.send(&json!({ "goAway": { "timeLeft": "50s" } }))
+                .await?;
+        }
+        if self.close_at.is_some_and(|t| t <= now) {
+            self.close_at = None;
+            let (code, reason) = self
+                .config
+                .close_after
+                .as_ref()
+                .map(|(_, code, reason)| (*code, reason.clone()))
+                .unwrap_or((1011, "Internal error occurred.".to_owned()));
+            return self.close(code, &reason).await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,353 @@
+//! The simulated interviewer's lines, drawn deterministically from the job description and
+//! resume found in the setup's system instruction.
+
+use crate::config::{JOB_DESCRIPTION_BEGIN, JOB_DESCRIPTION_END, RESUME_BEGIN, RESUME_END};
+
+/// Fewest questions the simulated interviewer asks.
+pub const MIN_QUESTIONS: usize = 4;
+/// Most questions the simulated interviewer asks.
+pub const MAX_QUESTIONS: usize = 6;
+
+/// What the simulated interviewer says in one interview: `lines[0]` is the greeting with
+/// the first question, `lines[1..]` the following questions (one per candidate turn), and
+/// `closing` the last line after the final answer. The same system instruction and
+/// question count always give the same script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InterviewScript {
+    /// The greeting plus first question, then one line per further question.
+    pub lines: Vec<String>,
+    /// The closing line, spoken after the last answer (or when asked to wrap up).
+    pub closing: String,
+}
+
+/// The text between the `begin` and `end` marker lines, trimmed; `None` when absent.
+fn block<'a>(text: &'a str, begin: &str, end: &str) -> Option<&'a str> {
+    let start = text.find(begin)? + begin.len();
+    let len = text[start..].find(end)?;
+    Some(text[start..start + len].trim())
+}
+
+fn non_empty_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty())
+}
+
+fn bullets(text: &str) -> Vec<&str> {
+    non_empty_lines(text)
+        .filter_map(|l| {
+            l.strip_prefix("- ")
+                .or_else(|| l.strip_prefix("* "))
+                .or_else(|| l.strip_prefix("• "))
+        })
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Removes a trailing parenthesised remark: `"Northwind Logistics (fictional company)"` →
+/// `"Northwind Logistics"`.
+fn strip_paren(s: &str) -> &str {
+    s.split(" (").next().unwrap_or(s).trim()
+}
+
+/// A bullet as a clause to embed mid-sentence: up to the first `;` or `:`, without the
+/// final period, first letter lowercased unless the word is an acronym.
+fn clause(bullet: &str) -> String {
+    let cut = bullet.split([';', ':']).next().unwrap_or(bullet).trim();
+    let cut = cut.trim_end_matches('.').trim();
+    let mut chars = cut.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            let mut out: String = first.to_lowercase().collect();
+            out.push_str(&cut[first.len_utf8()..]);
+            out
+        }
+        _ => cut.to_owned(),
+    }
+}
+
+/// Whether `word` occurs in `text` as a whole word, ignoring case.
+fn has_word(text: &str, word: &str) -> bool {
+    let text = text.to_lowercase();
+    let word = word.to_lowercase();
+    if word.is_empty() {
+        return false;
+    }
+    let is_word_char = |c: char| c.is_alphanumeric() || c == '+' || c == '#';
+    text.match_indices(&word).any(|(i, m)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + m.len()..].chars().next();
+        !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+    })
+}
+
+#[derive(Debug, Default)]
+struct Facts {
+    title: Option<String>,
+    company: Option<String>,
+    first_name: Option<String>,
+    employer: Option<String>,
+    resume_bullet: Option<String>,
+    jd_bullets: Vec<String>,
+    shared_skills: Vec<String>,
+}
+
+fn facts(instruction: &str) -> Facts {
+    let mut f = Facts::default();
+    let jd = block(instruction, JOB_DESCRIPTION_BEGIN, JOB_DESCRIPTION_END).unwrap_or("");
+    let resume = block(instruction, RESUME_BEGIN, RESUME_END).unwrap_or("");
+
+    let mut jd_lines = non_empty_lines(jd);
+    if let Some(title) = jd_lines.next() {
+        // "Senior Backend Engineer, Realtime Platform" → "Senior Backend Engineer".
+        let title = strip_paren(title.split(',').next().unwrap_or(title));
+        f.title = Some(title.trim_end_matches('.').to_owned());
+    }
+    if let Some(second) = jd_lines.next() {
+        let company = strip_paren(second.split(',').next().unwrap_or(second));
+        if !company.is_empty()
+            && company.split_whitespace().count() <= 5
+            && !second.starts_with("- ")
+        {
+            f.company = Some(company.to_owned());
+        }
+    }
+    f.jd_bullets = bullets(jd)
+        .into_iter()
+        .map(clause)
+        .filter(|c| c.len() > 8)
+        .collect();
+
+    let mut resume_lines = non_empty_lines(resume);
+    if let Some(name_line) = resume_lines.next() {
+        let name = strip_paren(name_line);
+        if let Some(first) = name.split_whitespace().next() {
+            if name.split_whitespace().count() <= 4
+                && first.chars().next().is_some_and(char::is_uppercase)
+            {
+                f.first_name = Some(first.trim_end_matches(',').to_owned());
+            }
+        }
+    }
+    // The first bullet of the resume, and the employer on the line just above its list
+    // ("Staff Engineer, Parcelwise (2022 - present)").
+    let all: Vec<&str> = non_empty_lines(resume).collect();
+    if let Some(i) = all
+        .iter()
+        .position(|l| l.starts_with("- ") || l.starts_with("* "))
+    {
+        f.resume_bullet = Some(clause(all[i][2..].trim()));
+        if i > 0 {
+            let header = strip_paren(all[i - 1]);
+            if let Some((_, employer)) = header.rsplit_once(", ") {
+                let employer = employer.trim();
+                if !employer.is_empty() && employer.split_whitespace().count() <= 4 {
+                    f.employer = Some(employer.to_owned());
+                }
+            }
+        }
+    }
+    // Skills: the line after a "Skills" heading, split on commas and semicolons; keep the
+    // ones the job description also names, in resume order.
+    if let Some(i) = all
+        .iter()
+        .position(|l| l.trim_end_matches(':').eq_ignore_ascii_case("skills"))
+    {
+        if let Some(line) = all.get(i + 1) {
+            f.shared_skills = line
+                .split([',', ';'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && has_word(jd, s))
+                .map(str::to_owned)
+                .collect();
+        }
+    }
+    f
+}
+
+impl InterviewScript {
+    /// The script for a system instruction built by [`crate::interviewer_instruction`] (or
+    /// any text with the same data markers), asking `questions` questions, clamped to
+    /// [`MIN_QUESTIONS`]..=[`MAX_QUESTIONS`]. Missing data gives general questions instead.
+    pub fn from_instruction(instruction: &str, questions: usize) -> Self {
+        let f = facts(instruction);
+        let n = questions.clamp(MIN_QUESTIONS, MAX_QUESTIONS);
+        let role = match (&f.title, &f.company) {
+            (Some(t), Some(c)) => format!("the {t} role at {c}"),
+            (Some(t), None) => format!("the {t} role"),
+            _ => "this role".to_owned(),
+        };
+        let hello = match &f.first_name {
+            Some(name) => format!("Hello {name}, thanks for joining me today."),
+            None => "Hello, thanks for joining me today.".to_owned(),
+        };
+        let mut questions: Vec<String> = Vec::with_capacity(MAX_QUESTIONS);
+        questions.push(format!(
+            "{hello} I'll be interviewing you for {role}. To start, could you walk me through your \
+             background and what draws you to this position?"
+        ));
+        questions.push(match (&f.resume_bullet, &f.employer) {
+            (Some(b), Some(e)) => format!(
+                "Your resume says that at {e} you {b}. How did you approach that, and what was the result?"
+            ),
+            (Some(b), None) => format!(
+                "Your resume mentions that you {b}. How did you approach that, and what was the result?"
+            ),
+            _ => "Tell me about the project you are proudest of. What was your part in it?".to_owned(),
+        });
+        questions.push(match f.jd_bullets.first() {
+            Some(b) => format!(
+                "A big part of this role is to {b}. What experience do you have that comes closest to that?"
+            ),
+            None => "What part of this role do you expect to find hardest, and why?".to_owned(),
+        });
+        questions.push(match f.shared_skills.as_slice() {
+            [a, b, ..] => format!(
+                "You list {a} and {b} among your skills, and the team uses both. Tell me about a hard problem you solved with {a}."
+            ),
+            [a] => format!("You list {a} among your skills. Tell me about a hard problem you solved with it."),
+            [] => "Which technical skill are you strongest in, and how did you build it?".to_owned(),
+        });
+        questions.push(match f.jd_bullets.get(1) {
+            Some(b) => {
+                format!("The role also asks you to {b}. How have you handled something similar?")
+            }
+            None => {
+                "Tell me about a time something you built failed in production. What did you do?"
+                    .to_owned()
+            }
+        });
+        questions.push(
+            "Tell me about a time you disagreed with a colleague about a technical decision. How did you resolve it?"
+                .to_owned(),
+        );
+        questions.truncate(n);
+        let acknowledgements = [
+            "Thank you.",
+            "Great, thanks.",
+            "I see, thank you.",
+            "Thanks for that.",
+        ];
+        let lines = questions
+            .into_iter()
+            .enumerate()
+            .map(|(i, q)| {
+                if i == 0 {
+                    q
+                } else {
+                    format!("{} {q}", acknowledgements[(i - 1) % acknowledgements.len()])
+                }
+            })
+            .collect();
+        let closing = match &f.first_name {
+            Some(name) => format!(
+                "Thank you, that was my last question. It was a pleasure talking with you, {name}. Good luck with the rest of the process!"
+            ),
+            None => "Thank you, that was my last question. It was a pleasure talking with you. Good luck with the rest of the process!".to_owned(),
+        };
+        Self { lines, closing }
+    }
+
+    /// How many questions the script asks (`lines.len()`).
+    pub fn question_count(&self) -> usize {
+        self.lines.len()
+    }
+}
+
+/// Splits `line` into transcription fragments of varying length (3 to 11 bytes, cut at
+/// char boundaries), so that some fragments break inside words as the real service's do
+/// (§4.1). Concatenating the fragments gives back `line` exactly.
+pub fn transcription_fragments(line: &str) -> Vec<String> {
+    const LENGTHS: [usize; 6] = [7, 3, 11, 5, 9, 4];
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while start < line.len() {
+        let mut end = (start + LENGTHS[i % LENGTHS.len()]).min(line.len());
+        while !line.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push(line[start..end].to_owned());
+        start = end;
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interviewer_instruction;
+
+    const JD: &str = "Senior Backend Engineer, Realtime Platform\nNorthwind Logistics (fictional company), Remote\n\nWhat you will do\n- Design, build and operate low-latency services in Rust and Go.\n- Own the reliability of the event pipeline: backpressure, retries.\n\nWe use Rust, PostgreSQL and Kubernetes.";
+    const CV: &str = "Jordan Avery (fictional candidate)\nBackend engineer\n\nExperience\nStaff Engineer, Parcelwise (2022 - present)\n- Rewrote the fan-out service from Node.js to Rust (tokio, axum); p99 fell.\n\nSkills\nRust, Go, SQL; PostgreSQL, Redis, Kubernetes";
+
+    #[test]
+    fn questions_come_from_the_data() {
+        let s = InterviewScript::from_instruction(&interviewer_instruction("p", JD, CV), 6);
+        assert_eq!(s.question_count(), 6);
+        assert!(s.lines[0].starts_with("Hello Jordan,"), "{}", s.lines[0]);
+        assert!(
+            s.lines[0].contains("Senior Backend Engineer role at Northwind Logistics"),
+            "{}",
+            s.lines[0]
+        );
+        assert!(
+            s.lines[1].contains(
+                "at Parcelwise you rewrote the fan-out service from Node.js to Rust (tokio, axum)."
+            ),
+            "{}",
+            s.lines[1]
+        );
+        assert!(
+            s.lines[2]
+                .contains("to design, build and operate low-latency services in Rust and Go."),
+            "{}",
+            s.lines[2]
+        );
+        assert!(
+            s.lines[3].contains("You list Rust and Go"),
+            "{}",
+            s.lines[3]
+        );
+        assert!(
+            s.lines[4].contains("own the reliability of the event pipeline."),
+            "{}",
+            s.lines[4]
+        );
+        assert!(s
+            .closing
+            .starts_with("Thank you, that was my last question"));
+        assert_eq!(
+            s,
+            InterviewScript::from_instruction(&interviewer_instruction("p", JD, CV), 6)
+        );
+    }
+
+    #[test]
+    fn count_is_clamped_and_missing_data_is_general() {
+        assert_eq!(
+            InterviewScript::from_instruction("", 1).question_count(),
+            MIN_QUESTIONS
+        );
+        assert_eq!(
+            InterviewScript::from_instruction("", 99).question_count(),
+            MAX_QUESTIONS
+        );
+        let s = InterviewScript::from_instruction("no markers here", 5);
+        assert!(s.lines[0].starts_with("Hello, thanks"));
+        assert!(s.lines.iter().all(|l| !l.contains("{")));
+    }
+
+    #[test]
+    fn fragments_rejoin_exactly() {
+        let line = "Hello Zoë, thanks — let's begin.";
+        let f = transcription_fragments(line);
+        assert!(f.len() > 3);
+        assert_eq!(f.concat(), line);
+        assert!(f
+            .iter()
+            .any(|p| p.starts_with(|c: char| c.is_alphabetic()) && !p.starts_with(' ')));
+        assert!(transcription_fragments("").is_empty());
+    }
+}
