@@ -1,0 +1,755 @@
+//! What the SQLite and PostgreSQL backends share: row shapes, their conversions, and the
+//! body of the [`crate::InterviewStore`] implementation.
+//!
+//! Both databases accept the same SQL here: `$n` placeholders (sqlx binds `$n` by number
+//! on SQLite too), `INSERT .. ON CONFLICT .. DO UPDATE .. WHERE`, `RETURNING` and row-value
+//! comparison. The few differences (how a transaction starts, how the feedback JSON column
+//! is written and read) are arguments of [`sql_store!`].
+
+use preppal_core::{InterviewStatus, Speaker, TranscriptEntry};
+
+use crate::error::StoreError;
+use crate::model::{Interview, Lease, User};
+
+/// The columns of `interviews` that make an [`Interview`], in [`InterviewRow`] order.
+macro_rules! interview_columns {
+    () => {
+        "id, user_id, idempotency_key, status, persona, duration_ms, job_description_id, resume_id, \
+         job_description_snapshot, resume_snapshot, created_at_ms, started_at_ms, ended_at_ms, \
+         ended_reason, error_message"
+    };
+}
+
+/// The columns of a library table, in [`crate::model::LibraryItem`] order.
+macro_rules! library_columns {
+    () => {
+        "id, user_id, title, content, created_at_ms, updated_at_ms"
+    };
+}
+
+/// A static SQL string for either library table: `$before` + table name + `$after`.
+macro_rules! library_sql {
+    ($lib:expr, $before:expr, $after:expr) => {
+        match $lib {
+            $crate::model::Library::JobDescriptions => concat!($before, "job_descriptions", $after),
+            $crate::model::Library::Resumes => concat!($before, "resumes", $after),
+        }
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    created_at_ms: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            created_at_ms: r.created_at_ms,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InterviewRow {
+    id: String,
+    user_id: String,
+    idempotency_key: String,
+    status: String,
+    persona: String,
+    duration_ms: i64,
+    job_description_id: Option<String>,
+    resume_id: Option<String>,
+    job_description_snapshot: String,
+    resume_snapshot: String,
+    created_at_ms: i64,
+    started_at_ms: Option<i64>,
+    ended_at_ms: Option<i64>,
+    ended_reason: Option<String>,
+    error_message: Option<String>,
+}
+
+impl TryFrom<InterviewRow> for Interview {
+    type Error = StoreError;
+
+    fn try_from(r: InterviewRow) -> Result<Self, StoreError> {
+        let status: InterviewStatus = r
+            .status
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("interview {}: {e}", r.id)))?;
+        let duration_ms = u64::try_from(r.duration_ms).map_err(|_| {
+            StoreError::Corrupt(format!("interview {}: negative duration_ms", r.id))
+        })?;
+        Ok(Self {
+            id: r.id,
+            user_id: r.user_id,
+            idempotency_key: r.idempotency_key,
+            status,
+            persona: r.persona,
+            duration_ms,
+            job_description_id: r.job_description_id,
+            resume_id: r.resume_id,
+            job_description_snapshot: r.job_description_snapshot,
+            resume_snapshot: r.resume_snapshot,
+            created_at_ms: r.created_at_ms,
+            started_at_ms: r.started_at_ms,
+            ended_at_ms: r.ended_at_ms,
+            ended_reason: r.ended_reason,
+            error_message: r.error_message,
+        })
+    }
+}
+
+/// Converts a row read with [`interview_columns!`].
+pub(crate) fn interview(row: InterviewRow) -> Result<Interview, StoreError> {
+    Interview::try_from(row)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TranscriptRow {
+    sequence: i64,
+    speaker: String,
+    text: String,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+impl TryFrom<TranscriptRow> for TranscriptEntry {
+    type Error = StoreError;
+
+    fn try_from(r: TranscriptRow) -> Result<Self, StoreError> {
+        let bad =
+            |what: &str| StoreError::Corrupt(format!("transcript entry {}: {what}", r.sequence));
+        Ok(Self {
+            sequence: u32::try_from(r.sequence).map_err(|_| bad("sequence out of range"))?,
+            speaker: r
+                .speaker
+                .parse::<Speaker>()
+                .map_err(|e| bad(&e.to_string()))?,
+            start_ms: u64::try_from(r.start_ms).map_err(|_| bad("negative start_ms"))?,
+            end_ms: u64::try_from(r.end_ms).map_err(|_| bad("negative end_ms"))?,
+            text: r.text,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LeaseRow {
+    interview_id: String,
+    worker_id: String,
+    expires_at_ms: i64,
+}
+
+impl From<LeaseRow> for Lease {
+    fn from(r: LeaseRow) -> Self {
+        Self {
+            interview_id: r.interview_id,
+            worker_id: r.worker_id,
+            expires_at_ms: r.expires_at_ms,
+        }
+    }
+}
+
+/// Transcript rows per multi-row INSERT: 6 parameters each, well below SQLite's 32766
+/// and PostgreSQL's 65535 bound parameters per statement.
+pub(crate) const TRANSCRIPT_ROWS_PER_INSERT: usize = 1000;
+
+/// Implements [`crate::InterviewStore`] for `$store`, a struct with a `pool: sqlx::Pool<$db>`.
+///
+/// - `begin`: the statement that starts a write transaction;
+/// - `json_in`: the SQL expression for the feedback document parameter `$2`;
+/// - `json_out`: the SQL expression that reads `f.document` back as text.
+macro_rules! sql_store {
+    ($store:ident, $db:ty, begin: $begin:literal, json_in: $json_in:literal, json_out: $json_out:literal) => {
+        use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
+
+        use $crate::error::{is_unique_violation, missing_parent, StoreError};
+        use $crate::model::{
+            self, check_text, HistoryCursor, Interview, JobDescription, Lease, Library, LibraryItem, NewInterview,
+            Page, PageRequest, Resume, User,
+        };
+        use $crate::sql::{InterviewRow, LeaseRow, TranscriptRow, UserRow};
+        use $crate::store::{lease_expiry, InterviewStore};
+
+        const NUL: &str = "text contains a NUL character";
+
+        impl $store {
+            async fn library_create(
+                &self,
+                lib: Library,
+                user_id: &str,
+                title: &str,
+                content: &str,
+            ) -> Result<LibraryItem, StoreError> {
+                check_text(user_id, NUL)?;
+                check_text(title, NUL)?;
+                check_text(content, NUL)?;
+                let now = model::now_ms();
+                let item = LibraryItem {
+                    id: model::new_id(),
+                    user_id: user_id.to_owned(),
+                    title: title.to_owned(),
+                    content: content.to_owned(),
+                    created_at_ms: now,
+                    updated_at_ms: now,
+                };
+                sqlx::query(library_sql!(
+                    lib,
+                    "INSERT INTO ",
+                    " (id, user_id, title, content, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .bind(&item.id)
+                .bind(&item.user_id)
+                .bind(&item.title)
+                .bind(&item.content)
+                .bind(item.created_at_ms)
+                .bind(item.updated_at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| missing_parent(e, "user"))?;
+                Ok(item)
+            }
+
+            async fn library_list(&self, lib: Library, user_id: &str) -> Result<Vec<LibraryItem>, StoreError> {
+                Ok(sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    concat!("SELECT ", library_columns!(), " FROM "),
+                    " WHERE user_id = $1 ORDER BY created_at_ms DESC, id DESC"
+                ))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn library_get(&self, lib: Library, user_id: &str, id: &str) -> Result<LibraryItem, StoreError> {
+                sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    concat!("SELECT ", library_columns!(), " FROM "),
+                    " WHERE id = $1 AND user_id = $2"
+                ))
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found(lib.what()))
+            }
+
+            async fn library_update(
+                &self,
+                lib: Library,
+                user_id: &str,
+                id: &str,
+                title: &str,
+                content: &str,
+            ) -> Result<LibraryItem, StoreError> {
+                check_text(title, NUL)?;
+                check_text(content, NUL)?;
+                sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    "UPDATE ",
+                    concat!(
+                        " SET title = $3, content = $4, updated_at_ms = $5 WHERE id = $1 AND user_id = $2 RETURNING ",
+                        library_columns!()
+                    )
+                ))
+                .bind(id)
+                .bind(user_id)
+                .bind(title)
+                .bind(content)
+                .bind(model::now_ms())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found(lib.what()))
+            }
+
+            async fn library_delete(&self, lib: Library, user_id: &str, id: &str) -> Result<(), StoreError> {
+                let done = sqlx::query(library_sql!(lib, "DELETE FROM ", " WHERE id = $1 AND user_id = $2"))
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found(lib.what()));
+                }
+                Ok(())
+            }
+
+            async fn interview_by_key(&self, user_id: &str, key: &str) -> Result<Option<Interview>, StoreError> {
+                sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE user_id = $1 AND idempotency_key = $2"
+                ))
+                .bind(user_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::sql::interview)
+                .transpose()
+            }
+
+            async fn require_interview(&self, id: &str) -> Result<(), StoreError> {
+                sqlx::query_scalar::<_, String>("SELECT id FROM interviews WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|_| ())
+                    .ok_or(StoreError::not_found("interview"))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl InterviewStore for $store {
+            async fn upsert_user(&self, email: &str, name: &str) -> Result<User, StoreError> {
+                check_text(email, NUL)?;
+                check_text(name, NUL)?;
+                let row = sqlx::query_as::<_, UserRow>(
+                    "INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (email) DO UPDATE SET name = excluded.name \
+                     RETURNING id, email, name, created_at_ms",
+                )
+                .bind(model::new_id())
+                .bind(email)
+                .bind(name)
+                .bind(model::now_ms())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn get_user(&self, user_id: &str) -> Result<User, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT id, email, name, created_at_ms FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(User::from)
+                    .ok_or(StoreError::not_found("user"))
+            }
+
+            async fn create_job_description(
+                &self,
+                user_id: &str,
+                title: &str,
+                content: &str,
+            ) -> Result<JobDescription, StoreError> {
+                self.library_create(Library::JobDescriptions, user_id, title, content)
+                    .await
+                    .map(Into::into)
+            }
+
+            async fn list_job_descriptions(&self, user_id: &str) -> Result<Vec<JobDescription>, StoreError> {
+                let items = self.library_list(Library::JobDescriptions, user_id).await?;
+                Ok(items.into_iter().map(Into::into).collect())
+            }
+
+            async fn get_job_description(&self, user_id: &str, id: &str) -> Result<JobDescription, StoreError> {
+                self.library_get(Library::JobDescriptions, user_id, id).await.map(Into::into)
+            }
+
+            async fn update_job_description(
+                &self,
+                user_id: &str,
+                id: &str,
+                title: &str,
+                content: &str,
+            ) -> Result<JobDescription, StoreError> {
+                self.library_update(Library::JobDescriptions, user_id, id, title, content)
+                    .await
+                    .map(Into::into)
+            }
+
+            async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+                self.library_delete(Library::JobDescriptions, user_id, id).await
+            }
+
+            async fn create_resume(&self, user_id: &str, title: &str, content: &str) -> Result<Resume, StoreError> {
+                self.library_create(Library::Resumes, user_id, title, content)
+                    .await
+                    .map(Into::into)
+            }
+
+            async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError> {
+                let items = self.library_list(Library::Resumes, user_id).await?;
+                Ok(items.into_iter().map(Into::into).collect())
+            }
+
+            async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError> {
+                self.library_get(Library::Resumes, user_id, id).await.map(Into::into)
+            }
+
+            async fn update_resume(
+                &self,
+                user_id: &str,
+                id: &str,
+                title: &str,
+                content: &str,
+            ) -> Result<Resume, StoreError> {
+                self.library_update(Library::Resumes, user_id, id, title, content)
+                    .await
+                    .map(Into::into)
+            }
+
+            async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+                self.library_delete(Library::Resumes, user_id, id).await
+            }
+
+            async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
+                model::check_new_interview(&new)?;
+                if let Some(existing) = self.interview_by_key(&new.user_id, &new.idempotency_key).await? {
+                    return existing.idempotent_answer(&new);
+                }
+                self.get_user(&new.user_id).await?;
+                if let Some(jd) = &new.job_description_id {
+                    self.library_get(Library::JobDescriptions, &new.user_id, jd).await?;
+                }
+                if let Some(r) = &new.resume_id {
+                    self.library_get(Library::Resumes, &new.user_id, r).await?;
+                }
+                let interview = Interview::from_new(model::new_id(), &new, model::now_ms());
+                let inserted = sqlx::query(concat!(
+                    "INSERT INTO interviews (",
+                    interview_columns!(),
+                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL)"
+                ))
+                .bind(&interview.id)
+                .bind(&interview.user_id)
+                .bind(&interview.idempotency_key)
+                .bind(&interview.persona)
+                .bind(model::to_i64(interview.duration_ms, "duration_ms is larger than i64::MAX")?)
+                .bind(&interview.job_description_id)
+                .bind(&interview.resume_id)
+                .bind(&interview.job_description_snapshot)
+                .bind(&interview.resume_snapshot)
+                .bind(interview.created_at_ms)
+                .execute(&self.pool)
+                .await;
+                match inserted {
+                    Ok(_) => Ok(interview),
+                    // Another create with the same key won the race: answer as a retry.
+                    Err(e) if is_unique_violation(&e) => {
+                        match self.interview_by_key(&new.user_id, &new.idempotency_key).await? {
+                            Some(existing) => existing.idempotent_answer(&new),
+                            None => Err(StoreError::from(e)),
+                        }
+                    }
+                    Err(e) => Err(missing_parent(e, "user")),
+                }
+            }
+
+            async fn get_interview(&self, user_id: &str, id: &str) -> Result<Interview, StoreError> {
+                sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE id = $1 AND user_id = $2"
+                ))
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::sql::interview)
+                .transpose()?
+                .ok_or(StoreError::not_found("interview"))
+            }
+
+            async fn get_interview_unscoped(&self, id: &str) -> Result<Interview, StoreError> {
+                sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::sql::interview)
+                .transpose()?
+                .ok_or(StoreError::not_found("interview"))
+            }
+
+            async fn list_interviews(&self, user_id: &str, page: PageRequest) -> Result<Page<Interview>, StoreError> {
+                let limit = page.clamped_limit();
+                let cursor = HistoryCursor::decode(page.cursor.as_deref())?;
+                let rows = sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE user_id = $1 AND (created_at_ms, id) < ($2, $3) \
+                     ORDER BY created_at_ms DESC, id DESC LIMIT $4"
+                ))
+                .bind(user_id)
+                .bind(cursor.created_at_ms)
+                .bind(&cursor.id)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let items = rows
+                    .into_iter()
+                    .map($crate::sql::interview)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(model::into_page(items, limit))
+            }
+
+            async fn current_interview(&self, user_id: &str) -> Result<Option<Interview>, StoreError> {
+                sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE user_id = $1 AND status IN ('PENDING', 'IN_PROGRESS') \
+                     ORDER BY created_at_ms DESC, id DESC LIMIT 1"
+                ))
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::sql::interview)
+                .transpose()
+            }
+
+            async fn delete_interview(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+                // Transcript entries, feedback and the lease go with it (ON DELETE CASCADE).
+                let done = sqlx::query("DELETE FROM interviews WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("interview"));
+                }
+                Ok(())
+            }
+
+            async fn update_status(
+                &self,
+                id: &str,
+                expected: InterviewStatus,
+                to: InterviewStatus,
+                ended_reason: Option<&str>,
+                error_message: Option<&str>,
+            ) -> Result<Interview, StoreError> {
+                let moves = expected.check_transition(to)?;
+                for s in [ended_reason, error_message].into_iter().flatten() {
+                    check_text(s, NUL)?;
+                }
+                let stale = |actual: InterviewStatus| StoreError::StaleStatus { expected, actual };
+                if !moves {
+                    let current = self.get_interview_unscoped(id).await?;
+                    return if current.status == expected {
+                        Ok(current)
+                    } else {
+                        Err(stale(current.status))
+                    };
+                }
+                let now = model::now_ms();
+                let started = (to == InterviewStatus::InProgress).then_some(now);
+                let ended = to.is_terminal().then_some(now);
+                let row = sqlx::query_as::<_, InterviewRow>(concat!(
+                    "UPDATE interviews SET status = $3, started_at_ms = COALESCE($4, started_at_ms), \
+                     ended_at_ms = COALESCE($5, ended_at_ms), ended_reason = COALESCE($6, ended_reason), \
+                     error_message = COALESCE($7, error_message) WHERE id = $1 AND status = $2 RETURNING ",
+                    interview_columns!()
+                ))
+                .bind(id)
+                .bind(expected.as_str())
+                .bind(to.as_str())
+                .bind(started)
+                .bind(ended)
+                .bind(ended_reason)
+                .bind(error_message)
+                .fetch_optional(&self.pool)
+                .await?;
+                match row {
+                    Some(row) => $crate::sql::interview(row),
+                    None => Err(stale(self.get_interview_unscoped(id).await?.status)),
+                }
+            }
+
+            async fn append_transcript(&self, id: &str, entries: &[TranscriptEntry]) -> Result<u32, StoreError> {
+                model::check_transcript(entries)?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let exists = sqlx::query_scalar::<_, String>("SELECT id FROM interviews WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::not_found("interview"));
+                }
+                // Ascending sequence order, so that concurrent overlapping batches take their
+                // row locks in one order (no deadlock on PostgreSQL). The sort is stable: of
+                // two entries with one sequence, the first sent is inserted first and kept.
+                let mut sorted: Vec<&TranscriptEntry> = entries.iter().collect();
+                sorted.sort_by_key(|e| e.sequence);
+                let mut stored: u64 = 0;
+                for chunk in sorted.chunks($crate::sql::TRANSCRIPT_ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO transcript_entries (interview_id, sequence, speaker, text, start_ms, end_ms) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        // check_transcript made sure the times fit.
+                        row.push_bind(id)
+                            .push_bind(i64::from(e.sequence))
+                            .push_bind(e.speaker.as_str())
+                            .push_bind(e.text.as_str())
+                            .push_bind(i64::try_from(e.start_ms).unwrap_or(i64::MAX))
+                            .push_bind(i64::try_from(e.end_ms).unwrap_or(i64::MAX));
+                    });
+                    insert.push(" ON CONFLICT (interview_id, sequence) DO NOTHING");
+                    let done = insert
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| missing_parent(e, "interview"))?;
+                    stored = stored.saturating_add(done.rows_affected());
+                }
+                tx.commit().await?;
+                Ok(u32::try_from(stored).unwrap_or(u32::MAX))
+            }
+
+            async fn get_transcript(&self, id: &str) -> Result<Vec<TranscriptEntry>, StoreError> {
+                self.require_interview(id).await?;
+                let rows = sqlx::query_as::<_, TranscriptRow>(
+                    "SELECT sequence, speaker, text, start_ms, end_ms FROM transcript_entries \
+                     WHERE interview_id = $1 ORDER BY sequence",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TranscriptEntry::try_from).collect()
+            }
+
+            async fn put_feedback(&self, id: &str, feedback: &Feedback) -> Result<(), StoreError> {
+                let doc = model::feedback_document(feedback)?;
+                sqlx::query(concat!(
+                    "INSERT INTO feedback (interview_id, document, updated_at_ms) VALUES ($1, ",
+                    $json_in,
+                    ", $3) ON CONFLICT (interview_id) DO UPDATE \
+                     SET document = excluded.document, updated_at_ms = excluded.updated_at_ms"
+                ))
+                .bind(id)
+                .bind(doc)
+                .bind(model::now_ms())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| missing_parent(e, "interview"))?;
+                Ok(())
+            }
+
+            async fn get_feedback(&self, id: &str) -> Result<Option<Feedback>, StoreError> {
+                let row = sqlx::query_as::<_, (Option<String>,)>(concat!(
+                    "SELECT ",
+                    $json_out,
+                    " FROM interviews i LEFT JOIN feedback f ON f.interview_id = i.id WHERE i.id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found("interview"))?;
+                row.0.as_deref().map(model::parse_feedback).transpose()
+            }
+
+            async fn set_resumption_handle(&self, id: &str, handle: Option<&str>) -> Result<(), StoreError> {
+                if let Some(h) = handle {
+                    check_text(h, NUL)?;
+                }
+                let done = sqlx::query("UPDATE interviews SET resumption_handle = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(handle)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("interview"));
+                }
+                Ok(())
+            }
+
+            async fn get_resumption_handle(&self, id: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query_as::<_, (Option<String>,)>(
+                    "SELECT resumption_handle FROM interviews WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found("interview"))?;
+                Ok(row.0)
+            }
+
+            async fn claim_lease(
+                &self,
+                id: &str,
+                worker_id: &str,
+                ttl_ms: u64,
+                now_ms: i64,
+            ) -> Result<Lease, StoreError> {
+                check_text(worker_id, NUL)?;
+                let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+                // One statement: insert, or take over a lease that is ours or has expired.
+                let row = sqlx::query_as::<_, LeaseRow>(
+                    "INSERT INTO leases (interview_id, worker_id, expires_at_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (interview_id) DO UPDATE \
+                     SET worker_id = excluded.worker_id, expires_at_ms = excluded.expires_at_ms \
+                     WHERE leases.worker_id = excluded.worker_id OR leases.expires_at_ms <= $4 \
+                     RETURNING interview_id, worker_id, expires_at_ms",
+                )
+                .bind(id)
+                .bind(worker_id)
+                .bind(expires_at_ms)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| missing_parent(e, "interview"))?;
+                row.map(Lease::from).ok_or(StoreError::LeaseHeld)
+            }
+
+            async fn renew_lease(
+                &self,
+                id: &str,
+                worker_id: &str,
+                ttl_ms: u64,
+                now_ms: i64,
+            ) -> Result<Lease, StoreError> {
+                check_text(worker_id, NUL)?;
+                let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+                let row = sqlx::query_as::<_, LeaseRow>(
+                    "UPDATE leases SET expires_at_ms = $3 WHERE interview_id = $1 AND worker_id = $2 \
+                     RETURNING interview_id, worker_id, expires_at_ms",
+                )
+                .bind(id)
+                .bind(worker_id)
+                .bind(expires_at_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                match row {
+                    Some(row) => Ok(row.into()),
+                    None => {
+                        self.require_interview(id).await?;
+                        Err(StoreError::LeaseHeld)
+                    }
+                }
+            }
+
+            async fn release_lease(&self, id: &str, worker_id: &str) -> Result<(), StoreError> {
+                let done = sqlx::query("DELETE FROM leases WHERE interview_id = $1 AND worker_id = $2")
+                    .bind(id)
+                    .bind(worker_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() > 0 {
+                    return Ok(());
+                }
+                let holder = sqlx::query_as::<_, (Option<String>,)>(
+                    "SELECT l.worker_id FROM interviews i LEFT JOIN leases l ON l.interview_id = i.id \
+                     WHERE i.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found("interview"))?;
+                match holder.0 {
+                    None => Ok(()),
+                    Some(_) => Err(StoreError::LeaseHeld),
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,322 @@
+//! The [`InterviewStore`] contract.
+
+use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
+
+use crate::error::StoreError;
+use crate::model::{
+    Interview, JobDescription, Lease, NewInterview, Page, PageRequest, Resume, User,
+};
+
+/// Where Preppal keeps users, their libraries, interviews, transcripts, feedback and the
+/// leases of live interviews.
+///
+/// Every backend ([`crate::MemoryStore`], `SqliteStore`, `PgStore`) behaves the same way;
+/// the public contract suite (`testing` feature) proves it. Calls are safe to make
+/// concurrently from many tasks and, for the SQL backends, from many processes.
+///
+/// Conventions:
+/// - Calls that take a `user_id` are scoped to that user: another user's record is
+///   [`StoreError::NotFound`], exactly as if it did not exist.
+/// - Calls on an interview by id alone (`*_unscoped`, status, transcript, feedback,
+///   resumption handle, lease) are for the worker, which is trusted by the caller.
+/// - Text may not contain NUL characters ([`crate::ErrorKind::InvalidInput`]).
+/// - Times the store records come from the system clock, Unix ms; lease calls take the
+///   caller's `now_ms` instead so that all workers judge expiry on the same terms.
+///
+/// # Errors
+/// Every method returns [`StoreError`]; its [`StoreError::kind`] is one of
+/// [`crate::ErrorKind`]. Besides the errors listed per method, any call may fail with
+/// [`crate::ErrorKind::Unavailable`] (database unreachable or busy) or
+/// [`crate::ErrorKind::Other`].
+#[async_trait::async_trait]
+pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
+    // ---- users ----
+
+    /// Finds the user with `email` (compared exactly) and sets its name to `name`, or
+    /// creates the user.
+    ///
+    /// # Errors
+    /// `InvalidInput` for NUL characters.
+    async fn upsert_user(&self, email: &str, name: &str) -> Result<User, StoreError>;
+
+    /// The user with `user_id`.
+    ///
+    /// # Errors
+    /// `NotFound` when there is none.
+    async fn get_user(&self, user_id: &str) -> Result<User, StoreError>;
+
+    // ---- job description library ----
+
+    /// Stores a new job description for `user_id`.
+    ///
+    /// # Errors
+    /// `NotFound` when the user does not exist; `InvalidInput` for NUL characters.
+    async fn create_job_description(
+        &self,
+        user_id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<JobDescription, StoreError>;
+
+    /// The user's job descriptions, newest first (by creation time, then id). An unknown
+    /// user has none.
+    ///
+    /// # Errors
+    /// Only the general ones.
+    async fn list_job_descriptions(&self, user_id: &str)
+        -> Result<Vec<JobDescription>, StoreError>;
+
+    /// The user's job description `id`.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn get_job_description(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<JobDescription, StoreError>;
+
+    /// Replaces the title and content of the user's job description `id`; returns it as
+    /// stored, with a new `updated_at_ms`. Interviews made from it keep their snapshots.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user; `InvalidInput` for
+    /// NUL characters.
+    async fn update_job_description(
+        &self,
+        user_id: &str,
+        id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<JobDescription, StoreError>;
+
+    /// Deletes the user's job description `id`. Interviews made from it keep their
+    /// snapshots and the id.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+
+    // ---- resume library ----
+
+    /// Stores a new resume for `user_id`.
+    ///
+    /// # Errors
+    /// `NotFound` when the user does not exist; `InvalidInput` for NUL characters.
+    async fn create_resume(
+        &self,
+        user_id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<Resume, StoreError>;
+
+    /// The user's resumes, newest first (by creation time, then id). An unknown user has
+    /// none.
+    ///
+    /// # Errors
+    /// Only the general ones.
+    async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError>;
+
+    /// The user's resume `id`.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError>;
+
+    /// Replaces the title and content of the user's resume `id`; returns it as stored.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user; `InvalidInput` for
+    /// NUL characters.
+    async fn update_resume(
+        &self,
+        user_id: &str,
+        id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<Resume, StoreError>;
+
+    /// Deletes the user's resume `id`.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+
+    // ---- interviews ----
+
+    /// Creates a PENDING interview, idempotently by `(user_id, idempotency_key)`.
+    ///
+    /// The same key with the same inputs returns the interview already stored (also when
+    /// many creates race: exactly one row is made). The texts become the interview's
+    /// snapshots.
+    ///
+    /// # Errors
+    /// - `Conflict` ([`StoreError::IdempotencyConflict`]) when the key was used with other
+    ///   inputs (persona, duration, texts or library ids);
+    /// - `NotFound` when the user does not exist, or a given library id does not exist or
+    ///   belongs to another user;
+    /// - `InvalidInput` for NUL characters or `duration_ms > i64::MAX`.
+    async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError>;
+
+    /// The user's interview `id`.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn get_interview(&self, user_id: &str, id: &str) -> Result<Interview, StoreError>;
+
+    /// The interview `id`, whoever owns it (for the worker API).
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist.
+    async fn get_interview_unscoped(&self, id: &str) -> Result<Interview, StoreError>;
+
+    /// One page of the user's interviews, newest first by `(created_at_ms, id)`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a cursor this store did not make.
+    async fn list_interviews(
+        &self,
+        user_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Interview>, StoreError>;
+
+    /// The user's newest interview that is PENDING or IN_PROGRESS, if any.
+    ///
+    /// # Errors
+    /// Only the general ones.
+    async fn current_interview(&self, user_id: &str) -> Result<Option<Interview>, StoreError>;
+
+    /// Deletes the user's interview `id` with its transcript, feedback, resumption handle
+    /// and lease.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist or belongs to another user.
+    async fn delete_interview(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+
+    /// Moves interview `id` from `expected` to `to` (compare-and-set) and returns it.
+    ///
+    /// Entering IN_PROGRESS sets `started_at_ms`; entering COMPLETED or ERROR sets
+    /// `ended_at_ms`. `ended_reason` and `error_message` are stored when given (a `None`
+    /// keeps what is stored). `expected == to` is an idempotent retry: it returns the
+    /// interview unchanged when its status is `expected`.
+    ///
+    /// # Errors
+    /// - `Conflict` ([`StoreError::IllegalTransition`]) when the lifecycle forbids
+    ///   `expected -> to` (see [`InterviewStatus::check_transition`]);
+    /// - `Conflict` ([`StoreError::StaleStatus`]) when the stored status is not `expected`:
+    ///   a stale writer never overwrites;
+    /// - `NotFound` when the interview does not exist;
+    /// - `InvalidInput` for NUL characters.
+    async fn update_status(
+        &self,
+        id: &str,
+        expected: InterviewStatus,
+        to: InterviewStatus,
+        ended_reason: Option<&str>,
+        error_message: Option<&str>,
+    ) -> Result<Interview, StoreError>;
+
+    // ---- transcript ----
+
+    /// Appends transcript entries; returns how many were newly stored.
+    ///
+    /// Idempotent by `(interview, sequence)`: an entry whose sequence is already stored is
+    /// skipped, and the first text stored for a sequence is kept. The batch is stored
+    /// atomically.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters or
+    /// times above `i64::MAX`.
+    async fn append_transcript(
+        &self,
+        id: &str,
+        entries: &[TranscriptEntry],
+    ) -> Result<u32, StoreError>;
+
+    /// The interview's transcript, ordered by sequence.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist.
+    async fn get_transcript(&self, id: &str) -> Result<Vec<TranscriptEntry>, StoreError>;
+
+    // ---- feedback ----
+
+    /// Stores (or replaces) the interview's feedback, as one JSON document.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters.
+    async fn put_feedback(&self, id: &str, feedback: &Feedback) -> Result<(), StoreError>;
+
+    /// The interview's feedback, or `None` before any was stored.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist; `Other` ([`StoreError::Corrupt`])
+    /// when the stored document cannot be read by this build.
+    async fn get_feedback(&self, id: &str) -> Result<Option<Feedback>, StoreError>;
+
+    // ---- Gemini Live session resumption ----
+
+    /// Stores the latest Gemini Live `sessionResumptionUpdate.newHandle` for the interview
+    /// (`None` clears it), so that another worker can resume the model session.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters.
+    async fn set_resumption_handle(&self, id: &str, handle: Option<&str>)
+        -> Result<(), StoreError>;
+
+    /// The stored resumption handle, if any.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist.
+    async fn get_resumption_handle(&self, id: &str) -> Result<Option<String>, StoreError>;
+
+    // ---- worker lease ----
+
+    /// Claims the lease on interview `id` for `worker_id` until `now_ms + ttl_ms`.
+    ///
+    /// Succeeds when there is no lease, when the lease expired (`expires_at_ms <= now_ms`),
+    /// or when `worker_id` already holds it (then it is extended).
+    ///
+    /// # Errors
+    /// `Conflict` ([`StoreError::LeaseHeld`]) when another worker holds a lease that has not
+    /// expired; `NotFound` when the interview does not exist; `InvalidInput` for a `ttl_ms`
+    /// above `i64::MAX` or NUL characters.
+    async fn claim_lease(
+        &self,
+        id: &str,
+        worker_id: &str,
+        ttl_ms: u64,
+        now_ms: i64,
+    ) -> Result<Lease, StoreError>;
+
+    /// Extends `worker_id`'s lease on interview `id` to `now_ms + ttl_ms`.
+    ///
+    /// A lease that expired but was not claimed by another worker is still this worker's
+    /// and is renewed.
+    ///
+    /// # Errors
+    /// `Conflict` ([`StoreError::LeaseHeld`]) when `worker_id` does not hold the lease
+    /// (another worker claimed it, or it was released); `NotFound` when the interview does
+    /// not exist; `InvalidInput` as for [`InterviewStore::claim_lease`].
+    async fn renew_lease(
+        &self,
+        id: &str,
+        worker_id: &str,
+        ttl_ms: u64,
+        now_ms: i64,
+    ) -> Result<Lease, StoreError>;
+
+    /// Releases `worker_id`'s lease on interview `id`. Releasing when there is no lease is
+    /// a no-op.
+    ///
+    /// # Errors
+    /// `Conflict` ([`StoreError::LeaseHeld`]) when another worker holds the lease (it is
+    /// left alone); `NotFound` when the interview does not exist.
+    async fn release_lease(&self, id: &str, worker_id: &str) -> Result<(), StoreError>;
+}
+
+/// `now_ms + ttl_ms`, checked.
+pub(crate) fn lease_expiry(ttl_ms: u64, now_ms: i64) -> Result<i64, StoreError> {
+    let ttl = crate::model::to_i64(ttl_ms, "lease ttl_ms is larger than i64::MAX")?;
+    Ok(now_ms.saturating_add(ttl))
+}
