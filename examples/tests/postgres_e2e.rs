@@ -1,0 +1,182 @@
+//! The skeleton's interview on PostgreSQL: `preppal serve --database-url postgres://...`,
+//! then `preppal export --database-url ...` after the server restarts.
+//!
+//! Needs the PostgreSQL server at `PREPPAL_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each run makes its own database and
+//! drops it after.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use preppal_examples::cli::report::InterviewReport;
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel)
+}
+
+fn admin_url() -> String {
+    std::env::var("PREPPAL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database of its own, dropped when the test ends (pass or fail).
+struct TestDb {
+    name: String,
+}
+
+impl TestDb {
+    fn create() -> Self {
+        let name = format!("preppal_e2e_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+
+    fn url(&self) -> String {
+        let admin = admin_url();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .arg(admin_url())
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .expect("psql is installed");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(bin: &str, port: u16, data: &Path, db: &str) -> Server {
+    let server = Server(
+        Command::new(bin)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                db,
+                "--data-dir",
+            ])
+            .arg(data)
+            .env_remove("GEMINI_API_KEY")
+            .env_remove("PREPPAL_GEMINI_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn interview_on_postgres_survives_a_restart_and_exports() {
+    let bin = env!("CARGO_BIN_EXE_preppal");
+    let db = TestDb::create();
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = start_server(bin, port, data.path(), &db.url());
+    let answers = data.path().join("answers.txt");
+    std::fs::write(
+        &answers,
+        "I ran the on-call rotation for two years.\nWe wrote blameless postmortems.\n",
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args([
+            "interview",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--job",
+        ])
+        .arg(fixture("interviews/product-manager.jd.txt"))
+        .arg("--resume")
+        .arg(fixture("interviews/product-manager.resume.txt"))
+        .arg("--answers")
+        .arg(&answers)
+        .args(["--speed", "0", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: InterviewReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.status, "COMPLETED");
+    let users: Vec<_> = report
+        .transcript
+        .iter()
+        .filter(|e| e.speaker == "USER")
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "I ran the on-call rotation for two years.",
+            "We wrote blameless postmortems."
+        ]
+    );
+    assert!(report.feedback.is_some());
+
+    // Restart the server on the same database; export reads the same interview.
+    drop(server);
+    let _again = start_server(bin, port, data.path(), &db.url());
+    let out = Command::new(bin)
+        .arg("export")
+        .arg(&report.interview_id)
+        .args(["--format", "json", "--database-url", &db.url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported: InterviewReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        serde_json::to_value(&exported).unwrap(),
+        serde_json::to_value(&report).unwrap()
+    );
+}
