@@ -1,5 +1,11 @@
-// The Preppal interview page: sign in, start an interview, talk (or type) with the AI
-// interviewer over the interview WebSocket, then read the feedback and the transcript.
+// The Preppal page: sign in, keep a library of job descriptions and resumes, set up an
+// interview, check the microphone and speakers in the lobby, talk (or type) with the AI
+// interviewer over the interview WebSocket, then read the feedback and the transcript;
+// the history lists past interviews.
+//
+// Views are sections of index.html chosen by the URL fragment: #new, #library, #history,
+// #lobby/{interviewId}, #results/{interviewId}; the live view has no fragment of its own
+// (it exists only while its WebSocket does).
 //
 // Flow (preppal-design.md, "Interview lifecycle"):
 //   POST /api/user.getProfile                -> signed in or 401
@@ -13,25 +19,33 @@
 // Every piece of user or model text reaches the page through `textContent`.
 
 import {
-  audioChunkMessage,
-  decodeServerMessage,
-  endRequestMessage,
-  SessionEndedReason,
-  textInputMessage,
+  ClientToServerMessageSchema,
+  ServerToClientMessageSchema,
+  SessionEnded_Reason as SessionEndedReason,
+  create,
+  fromBinary,
+  toBinary,
 } from '/assets/proto.js';
 
-/** Rate of the interviewer's audio (AudioResponse), Hz. */
+/** Rate of the interviewer's audio (AudioResponse), Hz; the playback context runs at it. */
 const MODEL_AUDIO_RATE_HZ = 24000;
-/** How far ahead of the audio clock playback starts after running dry, seconds. */
-const PLAYBACK_LEAD_S = 0.1;
 /** Feedback polling interval, ms. */
 const POLL_INTERVAL_MS = 1000;
 /** Give up polling after this many tries (3 minutes at 1 s). */
 const POLL_MAX_TRIES = 180;
+/** Interval of the level meter and the who-is-speaking indicator, ms. */
+const LEVEL_INTERVAL_MS = 100;
+/** Input level (0..1 on the meter's -60..0 dBFS scale) that counts as speech. */
+const SPEECH_LEVEL = 0.35;
+/** Speech heard for this long passes the lobby's "say something" check, ms. */
+const SAY_CHECK_MS = 300;
+/** Waits between reconnection attempts, ms (one attempt per entry). */
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000];
 
 const $ = (id) => document.getElementById(id);
 
 const ui = {
+  nav: $('nav'),
   userBox: $('user-box'),
   userName: $('user-name'),
   signOut: $('sign-out'),
@@ -40,16 +54,42 @@ const ui = {
   email: $('email'),
   name: $('name'),
   signinError: $('signin-error'),
+  librarySection: $('library'),
+  libraryStatus: $('library-status'),
   setupSection: $('setup'),
   setupForm: $('setup-form'),
+  jdPick: $('jd-pick'),
+  jdBox: $('job-description-box'),
   jobDescription: $('job-description'),
+  resumePick: $('resume-pick'),
+  resumeBox: $('resume-box'),
   resume: $('resume'),
   persona: $('persona'),
-  duration: $('duration'),
+  personaCustomBox: $('persona-custom-box'),
+  personaCustom: $('persona-custom'),
   startButton: $('start'),
   setupError: $('setup-error'),
+  lobbySection: $('lobby'),
+  lobbyHeading: $('lobby-heading'),
+  lobbySummary: $('lobby-summary'),
+  micCheck: $('mic-check'),
+  micMessage: $('mic-message'),
+  micAllow: $('mic-allow'),
+  micControls: $('mic-controls'),
+  micDevice: $('mic-device'),
+  level: $('level'),
+  sayCheck: $('say-check'),
+  speakerTest: $('speaker-test'),
+  speakerStatus: $('speaker-status'),
+  join: $('join'),
+  lobbyBack: $('lobby-back'),
+  lobbyError: $('lobby-error'),
   liveSection: $('live'),
+  liveHeading: $('live-heading'),
   liveStatus: $('live-status'),
+  speaking: $('speaking'),
+  connection: $('connection'),
+  playback: $('playback'),
   micStatus: $('mic-status'),
   clock: $('clock'),
   captions: $('captions'),
@@ -66,9 +106,39 @@ const ui = {
   summary: $('summary'),
   strengths: $('strengths'),
   areas: $('areas'),
+  scoresBlock: $('scores-block'),
+  scores: $('scores'),
+  notesBlock: $('notes-block'),
+  notes: $('notes'),
+  droppedNotes: $('dropped-notes'),
+  metricsBlock: $('metrics-block'),
+  metrics: $('metrics'),
+  jobTerms: $('job-terms'),
   transcript: $('transcript'),
+  exportMd: $('export-md'),
+  exportJson: $('export-json'),
   again: $('again'),
+  historySection: $('history'),
+  progress: $('progress'),
+  historyRows: $('history-rows'),
+  historyMore: $('history-more'),
+  historyStatus: $('history-status'),
 };
+
+// ---------------------------------------------------------------------------
+// Wire messages (generated schemas, proto/interview.proto)
+// ---------------------------------------------------------------------------
+
+function encodeClient(message) {
+  return toBinary(ClientToServerMessageSchema, create(ClientToServerMessageSchema, { message }));
+}
+
+/** AudioChunk: PCM16LE mono 16 000 Hz bytes (a Uint8Array). */
+const audioChunkMessage = (audioContent) => encodeClient({ case: 'audioChunk', value: { audioContent } });
+/** TextInput: a typed answer. */
+const textInputMessage = (text) => encodeClient({ case: 'textInput', value: { text } });
+/** EndRequest. */
+const endRequestMessage = () => encodeClient({ case: 'endRequest', value: {} });
 
 // ---------------------------------------------------------------------------
 // JSON API
@@ -83,15 +153,15 @@ class ApiError extends Error {
   }
 }
 
-/** POSTs `body` as JSON to `/api/{path}` and returns the parsed reply. */
-async function api(path, body = {}) {
+/** POSTs `body` (JSON, or raw bytes with `contentType`) to `/api/{path}`; returns the reply. */
+async function api(path, body = {}, contentType = 'application/json') {
   let res;
   try {
     res = await fetch(`/api/${path}`, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      headers: { 'content-type': contentType },
+      body: contentType === 'application/json' ? JSON.stringify(body) : body,
     });
   } catch (e) {
     throw new ApiError(0, `The server could not be reached (${e.message}).`);
@@ -123,10 +193,24 @@ function uuid() {
 // Views
 // ---------------------------------------------------------------------------
 
+const sections = () => [
+  ui.signinSection,
+  ui.librarySection,
+  ui.setupSection,
+  ui.lobbySection,
+  ui.liveSection,
+  ui.resultsSection,
+  ui.historySection,
+];
+
 function show(section) {
-  for (const s of [ui.signinSection, ui.setupSection, ui.liveSection, ui.resultsSection]) {
-    s.hidden = s !== section;
+  for (const s of sections()) s.hidden = s !== section;
+  for (const a of ui.nav.querySelectorAll('a')) {
+    if (a.dataset.view === section.id) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
+  const heading = section.querySelector('h2');
+  document.title = heading ? `${heading.textContent} · Preppal` : 'Preppal';
 }
 
 function setMessage(el, text) {
@@ -138,6 +222,16 @@ function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
+function button(text, className, onClick, label) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (className) b.className = className;
+  if (label) b.setAttribute('aria-label', label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
 /** `m:ss` (or `h:mm:ss`) of a duration in ms. */
 function formatDuration(ms) {
   const total = Math.max(0, Math.floor(ms / 1000));
@@ -147,43 +241,105 @@ function formatDuration(ms) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
+function formatDate(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
 function speakerLabel(speaker) {
   return speaker === 'AI' ? 'Interviewer' : speaker === 'USER' ? 'You' : speaker;
+}
+
+const STATUS_TEXT = {
+  PENDING: 'Not started',
+  IN_PROGRESS: 'In progress',
+  COMPLETED: 'Completed',
+  ERROR: 'Ended with an error',
+};
+
+/** Signed-in user, or null. */
+let user = null;
+
+/** Shows the view the URL fragment names. */
+async function route() {
+  if (!user) {
+    show(ui.signinSection);
+    return;
+  }
+  if (live && !live.ended) {
+    // The live view stays until the interview ends.
+    show(ui.liveSection);
+    return;
+  }
+  stopLobby();
+  const [name, id] = location.hash.replace(/^#/, '').split('/');
+  switch (name) {
+    case 'library':
+      show(ui.librarySection);
+      await loadLibrary();
+      break;
+    case 'history':
+      show(ui.historySection);
+      await loadHistory();
+      break;
+    case 'lobby':
+      if (id) await openLobby(id);
+      break;
+    case 'results':
+      if (id) await showResults(id, '');
+      break;
+    default:
+      show(ui.setupSection);
+      await fillSetupPickers();
+      break;
+  }
+}
+
+window.addEventListener('hashchange', () => {
+  route();
+});
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
 }
 
 // ---------------------------------------------------------------------------
 // Sign-in
 // ---------------------------------------------------------------------------
 
-function signedIn(user) {
-  ui.userName.textContent = user.name ? `${user.name} (${user.email})` : user.email;
+function signedIn(u) {
+  user = u;
+  ui.userName.textContent = u.name ? `${u.name} (${u.email})` : u.email;
   ui.userBox.hidden = false;
-  show(ui.setupSection);
+  ui.nav.hidden = false;
 }
 
 async function checkProfile() {
   try {
     signedIn(await api('user.getProfile'));
   } catch (e) {
+    user = null;
     ui.userBox.hidden = true;
-    show(ui.signinSection);
+    ui.nav.hidden = true;
     if (e.status !== 401) setMessage(ui.signinError, e.message);
   }
+  await route();
 }
 
 ui.signinForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   setMessage(ui.signinError, '');
-  const button = ui.signinForm.querySelector('button');
-  button.disabled = true;
+  const b = ui.signinForm.querySelector('button');
+  b.disabled = true;
   try {
     const reply = await api('auth/dev', { email: ui.email.value.trim(), name: ui.name.value.trim() });
     signedIn(reply.user);
-    ui.jobDescription.focus();
+    await route();
+    ui.jdPick.focus();
   } catch (e) {
     setMessage(ui.signinError, `Sign-in failed: ${e.message}`);
   } finally {
-    button.disabled = false;
+    b.disabled = false;
   }
 });
 
@@ -193,58 +349,491 @@ ui.signOut.addEventListener('click', async () => {
   } catch {
     // The cookie may already be gone; the sign-in form is shown either way.
   }
+  user = null;
   ui.userBox.hidden = true;
+  ui.nav.hidden = true;
   show(ui.signinSection);
   ui.email.focus();
 });
 
 // ---------------------------------------------------------------------------
-// Playback: interviewer audio, PCM16LE mono 24 000 Hz, scheduled back to back
+// Library: job descriptions and resumes
 // ---------------------------------------------------------------------------
 
-/**
- * Plays AudioResponse chunks gaplessly: each chunk becomes an AudioBuffer at 24 000 Hz
- * started exactly where the previous one ends on the context's timeline. When the queue
- * has run dry the next chunk starts PLAYBACK_LEAD_S ahead of the clock, so a late chunk
- * does not click. `stopAll` drops everything queued (barge-in).
- */
+/** Largest document file read, bytes (the API takes 64 KiB of text). */
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+const library = {
+  jobDescription: { noun: 'job description', prefix: 'jd', items: [], editing: null },
+  resume: { noun: 'resume', prefix: 'resume', items: [], editing: null },
+};
+for (const lib of Object.values(library)) {
+  lib.form = $(`${lib.prefix}-form`);
+  lib.list = $(`${lib.prefix}-list`);
+  lib.title = $(`${lib.prefix}-title`);
+  lib.content = $(`${lib.prefix}-content`);
+  lib.file = $(`${lib.prefix}-file`);
+  lib.formHeading = $(`${lib.prefix}-form-heading`);
+  lib.cancel = lib.form.querySelector('.cancel');
+}
+
+async function fetchLibrary(kind) {
+  library[kind].items = (await api(`${kind}.list`)).items || [];
+  return library[kind].items;
+}
+
+async function loadLibrary() {
+  try {
+    await Promise.all(Object.keys(library).map(fetchLibrary));
+    for (const kind of Object.keys(library)) renderDocList(kind);
+  } catch (e) {
+    ui.libraryStatus.textContent = `Could not load the library: ${e.message}`;
+  }
+}
+
+function renderDocList(kind) {
+  const lib = library[kind];
+  clear(lib.list);
+  if (lib.items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'none';
+    li.textContent = `No ${lib.noun}s yet.`;
+    lib.list.append(li);
+    return;
+  }
+  for (const doc of lib.items) {
+    const li = document.createElement('li');
+    const title = document.createElement('span');
+    title.className = 'title';
+    title.textContent = doc.title;
+    const size = document.createElement('span');
+    size.className = 'hint';
+    size.textContent = ` (${doc.content.length} characters)`;
+    title.append(size);
+    const actions = document.createElement('span');
+    actions.className = 'actions';
+    actions.style.marginTop = '0';
+    actions.append(
+      button('Edit', 'secondary', () => editDoc(kind, doc), `Edit ${doc.title}`),
+      button('Delete', 'danger', () => deleteDoc(kind, doc), `Delete ${doc.title}`),
+    );
+    li.append(title, actions);
+    lib.list.append(li);
+  }
+}
+
+function editDoc(kind, doc) {
+  const lib = library[kind];
+  lib.editing = doc.id;
+  lib.title.value = doc.title;
+  lib.content.value = doc.content;
+  lib.formHeading.textContent = `Edit “${doc.title}”`;
+  lib.cancel.hidden = false;
+  lib.title.focus();
+}
+
+function resetDocForm(kind) {
+  const lib = library[kind];
+  lib.editing = null;
+  lib.form.reset();
+  lib.formHeading.textContent = `Add a ${lib.noun}`;
+  lib.cancel.hidden = true;
+}
+
+async function deleteDoc(kind, doc) {
+  const lib = library[kind];
+  if (!window.confirm(`Delete the ${lib.noun} “${doc.title}”?`)) return;
+  try {
+    await api(`${kind}.delete`, { id: doc.id });
+    ui.libraryStatus.textContent = `Deleted “${doc.title}”.`;
+    if (lib.editing === doc.id) resetDocForm(kind);
+    await fetchLibrary(kind);
+    renderDocList(kind);
+  } catch (e) {
+    ui.libraryStatus.textContent = `Could not delete: ${e.message}`;
+  }
+}
+
+/** The text of a .txt, .md or .pdf file (PDF text is extracted by the server). */
+async function readDocumentFile(file) {
+  if (file.size > MAX_FILE_BYTES) throw new Error(`the file is larger than ${MAX_FILE_BYTES / 1048576} MiB`);
+  const name = file.name.toLowerCase();
+  if (name.endsWith('.pdf') || file.type === 'application/pdf') {
+    const reply = await api('document.extractText', await file.arrayBuffer(), 'application/pdf');
+    return reply.text;
+  }
+  if (name.endsWith('.txt') || name.endsWith('.md') || file.type.startsWith('text/')) {
+    return file.text();
+  }
+  throw new Error('only .txt, .md and .pdf files can be read');
+}
+
+for (const [kind, lib] of Object.entries(library)) {
+  lib.form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = { title: lib.title.value.trim(), content: lib.content.value };
+    if (lib.editing) input.id = lib.editing;
+    try {
+      await api(`${kind}.${lib.editing ? 'update' : 'create'}`, input);
+      ui.libraryStatus.textContent = `Saved “${input.title}”.`;
+      resetDocForm(kind);
+      await fetchLibrary(kind);
+      renderDocList(kind);
+    } catch (e) {
+      ui.libraryStatus.textContent = `Could not save the ${lib.noun}: ${e.message}`;
+    }
+  });
+  lib.cancel.addEventListener('click', () => resetDocForm(kind));
+  lib.file.addEventListener('change', async () => {
+    const file = lib.file.files && lib.file.files[0];
+    if (!file) return;
+    ui.libraryStatus.textContent = `Reading ${file.name}…`;
+    try {
+      lib.content.value = await readDocumentFile(file);
+      if (!lib.title.value.trim()) lib.title.value = file.name.replace(/\.[^.]+$/, '');
+      ui.libraryStatus.textContent = `Read ${file.name}: check the text, then save.`;
+    } catch (e) {
+      ui.libraryStatus.textContent = `Could not read ${file.name}: ${e.message}`;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// New interview
+// ---------------------------------------------------------------------------
+
+/** Idempotency key of the createSession attempt in flight (kept across network retries). */
+let pendingKey = null;
+
+function fillPicker(select, items) {
+  const keep = select.value;
+  while (select.options.length > 1) select.remove(1);
+  for (const doc of items) select.add(new Option(doc.title, doc.id));
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+}
+
+function syncSetupBoxes() {
+  ui.jdBox.hidden = ui.jdPick.value !== '';
+  ui.resumeBox.hidden = ui.resumePick.value !== '';
+  ui.personaCustomBox.hidden = ui.persona.value !== 'custom';
+}
+
+async function fillSetupPickers() {
+  try {
+    const [jds, resumes] = await Promise.all([fetchLibrary('jobDescription'), fetchLibrary('resume')]);
+    fillPicker(ui.jdPick, jds);
+    fillPicker(ui.resumePick, resumes);
+  } catch (e) {
+    setMessage(ui.setupError, `Could not load the library: ${e.message}`);
+  }
+  syncSetupBoxes();
+}
+
+for (const el of [ui.jdPick, ui.resumePick, ui.persona]) el.addEventListener('change', syncSetupBoxes);
+
+/** Answer mode chosen for each interview (voice or text), kept for the lobby. */
+function modeOf(interviewId) {
+  return sessionStorage.getItem(`preppal.mode.${interviewId}`) === 'text' ? 'text' : 'voice';
+}
+
+ui.setupForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  setMessage(ui.setupError, '');
+  const input = {
+    persona: ui.persona.value === 'custom' ? ui.personaCustom.value.trim() : ui.persona.value,
+    duration_minutes: Number(ui.setupForm.elements.duration.value),
+  };
+  if (ui.jdPick.value) input.job_description_id = ui.jdPick.value;
+  else input.job_description = ui.jobDescription.value;
+  if (ui.resumePick.value) input.resume_id = ui.resumePick.value;
+  else input.resume = ui.resume.value;
+  if (!input.job_description_id && !input.job_description.trim()) {
+    setMessage(ui.setupError, 'Choose a job description or paste one.');
+    ui.jobDescription.focus();
+    return;
+  }
+  if (!input.resume_id && !input.resume.trim()) {
+    setMessage(ui.setupError, 'Choose a resume or paste one.');
+    ui.resume.focus();
+    return;
+  }
+  ui.startButton.disabled = true;
+  try {
+    if (!pendingKey) pendingKey = uuid();
+    const interview = await api('interview.createSession', { ...input, idempotency_key: pendingKey });
+    pendingKey = null;
+    sessionStorage.setItem(`preppal.mode.${interview.id}`, ui.setupForm.elements.mode.value);
+    go(`#lobby/${interview.id}`);
+  } catch (e) {
+    if (e.status !== 0) pendingKey = null; // only a network failure is retried as-is
+    setMessage(ui.setupError, `Could not create the interview: ${e.message}`);
+  } finally {
+    ui.startButton.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Lobby: microphone permission, device, level, speakers
+// ---------------------------------------------------------------------------
+
+/** Lobby state; kept into the live view (the audio contexts and microphone carry over). */
+let lobby = null;
+
+function makeAudioContext(options) {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return null;
+  try {
+    return new Ctx(options);
+  } catch {
+    return null;
+  }
+}
+
+/** The capture context (the device's rate) and the playback context (24 000 Hz). */
+function ensureContexts(state) {
+  if (!state.captureCtx) state.captureCtx = makeAudioContext({ latencyHint: 'interactive' });
+  if (!state.playbackCtx) {
+    state.playbackCtx = makeAudioContext({ sampleRate: MODEL_AUDIO_RATE_HZ, latencyHint: 'interactive' });
+  }
+  for (const ctx of [state.captureCtx, state.playbackCtx]) {
+    if (ctx && ctx.state === 'suspended') ctx.resume().catch(() => {});
+  }
+}
+
+async function openLobby(interviewId) {
+  let interview;
+  try {
+    interview = await api('interview.getById', { interview_id: interviewId });
+  } catch (e) {
+    show(ui.setupSection);
+    setMessage(ui.setupError, `Could not open the interview: ${e.message}`);
+    return;
+  }
+  if (interview.status === 'COMPLETED' || interview.status === 'ERROR') {
+    go(`#results/${interviewId}`);
+    return;
+  }
+  const mode = modeOf(interviewId);
+  lobby = {
+    interview,
+    mode,
+    captureCtx: null,
+    playbackCtx: null,
+    stream: null,
+    source: null,
+    analyser: null,
+    levelTimer: null,
+    heardMs: 0,
+    refused: false,
+  };
+  show(ui.lobbySection);
+  setMessage(ui.lobbyError, '');
+  ui.lobbySummary.textContent =
+    `Interviewer: ${interview.persona}. Length: ${Math.round(interview.duration_ms / 60000)} minutes. ` +
+    (mode === 'voice' ? 'You answer by voice, and can type too.' : 'You answer by typing.');
+  ui.micCheck.hidden = mode !== 'voice';
+  ui.micControls.hidden = true;
+  ui.micAllow.hidden = false;
+  ui.micMessage.className = 'status';
+  ui.micMessage.textContent =
+    'Preppal needs your microphone to hear your answers. Your browser will ask for permission.';
+  ui.level.value = 0;
+  ui.sayCheck.className = 'status';
+  ui.sayCheck.textContent = 'Say something: the meter should move.';
+  ui.speakerStatus.textContent = '';
+  ui.lobbyHeading.focus();
+}
+
+/** Stops the lobby's meter; `keepAudio` hands the contexts and microphone to the live view. */
+function stopLobby(keepAudio = false) {
+  if (!lobby) return;
+  clearInterval(lobby.levelTimer);
+  if (!keepAudio) {
+    if (lobby.stream) lobby.stream.getTracks().forEach((t) => t.stop());
+    for (const ctx of [lobby.captureCtx, lobby.playbackCtx]) if (ctx) ctx.close().catch(() => {});
+  }
+  lobby = null;
+}
+
+function micErrorText(e) {
+  if (e.name === 'NotAllowedError' || e.name === 'SecurityError') {
+    return 'Microphone access was refused. To answer by voice, allow the microphone for this site in the browser’s address bar, then press “Allow the microphone” again. You can also answer by typing.';
+  }
+  if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError') {
+    return 'No microphone was found. Plug one in and try again, or answer by typing.';
+  }
+  return `The microphone could not be opened (${e.name}). You can answer by typing.`;
+}
+
+/** Opens the microphone (the chosen device, or the default); true when it is on. */
+async function openMicrophone(state, deviceId) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    ui.micMessage.className = 'error';
+    ui.micMessage.textContent =
+      'Microphone capture needs a secure page (https or localhost). You can answer by typing.';
+    return false;
+  }
+  const audio = { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  if (deviceId) audio.deviceId = { exact: deviceId };
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio });
+  } catch (e) {
+    state.refused = true;
+    ui.micMessage.className = 'error';
+    ui.micMessage.textContent = micErrorText(e);
+    return false;
+  }
+  if (state !== lobby) {
+    stream.getTracks().forEach((t) => t.stop());
+    return false;
+  }
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  if (state.source) state.source.disconnect();
+  state.stream = stream;
+  state.refused = false;
+  const ctx = state.captureCtx;
+  if (ctx) {
+    state.source = ctx.createMediaStreamSource(stream);
+    state.analyser = ctx.createAnalyser();
+    state.analyser.fftSize = 1024;
+    state.source.connect(state.analyser);
+    clearInterval(state.levelTimer);
+    state.levelTimer = setInterval(() => lobbyLevel(state), LEVEL_INTERVAL_MS);
+  }
+  ui.micMessage.className = 'ok';
+  ui.micMessage.textContent = 'The microphone is on.';
+  ui.micAllow.hidden = true;
+  ui.micControls.hidden = false;
+  await listDevices(stream);
+  return true;
+}
+
+async function listDevices(stream) {
+  let devices = [];
+  try {
+    devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
+  } catch {
+    devices = [];
+  }
+  const track = stream.getAudioTracks()[0];
+  const current = track && track.getSettings ? track.getSettings().deviceId : '';
+  clear(ui.micDevice);
+  devices.forEach((d, i) => ui.micDevice.add(new Option(d.label || `Microphone ${i + 1}`, d.deviceId)));
+  if (current) ui.micDevice.value = current;
+}
+
+/** Input level of an analyser on a 0..1 scale (-60..0 dBFS). */
+function levelOf(analyser) {
+  const data = new Float32Array(analyser.fftSize);
+  analyser.getFloatTimeDomainData(data);
+  let sum = 0;
+  for (const v of data) sum += v * v;
+  const rms = Math.sqrt(sum / data.length);
+  const db = 20 * Math.log10(rms + 1e-9);
+  return Math.min(1, Math.max(0, (db + 60) / 60));
+}
+
+function lobbyLevel(state) {
+  if (!state.analyser) return;
+  const level = levelOf(state.analyser);
+  ui.level.value = level;
+  if (level >= SPEECH_LEVEL) {
+    state.heardMs += LEVEL_INTERVAL_MS;
+    if (state.heardMs >= SAY_CHECK_MS && ui.sayCheck.className !== 'ok') {
+      ui.sayCheck.className = 'ok';
+      ui.sayCheck.textContent = 'We hear you: the microphone works.';
+    }
+  }
+}
+
+ui.micAllow.addEventListener('click', async () => {
+  if (!lobby) return;
+  ensureContexts(lobby);
+  await openMicrophone(lobby, '');
+});
+
+ui.micDevice.addEventListener('change', async () => {
+  if (!lobby) return;
+  lobby.heardMs = 0;
+  ui.sayCheck.className = 'status';
+  ui.sayCheck.textContent = 'Say something: the meter should move.';
+  await openMicrophone(lobby, ui.micDevice.value);
+});
+
+ui.speakerTest.addEventListener('click', () => {
+  if (!lobby) return;
+  ensureContexts(lobby);
+  const ctx = lobby.playbackCtx;
+  if (!ctx) {
+    ui.speakerStatus.textContent = 'This browser cannot play audio here.';
+    return;
+  }
+  // A 440 Hz tone for 0.6 s with 20 ms fades.
+  const t = ctx.currentTime + 0.05;
+  const osc = ctx.createOscillator();
+  const gain = ctx.createGain();
+  osc.frequency.value = 440;
+  gain.gain.setValueAtTime(0, t);
+  gain.gain.linearRampToValueAtTime(0.3, t + 0.02);
+  gain.gain.setValueAtTime(0.3, t + 0.58);
+  gain.gain.linearRampToValueAtTime(0, t + 0.6);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start(t);
+  osc.stop(t + 0.62);
+  ui.speakerStatus.textContent = 'Playing a short tone. If you heard nothing, check the volume and the output device.';
+});
+
+ui.lobbyBack.addEventListener('click', () => go('#new'));
+
+ui.join.addEventListener('click', async () => {
+  const state = lobby;
+  if (!state) return;
+  setMessage(ui.lobbyError, '');
+  ui.join.disabled = true;
+  // Both contexts are made inside the click so that the browser lets them play.
+  ensureContexts(state);
+  try {
+    if (state.mode === 'voice' && !state.stream && !state.refused) await openMicrophone(state, '');
+    const token = await api('interview.generateWorkerToken', { interview_id: state.interview.id });
+    stopLobby(true);
+    await startLive(state, token.ws_url);
+  } catch (e) {
+    setMessage(ui.lobbyError, `Could not start the interview: ${e.message}`);
+  } finally {
+    ui.join.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Playback: interviewer audio, PCM16LE mono 24 000 Hz, through the jitter buffer of the
+// 'pcm-playback' worklet (pcm-worklet.js) in a 24 000 Hz context
+// ---------------------------------------------------------------------------
+
 class Player {
-  constructor(ctx) {
-    this.ctx = ctx;
-    this.nextStart = 0;
-    this.sources = new Set();
+  /** `node` is the 'pcm-playback' AudioWorkletNode; `onState` gets its state reports. */
+  constructor(node, onState) {
+    this.node = node;
+    this.chunks = 0;
+    node.port.onmessage = (e) => {
+      if (e.data && e.data.type === 'state') onState(e.data);
+    };
   }
 
   /** Queues one PCM16LE chunk (a Uint8Array; a trailing odd byte is ignored). */
   enqueue(pcm) {
-    const samples = Math.floor(pcm.length / 2);
-    if (samples === 0) return;
-    const view = new DataView(pcm.buffer, pcm.byteOffset, samples * 2);
-    const buffer = this.ctx.createBuffer(1, samples, MODEL_AUDIO_RATE_HZ);
-    const data = buffer.getChannelData(0);
-    for (let i = 0; i < samples; i += 1) data[i] = view.getInt16(i * 2, true) / 32768;
-    const source = this.ctx.createBufferSource();
-    source.buffer = buffer;
-    source.connect(this.ctx.destination);
-    const now = this.ctx.currentTime;
-    if (this.nextStart < now + 0.01) this.nextStart = now + PLAYBACK_LEAD_S;
-    source.start(this.nextStart);
-    this.nextStart += buffer.duration;
-    this.sources.add(source);
-    source.onended = () => this.sources.delete(source);
+    const n = Math.floor(pcm.length / 2);
+    if (n === 0) return;
+    const view = new DataView(pcm.buffer, pcm.byteOffset, n * 2);
+    const samples = new Float32Array(n);
+    for (let i = 0; i < n; i += 1) samples[i] = view.getInt16(i * 2, true) / 32768;
+    this.node.port.postMessage({ type: 'chunk', samples }, [samples.buffer]);
+    this.chunks += 1;
   }
 
-  /** Stops every scheduled or playing chunk at once. */
-  stopAll() {
-    for (const s of this.sources) {
-      try {
-        s.stop();
-      } catch {
-        // Already stopped.
-      }
-    }
-    this.sources.clear();
-    this.nextStart = 0;
+  /** Barge-in: queued audio stops within one render quantum, with a 2 ms fade. */
+  flush() {
+    this.node.port.postMessage({ type: 'flush' });
   }
 }
 
@@ -254,157 +843,166 @@ class Player {
 
 /** State of the interview on screen; null when none is live. */
 let live = null;
-/** Idempotency key of the createSession attempt in flight (kept across network retries). */
-let pendingKey = null;
 
-ui.setupForm.addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  setMessage(ui.setupError, '');
-  ui.startButton.disabled = true;
-  // The audio context is made inside the click so that the browser lets it play.
-  const ctx = makeAudioContext();
-  try {
-    if (!pendingKey) pendingKey = uuid();
-    const interview = await api('interview.createSession', {
-      job_description: ui.jobDescription.value,
-      resume: ui.resume.value,
-      persona: ui.persona.value.trim(),
-      duration_minutes: Number(ui.duration.value),
-      idempotency_key: pendingKey,
-    });
-    pendingKey = null;
-    const token = await api('interview.generateWorkerToken', { interview_id: interview.id });
-    await startLive(interview, token.ws_url, ctx);
-  } catch (e) {
-    if (e.status !== 0) pendingKey = null; // only a network failure is retried as-is
-    if (ctx) ctx.close().catch(() => {});
-    setMessage(ui.setupError, `Could not start the interview: ${e.message}`);
-  } finally {
-    ui.startButton.disabled = false;
-  }
-});
-
-function makeAudioContext() {
-  const Ctx = window.AudioContext || window.webkitAudioContext;
-  if (!Ctx) return null;
-  try {
-    return new Ctx();
-  } catch {
-    return null;
-  }
-}
-
-async function startLive(interview, wsUrl, ctx) {
+async function startLive(state, wsUrl) {
+  const interview = state.interview;
   clear(ui.captions);
   setMessage(ui.liveError, '');
   setMessage(ui.micStatus, '');
   ui.clock.textContent = '';
   ui.liveStatus.textContent = 'Connecting to the interviewer…';
+  setConnection('connecting', 'Connecting…');
+  setSpeaking('none');
   ui.answer.value = '';
   ui.answer.disabled = true;
   ui.sendButton.disabled = true;
   ui.endButton.disabled = false;
-  show(ui.liveSection);
-
-  const ws = new WebSocket(wsUrl);
-  ws.binaryType = 'arraybuffer';
+  ui.nav.hidden = true;
+  for (const [k, v] of Object.entries({ chunks: 0, playedMs: 0, flushes: 0, droppedMs: 0, playing: false })) {
+    ui.playback.dataset[k] = String(v);
+  }
+  ui.playback.textContent = '';
   live = {
     interviewId: interview.id,
-    ws,
-    ctx,
-    player: ctx ? new Player(ctx) : null,
-    mic: null,
+    mode: state.mode,
+    ws: null,
+    captureCtx: state.captureCtx,
+    playbackCtx: state.playbackCtx,
+    stream: state.stream,
+    source: state.source,
+    analyser: state.analyser,
+    capture: null,
+    player: null,
+    aiPlaying: false,
     started: false,
     ended: false,
+    reconnects: 0,
     startedAt: 0,
     maxDurationMs: interview.duration_ms || 0,
     clockTimer: null,
+    levelTimer: null,
     lines: { AI: null, USER: null },
   };
   const session = live;
-  ws.onmessage = (e) => onServerMessage(session, e.data);
-  ws.onclose = (e) => onSocketClosed(session, e);
+  show(ui.liveSection);
+  ui.liveHeading.focus();
+  await startPlayback(session);
+  connect(session, wsUrl);
+  if (session.mode === 'voice') await startCapture(session);
+  else setMessage(ui.micStatus, 'Text mode: type your answers below.');
+  session.levelTimer = setInterval(() => updateSpeaking(session), LEVEL_INTERVAL_MS);
+}
+
+function connect(session, wsUrl) {
+  const ws = new WebSocket(wsUrl);
+  ws.binaryType = 'arraybuffer';
+  session.ws = ws;
+  ws.onopen = () => {
+    if (session.ws !== ws) return;
+    setConnection('open', session.reconnects > 0 ? 'Reconnected' : 'Connected');
+  };
+  ws.onmessage = (e) => {
+    if (session.ws === ws) onServerMessage(session, e.data);
+  };
+  ws.onclose = (e) => {
+    if (session.ws === ws) onSocketClosed(session, e);
+  };
   ws.onerror = () => {
     // onclose follows with the details.
   };
-  if (ctx && ctx.state === 'suspended') ctx.resume().catch(() => {});
-  if (!ctx) setMessage(ui.micStatus, 'This browser has no Web Audio: you can answer by typing.');
-  session.mic = await startMicrophone(session);
 }
 
-/** Starts capture; returns `{stream, node, source}` or null (the message says why). */
-async function startMicrophone(session) {
-  const { ctx } = session;
-  if (!ctx) return null;
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    setMessage(
-      ui.micStatus,
-      'Microphone capture needs a secure page (https or localhost). You can answer by typing.',
-    );
-    return null;
-  }
-  if (!ctx.audioWorklet) {
-    setMessage(ui.micStatus, 'This browser cannot process microphone audio here. You can answer by typing.');
-    return null;
-  }
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    });
-  } catch (e) {
-    const why =
-      e.name === 'NotAllowedError' || e.name === 'SecurityError'
-        ? 'Microphone access was refused.'
-        : e.name === 'NotFoundError' || e.name === 'OverconstrainedError'
-          ? 'No microphone was found.'
-          : `The microphone could not be opened (${e.name}).`;
-    setMessage(ui.micStatus, `${why} You can answer by typing.`);
-    return null;
-  }
-  if (session.ended) {
-    stream.getTracks().forEach((t) => t.stop());
-    return null;
+function setConnection(state, text) {
+  ui.connection.dataset.state = state;
+  ui.connection.textContent = text;
+}
+
+function setSpeaking(who) {
+  if (ui.speaking.dataset.who === who) return;
+  ui.speaking.dataset.who = who;
+  ui.speaking.textContent = who === 'ai' ? 'Interviewer speaking' : who === 'user' ? 'You are speaking' : 'Waiting';
+}
+
+function updateSpeaking(session) {
+  if (session.ended) return;
+  const userLevel = session.analyser && session.capture ? levelOf(session.analyser) : 0;
+  setSpeaking(session.aiPlaying ? 'ai' : userLevel >= SPEECH_LEVEL ? 'user' : 'none');
+}
+
+async function startPlayback(session) {
+  const ctx = session.playbackCtx;
+  if (!ctx || !ctx.audioWorklet) {
+    setMessage(ui.liveError, 'This browser cannot play the interviewer’s audio here; captions are shown.');
+    return;
   }
   try {
     await ctx.audioWorklet.addModule('/assets/pcm-worklet.js');
-    const source = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, 'pcm-capture', { numberOfOutputs: 0 });
-    node.port.onmessage = (e) => {
-      // One 40 ms PCM16LE frame at 16 000 Hz (1 280 bytes); sent once the interviewer is up.
-      if (session.started && !session.ended && session.ws.readyState === WebSocket.OPEN) {
-        session.ws.send(audioChunkMessage(new Uint8Array(e.data)));
-      }
-    };
-    source.connect(node);
-    setMessage(ui.micStatus, 'Microphone on: speak your answers, or type them below.');
-    return { stream, node, source };
+    const node = new AudioWorkletNode(ctx, 'pcm-playback', { numberOfInputs: 0, outputChannelCount: [1] });
+    node.connect(ctx.destination);
+    session.player = new Player(node, (s) => {
+      session.aiPlaying = s.playing;
+      ui.playback.dataset.playing = String(s.playing);
+      ui.playback.dataset.playedMs = String(s.playedMs);
+      ui.playback.dataset.flushes = String(s.flushes);
+      ui.playback.dataset.droppedMs = String(s.droppedMs);
+      ui.playback.textContent = `Interviewer audio: ${(s.playedMs / 1000).toFixed(1)} s played${
+        s.flushes > 0 ? `, cut ${s.flushes} time(s) when you spoke` : ''
+      }.`;
+      updateSpeaking(session);
+    });
   } catch (e) {
-    stream.getTracks().forEach((t) => t.stop());
-    setMessage(ui.micStatus, `Microphone capture failed (${e.message}). You can answer by typing.`);
-    return null;
+    setMessage(ui.liveError, `Audio playback failed (${e.message}); captions are shown.`);
   }
 }
 
-function stopMicrophone(session) {
-  const mic = session.mic;
-  session.mic = null;
-  if (!mic) return;
-  try {
-    mic.source.disconnect();
-    mic.node.disconnect();
-    mic.node.port.onmessage = null;
-  } catch {
-    // Already disconnected.
+/** Starts capture from the lobby's microphone: 40 ms PCM16LE 16 000 Hz frames. */
+async function startCapture(session) {
+  const ctx = session.captureCtx;
+  if (!session.stream || !ctx || !ctx.audioWorklet) {
+    setMessage(ui.micStatus, 'The microphone is off: you can answer by typing.');
+    return;
   }
-  mic.stream.getTracks().forEach((t) => t.stop());
+  try {
+    await ctx.audioWorklet.addModule('/assets/pcm-worklet.js');
+    const node = new AudioWorkletNode(ctx, 'pcm-capture', { numberOfOutputs: 0 });
+    node.port.onmessage = (e) => {
+      // One 40 ms PCM16LE frame at 16 000 Hz (1 280 bytes); sent once the interviewer is up.
+      const ws = session.ws;
+      if (session.started && !session.ended && ws && ws.readyState === WebSocket.OPEN) {
+        ws.send(audioChunkMessage(new Uint8Array(e.data)));
+      }
+    };
+    session.source.connect(node);
+    session.capture = node;
+    setMessage(ui.micStatus, 'Microphone on: speak your answers, or type them below.');
+  } catch (e) {
+    setMessage(ui.micStatus, `Microphone capture failed (${e.message}). You can answer by typing.`);
+  }
+}
+
+function releaseAudio(session) {
+  if (session.capture) {
+    session.capture.port.onmessage = null;
+    try {
+      session.source.disconnect();
+      session.capture.disconnect();
+    } catch {
+      // Already disconnected.
+    }
+  }
+  session.capture = null;
+  if (session.stream) session.stream.getTracks().forEach((t) => t.stop());
+  if (session.captureCtx) session.captureCtx.close().catch(() => {});
+  // Let queued interviewer audio finish, then release the audio device.
+  const ctx = session.playbackCtx;
+  if (ctx) setTimeout(() => ctx.close().catch(() => {}), session.aiPlaying ? 3000 : 250);
 }
 
 function onServerMessage(session, data) {
   if (!(data instanceof ArrayBuffer)) return; // the protocol is binary only
   let msg;
   try {
-    msg = decodeServerMessage(data).message;
+    msg = fromBinary(ServerToClientMessageSchema, new Uint8Array(data)).message;
   } catch (e) {
     setMessage(ui.liveError, `Unreadable message from the server (${e.message}).`);
     return;
@@ -412,9 +1010,10 @@ function onServerMessage(session, data) {
   const v = msg.value;
   switch (msg.case) {
     case 'sessionStarted':
+      if (Number(v.maxDurationMs) > 0) session.maxDurationMs = Number(v.maxDurationMs);
+      if (session.started) break; // a reconnection: the clock keeps running
       session.started = true;
       session.startedAt = performance.now();
-      if (v.maxDurationMs > 0) session.maxDurationMs = v.maxDurationMs;
       ui.liveStatus.textContent = 'The interviewer is connected.';
       ui.answer.disabled = false;
       ui.sendButton.disabled = false;
@@ -426,10 +1025,17 @@ function onServerMessage(session, data) {
       onTranscript(session, v);
       break;
     case 'audioResponse':
-      if (session.player) session.player.enqueue(v.audioContent);
+      if (session.player) {
+        session.player.enqueue(v.audioContent);
+        ui.playback.dataset.chunks = String(session.player.chunks);
+      }
       break;
     case 'interrupted':
-      if (session.player) session.player.stopAll();
+      if (session.player) session.player.flush();
+      if (session.lines.AI) {
+        session.lines.AI.row.classList.add('final');
+        session.lines.AI = null;
+      }
       break;
     case 'errorResponse':
       setMessage(ui.liveError, `Error ${v.code}: ${v.message}`);
@@ -458,9 +1064,9 @@ function endedText(reason) {
 }
 
 /**
- * Captions: fragments are appended to the speaker's current line; a final update
- * replaces that line's text with the whole turn, and the speaker's next update opens a
- * new line.
+ * Captions: fragments are appended to the speaker's current line (shown as partial
+ * text); a final update replaces that line's text with the whole turn, and the speaker's
+ * next update opens a new line.
  */
 function onTranscript(session, u) {
   const speaker = u.speaker === 'AI' || u.speaker === 'USER' ? u.speaker : 'AI';
@@ -508,7 +1114,7 @@ function tickClock(session) {
 ui.answerForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const text = ui.answer.value.trim();
-  if (!text || !live || live.ended || live.ws.readyState !== WebSocket.OPEN) return;
+  if (!text || !live || live.ended || !live.ws || live.ws.readyState !== WebSocket.OPEN) return;
   live.ws.send(textInputMessage(text));
   ui.answer.value = '';
   ui.answer.focus();
@@ -518,7 +1124,7 @@ ui.endButton.addEventListener('click', () => {
   if (!live || live.ended) return;
   ui.endButton.disabled = true;
   ui.liveStatus.textContent = 'Ending the interview…';
-  if (live.ws.readyState === WebSocket.OPEN) {
+  if (live.ws && live.ws.readyState === WebSocket.OPEN) {
     live.ws.send(endRequestMessage());
   } else {
     endLive(live, 'The interview has ended.');
@@ -530,14 +1136,59 @@ function onSocketClosed(session, e) {
   if (!session.started) {
     // The worker refused or dropped the connection before the interview began.
     endLive(session, null);
-    show(ui.setupSection);
+    show(ui.lobbySection);
     setMessage(
-      ui.setupError,
+      ui.lobbyError,
       `The interview connection closed before it started (code ${e.code}${e.reason ? `: ${e.reason}` : ''}).`,
     );
+    go('#history');
     return;
   }
-  endLive(session, 'The connection to the interviewer closed.');
+  reconnect(session);
+}
+
+/**
+ * The socket dropped mid-interview: shows the indicator and tries again with a fresh
+ * token, RECONNECT_DELAYS_MS apart. A server that has already ended the interview
+ * refuses the token (409), and the page moves on to the results.
+ */
+async function reconnect(session) {
+  session.ws = null;
+  for (let attempt = 0; attempt < RECONNECT_DELAYS_MS.length; attempt += 1) {
+    setConnection('reconnecting', `Connection lost. Reconnecting (attempt ${attempt + 1} of ${RECONNECT_DELAYS_MS.length})…`);
+    ui.liveStatus.textContent = 'The connection dropped; trying to reconnect.';
+    await new Promise((r) => setTimeout(r, RECONNECT_DELAYS_MS[attempt]));
+    if (session.ended) return;
+    let token;
+    try {
+      token = await api('interview.generateWsToken', { interview_id: session.interviewId });
+    } catch (e) {
+      if (e.status === 0) continue; // the network is still down
+      setConnection('lost', 'Connection lost: the interview has ended.');
+      endLive(session, 'The connection dropped and the interview ended.');
+      return;
+    }
+    session.reconnects += 1;
+    const opened = await new Promise((resolve) => {
+      connect(session, token.ws_url);
+      const ws = session.ws;
+      const done = (ok) => {
+        ws.removeEventListener('open', onOpen);
+        ws.removeEventListener('close', onClose);
+        resolve(ok);
+      };
+      const onOpen = () => done(true);
+      const onClose = () => done(false);
+      ws.addEventListener('open', onOpen);
+      ws.addEventListener('close', onClose);
+    });
+    if (opened) {
+      ui.liveStatus.textContent = 'Reconnected.';
+      return;
+    }
+  }
+  setConnection('lost', 'Connection lost.');
+  endLive(session, 'The connection to the interviewer was lost.');
 }
 
 /** Ends the live view; with `reason` set, moves on to the feedback. */
@@ -545,45 +1196,71 @@ function endLive(session, reason) {
   if (session.ended) return;
   session.ended = true;
   clearInterval(session.clockTimer);
-  stopMicrophone(session);
-  if (session.ws.readyState === WebSocket.OPEN || session.ws.readyState === WebSocket.CONNECTING) {
-    session.ws.close(1000, 'interview ended');
+  clearInterval(session.levelTimer);
+  setSpeaking('none');
+  const ws = session.ws;
+  if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
+    ws.close(1000, 'interview ended');
   }
-  // Let queued interviewer audio finish, then release the audio device.
-  if (session.ctx) {
-    const left = session.player ? Math.max(0, session.player.nextStart - session.ctx.currentTime) : 0;
-    setTimeout(() => session.ctx.close().catch(() => {}), left * 1000 + 250);
-  }
+  releaseAudio(session);
   if (live === session) live = null;
-  if (reason !== null) showResults(session.interviewId, reason);
+  ui.nav.hidden = !user;
+  if (reason !== null) {
+    pendingReason = reason;
+    go(`#results/${session.interviewId}`);
+  }
 }
 
 // ---------------------------------------------------------------------------
 // Feedback and transcript
 // ---------------------------------------------------------------------------
 
-async function showResults(interviewId, reason) {
+/** Why the last interview ended, shown once on its results. */
+let pendingReason = '';
+/** What the results page shows, for the exports. */
+let shown = null;
+/** Increments on each results visit so an older poll stops. */
+let resultsVisit = 0;
+
+function setResultsState(state, text) {
+  ui.resultsStatus.dataset.state = state;
+  ui.resultsStatus.textContent = text;
+}
+
+async function showResults(interviewId) {
+  const visit = (resultsVisit += 1);
+  const reason = pendingReason ? `${pendingReason} ` : '';
+  pendingReason = '';
   show(ui.resultsSection);
   ui.feedback.hidden = true;
+  ui.exportMd.disabled = true;
+  ui.exportJson.disabled = true;
+  shown = null;
   clear(ui.transcript);
-  ui.resultsStatus.textContent = `${reason} Generating feedback…`;
+  setResultsState('polling', `${reason}Waiting for the interview to finish…`);
   ui.resultsHeading.focus();
 
   let interview = null;
   for (let i = 0; i < POLL_MAX_TRIES; i += 1) {
+    if (visit !== resultsVisit) return;
     try {
       interview = await api('interview.getById', { interview_id: interviewId });
       if (interview.status === 'COMPLETED' || interview.status === 'ERROR') break;
+      setResultsState(
+        'polling',
+        `${reason}Status: ${STATUS_TEXT[interview.status] || interview.status}. Generating feedback… (check ${i + 1})`,
+      );
     } catch (e) {
       if (e.status !== 0) {
-        ui.resultsStatus.textContent = `Could not read the interview: ${e.message}`;
+        setResultsState('error', `Could not read the interview: ${e.message}`);
         return;
       }
     }
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
+  if (visit !== resultsVisit) return;
   if (!interview || (interview.status !== 'COMPLETED' && interview.status !== 'ERROR')) {
-    ui.resultsStatus.textContent = 'Feedback is taking longer than expected. Reload the page later to see it.';
+    setResultsState('timeout', 'Feedback is taking longer than expected. Reload the page later to see it.');
     return;
   }
 
@@ -597,19 +1274,96 @@ async function showResults(interviewId, reason) {
     feedback = f.feedback;
     entries = t.entries || [];
   } catch (e) {
-    ui.resultsStatus.textContent = `Could not load the feedback: ${e.message}`;
+    setResultsState('error', `Could not load the feedback: ${e.message}`);
     return;
   }
+  if (visit !== resultsVisit) return;
 
   if (interview.status === 'ERROR') {
     const why = interview.error_message || interview.ended_reason || 'unknown cause';
-    ui.resultsStatus.textContent = `The interview ended with an error (${why}).`;
+    setResultsState('ready', `${reason}The interview ended with an error (${why}).`);
   } else {
-    ui.resultsStatus.textContent = feedback ? 'Your feedback is ready.' : 'The interview is complete; no feedback was written.';
+    setResultsState(
+      'ready',
+      `${reason}${feedback ? 'Your feedback is ready.' : 'The interview is complete; no feedback was written.'}`,
+    );
   }
   renderFeedback(feedback);
   renderTranscript(entries);
+  shown = { interview, feedback, entries };
+  ui.exportMd.disabled = false;
+  ui.exportJson.disabled = false;
 }
+
+/** Offers `text` as a file download. */
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** The results as Markdown: summary, strengths, areas, metrics, transcript. */
+function toMarkdown({ interview, feedback, entries }) {
+  const lines = [`# Interview feedback`, '', `- Date: ${formatDate(interview.created_at_ms)}`];
+  lines.push(`- Interviewer: ${interview.persona}`, `- Status: ${STATUS_TEXT[interview.status] || interview.status}`);
+  if (interview.started_at_ms && interview.ended_at_ms) {
+    lines.push(`- Length: ${formatDuration(interview.ended_at_ms - interview.started_at_ms)}`);
+  }
+  lines.push('');
+  if (feedback) {
+    lines.push('## Summary', '', feedback.summary || '', '');
+    for (const [title, items] of [
+      ['Strengths', feedback.strengths],
+      ['Areas to improve', feedback.areas_to_improve],
+    ]) {
+      lines.push(`## ${title}`, '');
+      for (const item of items && items.length ? items : ['None noted.']) lines.push(`- ${item}`);
+      lines.push('');
+    }
+    const m = feedback.metrics;
+    if (m) {
+      lines.push('## Delivery metrics', '');
+      for (const [k, v] of Object.entries(m)) {
+        if (v === null || typeof v !== 'object') lines.push(`- ${k.replaceAll('_', ' ')}: ${v === null ? 'n/a' : v}`);
+      }
+      lines.push('');
+    }
+  }
+  lines.push('## Transcript', '');
+  for (const e of entries) {
+    lines.push(`**${speakerLabel(e.speaker)}** (${formatDuration(e.start_ms)}): ${e.text || '(spoken, not transcribed)'}`, '');
+  }
+  return lines.join('\n');
+}
+
+ui.exportMd.addEventListener('click', () => {
+  if (shown) download(`interview-${shown.interview.id}.md`, 'text/markdown', toMarkdown(shown));
+});
+
+ui.exportJson.addEventListener('click', () => {
+  if (!shown) return;
+  const { interview, feedback, entries } = shown;
+  const out = {
+    interview: {
+      id: interview.id,
+      status: interview.status,
+      persona: interview.persona,
+      duration_ms: interview.duration_ms,
+      created_at_ms: interview.created_at_ms,
+      started_at_ms: interview.started_at_ms,
+      ended_at_ms: interview.ended_at_ms,
+      ended_reason: interview.ended_reason,
+    },
+    feedback,
+    transcript: entries,
+  };
+  download(`interview-${interview.id}.json`, 'application/json', `${JSON.stringify(out, null, 2)}\n`);
+});
 
 function fillList(ul, items) {
   clear(ul);
@@ -631,12 +1385,92 @@ function renderFeedback(feedback) {
     ui.feedback.hidden = true;
     return;
   }
-  ui.feedbackSource.textContent =
-    feedback.source === 'deterministic' ? 'Automatic summary (no AI model)' : 'Written by the AI model';
+  const sources = {
+    deterministic: 'Automatic summary (no AI model)',
+    simulator: 'Simulated feedback (offline simulator, no AI model)',
+  };
+  ui.feedbackSource.textContent = sources[feedback.source] || 'Written by the AI model';
   ui.summary.textContent = feedback.summary || '';
   fillList(ui.strengths, feedback.strengths);
   fillList(ui.areas, feedback.areas_to_improve);
+  renderScores(feedback.scores);
+  renderNotes(feedback.notes || [], feedback.dropped_notes || 0);
+  renderMetrics(feedback.metrics);
   ui.feedback.hidden = false;
+}
+
+function renderScores(scores) {
+  clear(ui.scores);
+  ui.scoresBlock.hidden = !scores;
+  if (!scores) return;
+  for (const [name, key] of [['Content', 'content'], ['Structure', 'structure'], ['Clarity', 'clarity']]) {
+    const s = scores[key];
+    if (!s) continue;
+    const li = document.createElement('li');
+    li.textContent = `${name}: ${s.value}/5. ${s.reason || ''}`;
+    ui.scores.append(li);
+  }
+}
+
+/** Notes, each with the candidate's own words (checked against the transcript). */
+function renderNotes(notes, dropped) {
+  clear(ui.notes);
+  ui.notesBlock.hidden = notes.length === 0 && dropped === 0;
+  for (const n of notes) {
+    const li = document.createElement('li');
+    const q = document.createElement('em');
+    q.textContent = n.question || '';
+    const quote = document.createElement('blockquote');
+    quote.textContent = n.quote || '';
+    const note = document.createElement('p');
+    note.textContent = n.note || '';
+    li.append(q, quote, note);
+    ui.notes.append(li);
+  }
+  ui.droppedNotes.hidden = dropped === 0;
+  ui.droppedNotes.textContent = `${dropped} note(s) were left out because their quote is not in the transcript.`;
+}
+
+function bandText(band) {
+  if (!band) return '';
+  const range = band.low != null && band.high != null ? `${band.low}–${band.high}`
+    : band.high != null ? `≤ ${band.high}` : band.low != null ? `≥ ${band.low}` : '';
+  return `${range} ${band.unit}`.trim();
+}
+
+/** The metrics table; `null` values (not measurable here) read "n/a". */
+function renderMetrics(m) {
+  clear(ui.metrics);
+  ui.metricsBlock.hidden = !m;
+  if (!m) return;
+  const bands = m.bands || {};
+  const na = (v, unit = '') => (v == null ? 'n/a' : `${v}${unit}`);
+  const rows = [
+    ['Metric', 'Value', 'Usual range'],
+    ['Words', na(m.words), ''],
+    ['Speaking time', `${((m.speaking_time_ms || 0) / 1000).toFixed(1)} s`, ''],
+    ['Words per minute', na(m.words_per_minute), bandText(bands.words_per_minute)],
+    ['Filler words', na(m.filler_words), ''],
+    ['Filler words per minute', na(m.filler_words_per_minute), bandText(bands.filler_words_per_minute)],
+    ['Pauses over 1 s', na(m.pauses_over_1s), bandText(bands.pauses_over_1s)],
+    ['Response latency (median)', na(m.response_latency_ms, ' ms'), bandText(bands.response_latency_ms)],
+    ['Talk-time ratio', na(m.talk_time_ratio), bandText(bands.talk_time_ratio)],
+    ['Longest answer', `${((m.longest_answer_ms || 0) / 1000).toFixed(1)} s`, bandText(bands.answer_speaking_time_ms)],
+    ['Interruptions', na(m.interruptions), ''],
+  ];
+  rows.forEach((cells, i) => {
+    const tr = document.createElement('tr');
+    for (const c of cells) {
+      const cell = document.createElement(i === 0 ? 'th' : 'td');
+      cell.textContent = c;
+      tr.append(cell);
+    }
+    ui.metrics.append(tr);
+  });
+  const terms = m.job_terms || { covered: [], missing: [] };
+  const list = (v) => (v && v.length ? v.join(', ') : 'none');
+  ui.jobTerms.textContent =
+    `Job-description terms you mentioned: ${list(terms.covered)}. Not mentioned: ${list(terms.missing)}.`;
 }
 
 /**
@@ -683,9 +1517,100 @@ function renderTranscript(entries) {
   }
 }
 
-ui.again.addEventListener('click', () => {
-  show(ui.setupSection);
-  ui.jobDescription.focus();
-});
+ui.again.addEventListener('click', () => go('#new'));
+
+// ---------------------------------------------------------------------------
+// History
+// ---------------------------------------------------------------------------
+
+/** `next_cursor` of the last history page, or null. */
+let historyCursor = null;
+/** Interviews listed so far (for the progress line). */
+let historyItems = [];
+
+async function loadHistory(more = false) {
+  if (!more) {
+    historyCursor = null;
+    historyItems = [];
+    clear(ui.historyRows);
+  }
+  ui.historyStatus.textContent = 'Loading…';
+  try {
+    const page = await api('interview.getHistory', { limit: 20, cursor: more ? historyCursor : undefined });
+    historyCursor = page.next_cursor || null;
+    historyItems = historyItems.concat(page.items || []);
+    for (const i of page.items || []) ui.historyRows.append(historyRow(i));
+    ui.historyMore.hidden = !historyCursor;
+    ui.historyStatus.textContent = historyItems.length === 0 ? 'No interviews yet.' : '';
+    renderProgress();
+  } catch (e) {
+    ui.historyStatus.textContent = `Could not load the history: ${e.message}`;
+  }
+}
+
+function actualLength(i) {
+  return i.started_at_ms && i.ended_at_ms ? i.ended_at_ms - i.started_at_ms : null;
+}
+
+function historyRow(i) {
+  const tr = document.createElement('tr');
+  const cell = (text) => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    tr.append(td);
+    return td;
+  };
+  const date = formatDate(i.created_at_ms);
+  cell(date);
+  cell(STATUS_TEXT[i.status] || i.status);
+  const length = actualLength(i);
+  cell(
+    length !== null
+      ? `${formatDuration(length)} of ${Math.round(i.duration_ms / 60000)} min`
+      : `${Math.round(i.duration_ms / 60000)} min planned`,
+  );
+  cell(i.persona);
+  const actions = cell('');
+  const terminal = i.status === 'COMPLETED' || i.status === 'ERROR';
+  actions.append(
+    button(
+      terminal ? 'Open' : 'Resume',
+      'secondary',
+      () => go(terminal ? `#results/${i.id}` : `#lobby/${i.id}`),
+      `${terminal ? 'Open' : 'Resume'} the interview of ${date}`,
+    ),
+    document.createTextNode(' '),
+    button('Delete', 'danger', () => deleteInterview(i, tr), `Delete the interview of ${date}`),
+  );
+  return tr;
+}
+
+async function deleteInterview(i, tr) {
+  if (!window.confirm(`Delete the interview of ${formatDate(i.created_at_ms)} with its transcript and feedback?`)) {
+    return;
+  }
+  try {
+    await api('interview.delete', { interview_id: i.id });
+    tr.remove();
+    historyItems = historyItems.filter((x) => x.id !== i.id);
+    ui.historyStatus.textContent = 'The interview was deleted.';
+    renderProgress();
+  } catch (e) {
+    ui.historyStatus.textContent = `Could not delete the interview: ${e.message}`;
+  }
+}
+
+/** Progress across the interviews listed: how many, completed, practice time. */
+function renderProgress() {
+  const completed = historyItems.filter((i) => i.status === 'COMPLETED');
+  const practised = historyItems.reduce((sum, i) => sum + (actualLength(i) || 0), 0);
+  ui.progress.textContent =
+    historyItems.length === 0
+      ? 'Your interviews will be listed here.'
+      : `${historyItems.length} interview(s), ${completed.length} completed, ` +
+        `${formatDuration(practised)} of practice in total.`;
+}
+
+ui.historyMore.addEventListener('click', () => loadHistory(true));
 
 checkProfile();

@@ -1,153 +1,157 @@
-// Microphone capture for the Preppal interview page: an AudioWorkletProcessor that turns
-// the audio context's input (at the context's sample rate, usually 48 000 or 44 100 Hz)
-// into PCM16LE mono at 16 000 Hz, in frames of 40 ms (640 samples = 1 280 bytes), and
-// posts each frame's ArrayBuffer to the page through its MessagePort (transferred, not
-// copied).
+// Audio worklet processors of the Preppal interview page.
 //
-// Resampling is band-limited interpolation with a windowed-sinc FIR low-pass:
-//   y(t) = sum_k x[k] * h(t - k),  h(u) = 2 fc sinc(2 fc u) * blackman(u / H)
-// where t is the output instant in input samples, fc is the cutoff in cycles per input
-// sample and H the half-width of the kernel in input samples. The cutoff (the -6 dB
-// point) sits at 90 % of the output Nyquist frequency: 7 200 Hz for 16 000 Hz out. The
-// kernel spans 24 zero crossings (H = 12 / (2 fc): 40 input samples each side at
-// 48 000 Hz, 80 taps). Measured at 48 000 and 44 100 Hz in: flat within 0.1 dB up to
-// 6 000 Hz, -21 dB at 8 000 Hz, -45 dB at 8 500 Hz and below -75 dB from 9 000 Hz, so
-// what would alias back into the band is removed before decimation.
-// Fractional positions are quantised to PHASES sub-sample phases whose kernels are
-// computed once; each phase is normalised to unity gain at DC. The latency is H input
-// samples (under 1 ms).
+// 'pcm-capture' (in the capture context, at its own rate, usually 48 000 or 44 100 Hz):
+//   turns the microphone into PCM16LE mono at 16 000 Hz in frames of 40 ms (640 samples =
+//   1 280 bytes) with the band-limited Resampler of resampler.js, and posts each frame's
+//   ArrayBuffer to the page (transferred, not copied). `{ type: 'flush' }` from the page
+//   posts any partial frame, zero-padded.
 //
-// The processor gives a mono mix of all input channels. Messages from the page:
-// `{ type: 'flush' }` posts any partial frame (zero-padded to 640 samples).
+// 'pcm-playback' (in the playback context, created at 24 000 Hz, the rate of the
+//   interviewer's AudioResponse): a jitter buffer with gapless output.
+//   - `{ type: 'chunk', samples: Float32Array }` queues audio. After running dry, output
+//     starts again once JITTER_TARGET_MS are queued, or JITTER_MAX_WAIT_MS after the first
+//     new chunk when less arrives (the end of a short line); chunks then play back to back
+//     with no gap or overlap, sample-exact on the render timeline.
+//   - `{ type: 'flush' }` (barge-in): the next render quantum fades what is playing out
+//     over FADE_SAMPLES (2 ms) and drops everything queued, so playback stops within one
+//     render quantum (128 samples, 5.3 ms at 24 000 Hz) without a click.
+//   It posts `{ type: 'state', playing, bufferedMs, playedMs, flushes, droppedMs,
+//   underruns }` on every change of `playing` and about every 100 ms while playing.
 
-const OUTPUT_RATE_HZ = 16000;
-const FRAME_SAMPLES = 640; // 40 ms at 16 000 Hz
-const CUTOFF_FRACTION = 0.9; // of the output Nyquist frequency
-const ZERO_CROSSINGS_EACH_SIDE = 12;
-const PHASES = 256;
+import { Resampler } from '/assets/resampler.js';
 
-/** Blackman window on |x| <= 1 (x = 0 at the centre). */
-function blackman(x) {
-  if (Math.abs(x) >= 1) return 0;
-  const n = (x + 1) / 2; // 0..1 across the window
-  return 0.42 - 0.5 * Math.cos(2 * Math.PI * n) + 0.08 * Math.cos(4 * Math.PI * n);
-}
-
-function sinc(x) {
-  if (x === 0) return 1;
-  const px = Math.PI * x;
-  return Math.sin(px) / px;
-}
-
-/**
- * The kernels: `taps` coefficients per phase; phase p serves a fractional offset
- * p / PHASES and tap j multiplies input sample `center - H + 1 + j`.
- */
-function buildKernels(inputRateHz) {
-  const ratio = Math.min(1, OUTPUT_RATE_HZ / inputRateHz);
-  const fc = 0.5 * ratio * CUTOFF_FRACTION; // cycles per input sample
-  const half = Math.ceil(ZERO_CROSSINGS_EACH_SIDE / (2 * fc));
-  const taps = 2 * half;
-  const table = new Float32Array((PHASES + 1) * taps);
-  for (let p = 0; p <= PHASES; p += 1) {
-    const frac = p / PHASES;
-    let sum = 0;
-    for (let j = 0; j < taps; j += 1) {
-      const u = j - half + 1 - frac; // input sample position minus output instant
-      const h = 2 * fc * sinc(2 * fc * u) * blackman(u / half);
-      table[p * taps + j] = h;
-      sum += h;
-    }
-    for (let j = 0; j < taps; j += 1) table[p * taps + j] /= sum;
-  }
-  return { table, half, taps };
-}
+/** Audio queued before output starts (re)playing, ms. */
+const JITTER_TARGET_MS = 150;
+/** Longest wait for JITTER_TARGET_MS to arrive before playing what there is, ms. */
+const JITTER_MAX_WAIT_MS = 200;
+/** Length of the fade-out on flush, samples at the playback rate. */
+const FADE_SAMPLES = 48;
+/** Interval of state reports while playing, ms. */
+const REPORT_MS = 100;
 
 class PcmCaptureProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
     // `sampleRate` is the AudioWorkletGlobalScope's rate: the context's, in Hz.
-    this.step = sampleRate / OUTPUT_RATE_HZ; // input samples per output sample
-    const { table, half, taps } = buildKernels(sampleRate);
-    this.table = table;
-    this.half = half;
-    this.taps = taps;
-    // Input history; starts with `half` zeros so the first output has a full window.
-    this.buf = new Float32Array(4096 + taps);
-    this.len = half;
-    this.pos = half - 1; // output instant, in input samples from buf[0]
-    this.frame = new DataView(new ArrayBuffer(FRAME_SAMPLES * 2));
-    this.frameFill = 0;
+    this.resampler = new Resampler(sampleRate, (frame) => this.port.postMessage(frame, [frame]));
     this.port.onmessage = (e) => {
-      if (e.data && e.data.type === 'flush' && this.frameFill > 0) {
-        while (this.frameFill < FRAME_SAMPLES) this.pushSample(0);
-      }
+      if (e.data && e.data.type === 'flush') this.resampler.flush();
     };
-  }
-
-  pushSample(s) {
-    const c = s > 1 ? 1 : s < -1 ? -1 : s;
-    const v = c < 0 ? Math.round(c * 32768) : Math.round(c * 32767);
-    this.frame.setInt16(this.frameFill * 2, v, true); // little-endian
-    this.frameFill += 1;
-    if (this.frameFill === FRAME_SAMPLES) {
-      const out = this.frame.buffer;
-      this.port.postMessage(out, [out]);
-      this.frame = new DataView(new ArrayBuffer(FRAME_SAMPLES * 2));
-      this.frameFill = 0;
-    }
-  }
-
-  append(channels, n) {
-    if (this.len + n > this.buf.length) {
-      const bigger = new Float32Array((this.len + n) * 2);
-      bigger.set(this.buf.subarray(0, this.len));
-      this.buf = bigger;
-    }
-    const k = channels.length;
-    for (let i = 0; i < n; i += 1) {
-      let s = 0;
-      for (let c = 0; c < k; c += 1) s += channels[c][i];
-      this.buf[this.len + i] = s / k;
-    }
-    this.len += n;
-  }
-
-  resample() {
-    const { buf, table, half, taps } = this;
-    // An output at instant pos needs input up to floor(pos) + half (+ 1 when its
-    // fractional phase rounds up to the next sample).
-    while (Math.floor(this.pos) + half + 1 < this.len) {
-      let center = Math.floor(this.pos);
-      let phase = Math.round((this.pos - center) * PHASES);
-      if (phase === PHASES) {
-        center += 1;
-        phase = 0;
-      }
-      const start = center - half + 1;
-      const base = phase * taps;
-      let y = 0;
-      for (let j = 0; j < taps; j += 1) y += buf[start + j] * table[base + j];
-      this.pushSample(y);
-      this.pos += this.step;
-    }
-    // Drop input no later output will reach (keep `half` samples before the next centre).
-    const drop = Math.floor(this.pos) - half + 1;
-    if (drop > 0) {
-      buf.copyWithin(0, drop, this.len);
-      this.len -= drop;
-      this.pos -= drop;
-    }
   }
 
   process(inputs) {
     const input = inputs[0];
-    if (input && input.length > 0 && input[0].length > 0) {
-      this.append(input, input[0].length);
-      this.resample();
+    if (input && input.length > 0 && input[0].length > 0) this.resampler.push(input);
+    return true;
+  }
+}
+
+class PcmPlaybackProcessor extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.queue = []; // Float32Arrays
+    this.readAt = 0; // index into queue[0]
+    this.buffered = 0; // samples queued
+    this.playing = false;
+    this.waitStart = -1; // currentFrame when the first chunk after running dry arrived
+    this.flushRequested = false;
+    this.played = 0;
+    this.flushes = 0;
+    this.dropped = 0;
+    this.underruns = 0;
+    this.lastReport = 0;
+    this.target = Math.round((JITTER_TARGET_MS / 1000) * sampleRate);
+    this.maxWait = Math.round((JITTER_MAX_WAIT_MS / 1000) * sampleRate);
+    this.port.onmessage = (e) => {
+      const m = e.data;
+      if (!m) return;
+      if (m.type === 'chunk' && m.samples && m.samples.length > 0) {
+        this.queue.push(m.samples);
+        this.buffered += m.samples.length;
+        if (!this.playing && this.waitStart < 0) this.waitStart = currentFrame;
+      } else if (m.type === 'flush') {
+        this.flushRequested = true;
+      }
+    };
+  }
+
+  report() {
+    this.lastReport = currentFrame;
+    const ms = (n) => Math.round((n / sampleRate) * 1000);
+    this.port.postMessage({
+      type: 'state',
+      playing: this.playing,
+      bufferedMs: ms(this.buffered),
+      playedMs: ms(this.played),
+      flushes: this.flushes,
+      droppedMs: ms(this.dropped),
+      underruns: this.underruns,
+    });
+  }
+
+  /** Copies up to `n` queued samples into `out` from `at`; returns how many. */
+  take(out, at, n) {
+    let done = 0;
+    while (done < n && this.queue.length > 0) {
+      const head = this.queue[0];
+      const k = Math.min(n - done, head.length - this.readAt);
+      out.set(head.subarray(this.readAt, this.readAt + k), at + done);
+      this.readAt += k;
+      done += k;
+      if (this.readAt === head.length) {
+        this.queue.shift();
+        this.readAt = 0;
+      }
     }
+    this.buffered -= done;
+    return done;
+  }
+
+  process(_inputs, outputs) {
+    const out = outputs[0][0];
+    const n = out.length;
+    out.fill(0);
+    if (this.flushRequested) {
+      this.flushRequested = false;
+      if (this.playing) {
+        const k = this.take(out, 0, Math.min(FADE_SAMPLES, n));
+        for (let i = 0; i < k; i += 1) out[i] *= 1 - (i + 1) / k;
+        this.played += k;
+      }
+      this.dropped += this.buffered;
+      this.queue = [];
+      this.readAt = 0;
+      this.buffered = 0;
+      this.flushes += 1;
+      this.waitStart = -1;
+      this.playing = false;
+      this.report();
+      return true;
+    }
+    if (!this.playing && this.buffered > 0) {
+      const waited = currentFrame - this.waitStart;
+      if (this.buffered >= this.target || waited >= this.maxWait) {
+        this.playing = true;
+        this.waitStart = -1;
+        this.report();
+      }
+    }
+    if (this.playing) {
+      const k = this.take(out, 0, n);
+      this.played += k;
+      if (this.buffered === 0) {
+        if (k < n) this.underruns += 1;
+        this.playing = false;
+        this.report();
+      } else if (currentFrame - this.lastReport >= (REPORT_MS / 1000) * sampleRate) {
+        this.report();
+      }
+    }
+    // Any further output channels carry the same mono signal.
+    for (let c = 1; c < outputs[0].length; c += 1) outputs[0][c].set(out);
     return true;
   }
 }
 
 registerProcessor('pcm-capture', PcmCaptureProcessor);
+registerProcessor('pcm-playback', PcmPlaybackProcessor);

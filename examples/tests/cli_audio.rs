@@ -347,9 +347,16 @@ fn report_json_has_exactly_the_promised_shape_and_round_trips() {
         k.sort();
         k
     };
+    // The promised keys, plus `metrics` (added; never renamed).
     assert_eq!(
         keys(&value),
-        ["feedback", "interview_id", "status", "transcript"]
+        [
+            "feedback",
+            "interview_id",
+            "metrics",
+            "status",
+            "transcript"
+        ]
     );
     assert_eq!(value["interview_id"], "iv-1");
     assert_eq!(value["status"], "COMPLETED");
@@ -364,7 +371,15 @@ fn report_json_has_exactly_the_promised_shape_and_round_trips() {
     assert_eq!(transcript[1]["speaker"], "USER");
     assert_eq!(
         keys(&value["feedback"]),
-        ["areas_to_improve", "source", "strengths", "summary"]
+        [
+            "areas_to_improve",
+            "dropped_notes",
+            "notes",
+            "scores",
+            "source",
+            "strengths",
+            "summary"
+        ]
     );
     assert_eq!(value["feedback"]["source"], "deterministic");
     assert_eq!(
@@ -379,7 +394,7 @@ fn report_json_has_exactly_the_promised_shape_and_round_trips() {
     none.feedback = None;
     let value: serde_json::Value = serde_json::from_str(&none.to_json().unwrap()).unwrap();
     assert!(value["feedback"].is_null());
-    assert_eq!(keys(&value).len(), 4);
+    assert_eq!(keys(&value).len(), 5);
 }
 
 #[test]

@@ -89,7 +89,8 @@ async fn voice_interview_runs_in_process_and_survives_a_restart() {
     for e in report.transcript.iter().filter(|e| e.speaker == "USER") {
         assert_eq!(e.text, "");
     }
-    assert_eq!(report.feedback.as_ref().unwrap().source, "deterministic");
+    // Offline, the simulator's generateContent writes the feedback, labelled as such.
+    assert_eq!(report.feedback.as_ref().unwrap().source, "simulator");
     server.stop();
 
     // Stopped and started again on the same data directory: the same interview is there.
@@ -114,6 +115,11 @@ async fn voice_interview_runs_in_process_and_survives_a_restart() {
         .unwrap()
         .unwrap();
     assert_eq!(feedback.summary, report.feedback.as_ref().unwrap().summary);
+    // Voice answers passed through the worker: pauses are measured from their audio
+    // (a count, possibly 0), not left unknown as in text mode.
+    let metrics = feedback.metrics.as_ref().expect("metrics are kept");
+    assert!(metrics.pauses_over_1s.is_some(), "{metrics:?}");
+    assert!(metrics.answers.iter().all(|a| a.pauses_over_1s.is_some()));
     drop(store);
     let again = spawn(&args).await.unwrap();
     let report2 = hold_interview(&interview_args(

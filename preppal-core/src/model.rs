@@ -32,6 +32,28 @@ pub enum ModelEvent {
         /// `timeLeft`, in ms.
         time_left_ms: u64,
     },
+    /// `sessionResumptionUpdate`: a new session resumption handle. `resumable` is `false`
+    /// (and `handle` usually empty) while the model is generating; only a handle that came
+    /// with `resumable: true` can resume the session (gemini-live-protocol notes §4.4).
+    ResumptionUpdate {
+        /// `newHandle`, as sent (may be empty).
+        handle: String,
+        /// `resumable`.
+        resumable: bool,
+    },
+    /// The connection to the model is being replaced (after `goAway`, a retryable close or a
+    /// stall). Not the end: the interview goes on, and candidate input is buffered until
+    /// [`ModelEvent::Resumed`].
+    Reconnecting {
+        /// Why: `"goAway"`, `"stall"`, or the close code and reason that ended the old connection.
+        reason: String,
+    },
+    /// A new connection to the model is ready after [`ModelEvent::Reconnecting`].
+    Resumed {
+        /// `true` when the session was resumed with a resumption handle; `false` when the new
+        /// connection was seeded from the local transcript instead.
+        with_handle: bool,
+    },
     /// The model is gone for good: the connection closed and will not be resumed.
     Closed {
         /// The WebSocket close code (1000 normal, 1011 server error, ...); 1006 when the

@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::codec::ClientMessage;
+use crate::metrics::{AnswerAudio, PAUSE_THRESHOLD_MS};
 use crate::model::{ModelCommand, ModelEvent};
 use crate::proto::{self, server_to_client_message::Message as ToClient, ServerToClientMessage};
 use crate::status::InterviewStatus;
@@ -68,6 +69,9 @@ pub struct SessionConfig {
     /// Root-mean-square amplitude (of PCM16 samples, 0..=32767) above which a candidate
     /// audio frame counts as speech. The default, 500, is about -36 dBFS.
     pub speech_rms_threshold: u16,
+    /// Sample rate of the candidate's PCM16LE audio, in Hz; default 16 000 (what the
+    /// browser sends and Gemini Live takes as input). Pauses are timed on this timeline.
+    pub input_sample_rate_hz: u32,
 }
 
 impl SessionConfig {
@@ -79,6 +83,7 @@ impl SessionConfig {
             wrap_up_before: Duration::from_secs(60).min(max_duration / 10),
             setup_timeout: Duration::from_secs(15),
             speech_rms_threshold: 500,
+            input_sample_rate_hz: 16_000,
         }
     }
 
@@ -180,6 +185,10 @@ pub enum PersistAction {
     Status(InterviewStatus),
     /// Append these finished entries (idempotent by sequence number).
     Transcript(Vec<TranscriptEntry>),
+    /// What was measured on the audio of each spoken answer, for the delivery metrics
+    /// (`metrics::compute`). Sent once, just before [`PersistAction::Finish`], and only
+    /// when some answer had audio.
+    AnswerAudio(Vec<AnswerAudio>),
     /// The interview is over: the caller writes feedback (for COMPLETED) from
     /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
     /// Always the last action, after every transcript entry.
@@ -240,6 +249,41 @@ pub struct InterviewSession {
     to_client: VecDeque<ServerToClientMessage>,
     persist: VecDeque<PersistAction>,
     events: VecDeque<SessionEvent>,
+    /// The audio tally of the candidate's open turn.
+    answer_tally: AnswerTally,
+    /// Tallies of finished answers that had audio.
+    answer_audio: Vec<AnswerAudio>,
+}
+
+/// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
+/// Plain counters: no allocation per frame.
+#[derive(Debug, Clone, Copy, Default)]
+struct AnswerTally {
+    samples: u64,
+    silent_run: u64,
+    speech_seen: bool,
+    pauses: u32,
+    longest_pause: u64,
+    barged_in: bool,
+}
+
+impl AnswerTally {
+    fn speech(&mut self, samples: u64, pause_samples: u64) {
+        if self.speech_seen && self.silent_run > pause_samples {
+            self.pauses += 1;
+            self.longest_pause = self.longest_pause.max(self.silent_run);
+        }
+        self.silent_run = 0;
+        self.speech_seen = true;
+        self.samples += samples;
+    }
+
+    fn silence(&mut self, samples: u64) {
+        if self.speech_seen {
+            self.silent_run += samples;
+        }
+        self.samples += samples;
+    }
 }
 
 impl InterviewSession {
@@ -260,6 +304,8 @@ impl InterviewSession {
             to_client: VecDeque::new(),
             persist: VecDeque::new(),
             events: VecDeque::new(),
+            answer_tally: AnswerTally::default(),
+            answer_audio: Vec::new(),
         }
     }
 
@@ -297,6 +343,12 @@ impl InterviewSession {
         &self.transcript
     }
 
+    /// What was measured on the audio of each finished spoken answer (answers without
+    /// audio, such as typed ones, have no tally), in the order the answers ended.
+    pub fn answer_audio(&self) -> &[AnswerAudio] {
+        &self.answer_audio
+    }
+
     /// Bytes of model audio dropped because they belonged to an interrupted turn.
     pub fn dropped_audio_bytes(&self) -> u64 {
         self.dropped_audio_bytes
@@ -331,9 +383,15 @@ impl InterviewSession {
         match msg {
             ClientMessage::End => self.end(EndReason::UserEnded, now),
             ClientMessage::Audio(audio) if started => {
+                let samples = audio.len() as u64 / 2;
                 if pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold) {
                     let at = self.elapsed_ms(now);
                     self.transcript.mark_activity(Speaker::User, at);
+                    let pause_samples =
+                        u64::from(self.config.input_sample_rate_hz) * PAUSE_THRESHOLD_MS / 1000;
+                    self.answer_tally.speech(samples, pause_samples);
+                } else if self.transcript.is_open(Speaker::User) {
+                    self.answer_tally.silence(samples);
                 }
                 self.to_model.push_back(ModelCommand::Audio(audio));
             }
@@ -402,6 +460,9 @@ impl InterviewSession {
                 self.push_transcript_update(Speaker::User, fragment, false, false);
             }
             ModelEvent::Interrupted => {
+                if self.transcript.is_open(Speaker::User) {
+                    self.answer_tally.barged_in = true;
+                }
                 self.finish_turn(Speaker::Ai, false);
                 self.dropping_model_output = true;
                 self.to_client
@@ -529,6 +590,9 @@ impl InterviewSession {
         let Some(entry) = self.transcript.finalize(speaker).cloned() else {
             return;
         };
+        if speaker == Speaker::User {
+            self.close_answer_tally(entry.sequence);
+        }
         self.to_client
             .push_back(to_client(ToClient::TranscriptUpdate(
                 proto::TranscriptUpdate {
@@ -544,6 +608,24 @@ impl InterviewSession {
             sequence: entry.sequence,
         });
         self.push_entry(entry);
+    }
+
+    /// Keeps the open turn's audio tally (when it had audio) as the answer `sequence`'s.
+    fn close_answer_tally(&mut self, sequence: u32) {
+        let t = std::mem::take(&mut self.answer_tally);
+        if t.samples == 0 {
+            return;
+        }
+        let rate = u64::from(self.config.input_sample_rate_hz.max(1));
+        self.answer_audio.push(
+            AnswerAudio::new(
+                sequence,
+                t.samples * 1000 / rate,
+                t.pauses,
+                t.longest_pause * 1000 / rate,
+            )
+            .with_barged_in(t.barged_in),
+        );
     }
 
     fn push_entry(&mut self, entry: TranscriptEntry) {
@@ -593,6 +675,10 @@ impl InterviewSession {
             .push_back(to_client(ToClient::SessionEnded(proto::SessionEnded {
                 reason: reason.to_proto() as i32,
             })));
+        if !self.answer_audio.is_empty() {
+            self.persist
+                .push_back(PersistAction::AnswerAudio(self.answer_audio.clone()));
+        }
         self.persist.push_back(PersistAction::Finish {
             status,
             reason: reason.clone(),

@@ -240,6 +240,19 @@ where
         }
     }
 
+    /// Sends one already-encoded client message (compact JSON) as a Text frame, for
+    /// messages that have no [`ModelCommand`], such as
+    /// [`crate::protocol::history_message`].
+    ///
+    /// # Errors
+    /// [`LiveError::WebSocket`] when the frame cannot be written.
+    pub async fn send_message(&mut self, json: String) -> Result<(), LiveError> {
+        self.ws
+            .send(Message::Text(json.into()))
+            .await
+            .map_err(LiveError::WebSocket)
+    }
+
     /// The next event from the model, or `None` once the connection has ended.
     ///
     /// Cancel-safe: it may be polled inside `tokio::select!` and dropped without losing

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use preppal_core::{Feedback, FeedbackSource, Speaker, TranscriptEntry};
+use preppal_core::{
+    verify_quotes, Feedback, FeedbackSource, QuestionNote, Score, Scores, Speaker, TranscriptEntry,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -62,6 +64,7 @@ pub struct FeedbackClient {
     model: String,
     backoff: Duration,
     max_backoff: Duration,
+    source: FeedbackSource,
 }
 
 impl fmt::Debug for FeedbackClient {
@@ -72,6 +75,7 @@ impl fmt::Debug for FeedbackClient {
             .field("model", &self.model)
             .field("backoff", &self.backoff)
             .field("max_backoff", &self.max_backoff)
+            .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
@@ -94,7 +98,16 @@ impl FeedbackClient {
             model: DEFAULT_FEEDBACK_MODEL.to_owned(),
             backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(4),
+            source: FeedbackSource::Gemini,
         }
+    }
+
+    /// Labels the feedback this client returns with `source` instead of
+    /// [`FeedbackSource::Gemini`]; use [`FeedbackSource::Simulator`] when `base_url` is the
+    /// simulator's REST endpoint.
+    pub fn with_source(mut self, source: FeedbackSource) -> Self {
+        self.source = source;
+        self
     }
 
     /// Uses `model` (with or without the `models/` prefix).
@@ -123,8 +136,16 @@ impl FeedbackClient {
     ///
     /// The request carries `generationConfig.responseMimeType = "application/json"` and a
     /// `responseSchema` with `summary` (STRING), `strengths` and `areasToImprove` (ARRAY of
-    /// STRING), all required. The answer's non-thought text parts of `candidates[0]` are
-    /// joined and parsed; the result has [`FeedbackSource::Gemini`].
+    /// STRING), `questionNotes` (ARRAY of OBJECT `question`, `quote`, `note`) and `scores`
+    /// (OBJECT `content`, `structure`, `clarity`, each `value` INTEGER 1..5 and `reason`),
+    /// all required. The answer's non-thought text parts of `candidates[0]` are joined and
+    /// parsed; the result has [`FeedbackSource::Gemini`] (or the source set with
+    /// [`FeedbackClient::with_source`]).
+    ///
+    /// Every note's quote is checked against the candidate's entries of `transcript` with
+    /// [`verify_quotes`]: a note whose quote is not there is dropped and counted in
+    /// [`Feedback::dropped_notes`]. Scores outside 1..=5 drop the scores (logged), not the
+    /// feedback. Metrics are not set here; attach them with [`Feedback::with_metrics`].
     ///
     /// # Errors
     /// - [`FeedbackError::Blocked`] when `promptFeedback.blockReason` is set;
@@ -177,7 +198,16 @@ impl FeedbackClient {
                         }
                     };
                     if status.is_success() {
-                        return parse_response(&text);
+                        let mut feedback = parse_response(&text)?;
+                        feedback.source = self.source;
+                        let dropped = verify_quotes(&mut feedback, transcript);
+                        if dropped > 0 {
+                            tracing::warn!(
+                                dropped,
+                                "feedback notes dropped: their quotes are not in the transcript"
+                            );
+                        }
+                        return Ok(feedback);
                     }
                     let error = FeedbackError::Http {
                         status: status.as_u16(),
@@ -230,6 +260,19 @@ fn transcript_text(transcript: &[TranscriptEntry]) -> String {
     out
 }
 
+/// The schema of one score: `value` (INTEGER 1..5) and `reason` (STRING).
+fn score_schema() -> Value {
+    json!({
+        "type": "OBJECT",
+        "properties": {
+            "value": { "type": "INTEGER", "minimum": 1, "maximum": 5 },
+            "reason": { "type": "STRING" }
+        },
+        "required": ["value", "reason"],
+        "propertyOrdering": ["value", "reason"]
+    })
+}
+
 /// The `generateContent` request body (§7).
 fn request_body(
     persona: &str,
@@ -246,7 +289,13 @@ fn request_body(
          <<<RESUME>>>\n{}\n<<<END OF RESUME>>>\n\n\
          <<<TRANSCRIPT>>>\n{}<<<END OF TRANSCRIPT>>>\n\n\
          Write a summary of a few sentences, 2 to 5 strengths and 2 to 5 areas to improve, each \
-         one sentence that points to something the candidate said or did not say.",
+         one sentence that points to something the candidate said or did not say. Judge only \
+         the words of the transcript: it is audio transcribed to text, so say nothing about \
+         tone, body language or appearance. For each question the candidate answered, write \
+         one note with a short quote (3 to 15 words) copied exactly from the candidate's \
+         answer; never quote the interviewer, never paraphrase inside the quote. Score \
+         content, structure (STAR: situation, task, action, result, for behavioural \
+         questions) and clarity from 1 (weak) to 5 (strong), each with a one-sentence reason.",
         job_description.trim(),
         resume.trim(),
         transcript_text(transcript),
@@ -262,10 +311,33 @@ fn request_body(
                 "properties": {
                     "summary": { "type": "STRING" },
                     "strengths": { "type": "ARRAY", "items": { "type": "STRING" } },
-                    "areasToImprove": { "type": "ARRAY", "items": { "type": "STRING" } }
+                    "areasToImprove": { "type": "ARRAY", "items": { "type": "STRING" } },
+                    "questionNotes": {
+                        "type": "ARRAY",
+                        "items": {
+                            "type": "OBJECT",
+                            "properties": {
+                                "question": { "type": "STRING" },
+                                "quote": { "type": "STRING" },
+                                "note": { "type": "STRING" }
+                            },
+                            "required": ["question", "quote", "note"],
+                            "propertyOrdering": ["question", "quote", "note"]
+                        }
+                    },
+                    "scores": {
+                        "type": "OBJECT",
+                        "properties": {
+                            "content": score_schema(),
+                            "structure": score_schema(),
+                            "clarity": score_schema()
+                        },
+                        "required": ["content", "structure", "clarity"],
+                        "propertyOrdering": ["content", "structure", "clarity"]
+                    }
                 },
-                "required": ["summary", "strengths", "areasToImprove"],
-                "propertyOrdering": ["summary", "strengths", "areasToImprove"]
+                "required": ["summary", "strengths", "areasToImprove", "questionNotes", "scores"],
+                "propertyOrdering": ["summary", "strengths", "areasToImprove", "questionNotes", "scores"]
             }
         }
     })
@@ -316,6 +388,50 @@ struct FeedbackDocument {
     summary: String,
     strengths: Vec<String>,
     areas_to_improve: Vec<String>,
+    #[serde(default)]
+    question_notes: Vec<NoteDocument>,
+    #[serde(default)]
+    scores: Option<ScoresDocument>,
+}
+
+#[derive(Deserialize)]
+struct NoteDocument {
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    quote: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+struct ScoresDocument {
+    content: ScoreDocument,
+    structure: ScoreDocument,
+    clarity: ScoreDocument,
+}
+
+#[derive(Deserialize)]
+struct ScoreDocument {
+    value: i64,
+    #[serde(default)]
+    reason: String,
+}
+
+impl ScoreDocument {
+    fn score(self) -> Option<Score> {
+        Score::new(u8::try_from(self.value).ok()?, self.reason)
+    }
+}
+
+impl ScoresDocument {
+    fn scores(self) -> Option<Scores> {
+        Some(Scores::new(
+            self.content.score()?,
+            self.structure.score()?,
+            self.clarity.score()?,
+        ))
+    }
 }
 
 fn parse_response(body: &str) -> Result<Feedback, FeedbackError> {
@@ -351,12 +467,26 @@ fn parse_response(body: &str) -> Result<Feedback, FeedbackError> {
     if doc.summary.trim().is_empty() {
         return Err(FeedbackError::Malformed("empty summary".to_owned()));
     }
+    let scores = doc.scores.and_then(|s| {
+        let scores = s.scores();
+        if scores.is_none() {
+            tracing::warn!("feedback scores outside 1..=5 were ignored");
+        }
+        scores
+    });
+    let notes = doc
+        .question_notes
+        .into_iter()
+        .map(|n| QuestionNote::new(n.question, n.quote, n.note))
+        .collect();
     Ok(Feedback::new(
         doc.summary,
         doc.strengths,
         doc.areas_to_improve,
         FeedbackSource::Gemini,
-    ))
+    )
+    .with_notes(notes)
+    .with_scores(scores))
 }
 
 #[cfg(test)]
@@ -374,6 +504,39 @@ mod tests {
         assert_eq!(f.strengths, vec!["clear"]);
         assert_eq!(f.areas_to_improve, vec!["detail"]);
         assert_eq!(f.source, FeedbackSource::Gemini);
+    }
+
+    #[test]
+    fn parses_notes_and_scores() {
+        let doc = json!({
+            "summary": "Solid.", "strengths": ["a"], "areasToImprove": ["b"],
+            "questionNotes": [{"question": "Why Rust?", "quote": "memory safety", "note": "Good."}],
+            "scores": {
+                "content": {"value": 4, "reason": "specific"},
+                "structure": {"value": 3, "reason": "no result"},
+                "clarity": {"value": 5, "reason": "clear"}
+            }
+        });
+        let body = json!({"candidates": [{"content": {"parts": [{"text": doc.to_string()}]}, "finishReason": "STOP"}]});
+        let f = parse_response(&body.to_string()).unwrap();
+        assert_eq!(
+            f.notes,
+            [QuestionNote::new("Why Rust?", "memory safety", "Good.")]
+        );
+        let scores = f.scores.unwrap();
+        assert_eq!(
+            (
+                scores.content.value,
+                scores.structure.value,
+                scores.clarity.value
+            ),
+            (4, 3, 5)
+        );
+        // A score out of range drops the scores, not the feedback.
+        let mut doc = doc;
+        doc["scores"]["clarity"]["value"] = json!(9);
+        let body = json!({"candidates": [{"content": {"parts": [{"text": doc.to_string()}]}, "finishReason": "STOP"}]});
+        assert!(parse_response(&body.to_string()).unwrap().scores.is_none());
     }
 
     #[test]
@@ -405,7 +568,18 @@ mod tests {
         );
         assert_eq!(
             b["generationConfig"]["responseSchema"]["required"],
-            json!(["summary", "strengths", "areasToImprove"])
+            json!([
+                "summary",
+                "strengths",
+                "areasToImprove",
+                "questionNotes",
+                "scores"
+            ])
+        );
+        assert_eq!(
+            b["generationConfig"]["responseSchema"]["properties"]["scores"]["properties"]
+                ["clarity"]["properties"]["value"]["type"],
+            "INTEGER"
         );
         let prompt = b["contents"][0]["parts"][0]["text"].as_str().unwrap();
         assert!(prompt.contains("Candidate: (spoke; no transcription available)"));

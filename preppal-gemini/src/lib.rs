@@ -17,6 +17,11 @@
 //!   `x-goog-api-key` header), sends `setup`, waits for `setupComplete`, and then moves
 //!   commands out and events in. [`LiveSession::next_event`] is cancel-safe, so a driver can
 //!   poll it inside `tokio::select!`.
+//! - [`ResilientSession`] wraps [`LiveSession`] for interviews longer than a connection:
+//!   it resumes with the last `resumable` handle on `goAway`, retryable closes and stalls,
+//!   with backoff, buffering candidate input during the switch.
+//! - [`LiveInterview`] wires a `preppal_core::InterviewSession` to a [`ResilientSession`]:
+//!   an app moves the candidate's frames and stores the transcript, nothing more.
 //! - [`FeedbackClient`] calls the REST `generateContent` method with a JSON schema and
 //!   returns a [`preppal_core::Feedback`].
 //! - `simulator` (feature `simulator`) serves the Live protocol on loopback with a scripted
@@ -74,7 +79,9 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod feedback;
+pub mod interview;
 pub mod protocol;
+pub mod resilient;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
@@ -82,4 +89,6 @@ pub use client::LiveSession;
 pub use config::{interviewer_instruction, LiveConfig};
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
+pub use interview::LiveInterview;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
+pub use resilient::{ReconnectPolicy, ResilientSession};

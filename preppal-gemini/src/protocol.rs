@@ -82,6 +82,32 @@ pub fn setup_message(config: &LiveConfig) -> String {
     json!({ "setup": setup }).to_string()
 }
 
+/// A `clientContent` message that seeds a new connection with an earlier conversation:
+/// one turn per `(speaker, text)`, role `"model"` for [`preppal_core::Speaker::Ai`] and
+/// `"user"` for [`preppal_core::Speaker::User`], in order, with `turnComplete` as given
+/// (`false`: the server waits for more input before answering; §3.3). Turns with empty
+/// text are left out.
+///
+/// ```
+/// use preppal_core::Speaker;
+/// let m = preppal_gemini::protocol::history_message(&[(Speaker::Ai, "Hi, why Rust?".into())], false);
+/// assert!(m.contains(r#""role":"model""#) && m.contains(r#""turnComplete":false"#));
+/// ```
+pub fn history_message(turns: &[(preppal_core::Speaker, String)], turn_complete: bool) -> String {
+    let turns: Vec<Value> = turns
+        .iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(speaker, text)| {
+            let role = match speaker {
+                preppal_core::Speaker::Ai => "model",
+                preppal_core::Speaker::User => "user",
+            };
+            json!({ "role": role, "parts": [ { "text": text } ] })
+        })
+        .collect();
+    json!({ "clientContent": { "turns": turns, "turnComplete": turn_complete } }).to_string()
+}
+
 /// A `clientContent` message with one user turn and `turnComplete: true` (§3.3).
 fn user_turn(text: &str) -> String {
     json!({

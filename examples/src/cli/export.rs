@@ -19,10 +19,25 @@ use super::{ExportArgs, ExportFormat};
 pub async fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let url = args.resolved_database_url();
     tracing::info!(%url, interview_id = %args.interview_id, "exporting");
-    let store = preppal_store::open(&url)
+    let report = export_report(&url, &args.interview_id).await?;
+    match args.format {
+        ExportFormat::Json => println!("{}", report.to_json()?),
+        ExportFormat::Markdown => println!("{}", report.to_markdown()),
+    }
+    Ok(())
+}
+
+/// The [`InterviewReport`] of interview `id` in the store at `url`, as `preppal export`
+/// prints it. Metrics are those kept with the feedback; when none were kept they are
+/// computed from the transcript and the interview's job-description snapshot (pauses
+/// `null`: no audio is kept).
+///
+/// # Errors
+/// As [`run_export`].
+pub async fn export_report(url: &str, id: &str) -> anyhow::Result<InterviewReport> {
+    let store = preppal_store::open(url)
         .await
         .with_context(|| format!("cannot open the store at {url}"))?;
-    let id = args.interview_id.as_str();
     let interview = store
         .get_interview_unscoped(id)
         .await
@@ -35,15 +50,12 @@ pub async fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         .get_feedback(id)
         .await
         .with_context(|| format!("cannot read the feedback of interview {id}"))?;
-    let report = InterviewReport::new(
+    let mut report = InterviewReport::new(
         interview.id,
         interview.status,
         &transcript,
         feedback.as_ref(),
     );
-    match args.format {
-        ExportFormat::Json => println!("{}", report.to_json()?),
-        ExportFormat::Markdown => println!("{}", report.to_markdown()),
-    }
-    Ok(())
+    report.compute_missing_metrics(&transcript, &interview.job_description_snapshot);
+    Ok(report)
 }

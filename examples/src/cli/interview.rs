@@ -28,7 +28,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage, MAX_TEXT_INPUT_BYTES};
 use preppal_core::proto::server_to_client_message::Message as ServerMessage;
 use preppal_core::proto::session_ended::Reason as EndedReason;
-use preppal_core::{InterviewStatus, TranscriptEntry};
+use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
@@ -39,7 +39,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::audio::{self, SAMPLES_PER_MS, SAMPLE_RATE_HZ};
-use super::report::{InterviewReport, ReportFeedback};
+use super::report::InterviewReport;
 use super::InterviewArgs;
 
 /// Longest wait for `SessionStarted` and for each interviewer turn.
@@ -235,9 +235,12 @@ async fn fetch_report(
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
-    let mut report = InterviewReport::new(interview_id, status, &transcript.entries, None);
-    report.feedback = feedback;
-    Ok(report)
+    Ok(InterviewReport::new(
+        interview_id,
+        status,
+        &transcript.entries,
+        feedback.as_ref(),
+    ))
 }
 
 fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
@@ -369,7 +372,7 @@ struct ApiTranscript {
 
 #[derive(Deserialize)]
 struct ApiFeedback {
-    feedback: Option<ReportFeedback>,
+    feedback: Option<Feedback>,
 }
 
 /// A client of the server's JSON API, signed in after [`ApiClient::sign_in`].

@@ -23,7 +23,7 @@ mod export;
 mod interview;
 pub mod report;
 
-pub use export::run_export;
+pub use export::{export_report, run_export};
 pub use interview::{hold_interview, run_interview};
 
 /// Arguments of `preppal interview`: run one mock interview against a server.

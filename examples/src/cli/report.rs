@@ -6,25 +6,39 @@
 
 use std::fmt::Write as _;
 
-use preppal_core::{Feedback, FeedbackSource, InterviewStatus, TranscriptEntry};
+use preppal_core::metrics::{self, InterviewMetrics};
+use preppal_core::{
+    Feedback, FeedbackSource, InterviewStatus, QuestionNote, Scores, TranscriptEntry,
+};
 use serde::{Deserialize, Serialize};
 
-/// A finished (or failed) interview: its status, transcript and feedback.
+/// A finished (or failed) interview: its status, transcript, metrics and feedback.
 ///
-/// The JSON shape is a promise to scripts and does not change:
+/// The JSON shape is a promise to scripts: keys are added, never renamed or removed.
 ///
 /// ```json
 /// {
 ///   "interview_id": "…",
 ///   "status": "COMPLETED",
 ///   "transcript": [{ "speaker": "AI", "text": "…", "start_ms": 0 }],
-///   "feedback": { "summary": "…", "strengths": ["…"], "areas_to_improve": ["…"], "source": "deterministic" }
+///   "metrics": { "words": 42, "filler_words": 3, "fillers": { "um": 2, "like": 1 },
+///                "words_per_minute": 140.0, "pauses_over_1s": null,
+///                "job_terms": { "covered": ["Rust"], "missing": ["Kafka"] },
+///                "answers": [{ "sequence": 1, "words": 20, "filler_words": 1, … }],
+///                "bands": { "words_per_minute": { "unit": "words/min", "low": 130.0, "high": 160.0, "guidance": "…" } }, … },
+///   "feedback": { "summary": "…", "strengths": ["…"], "areas_to_improve": ["…"], "source": "deterministic",
+///                 "notes": [{ "question": "…", "quote": "…", "note": "…" }],
+///                 "scores": { "content": { "value": 4, "reason": "…" }, "structure": …, "clarity": … },
+///                 "dropped_notes": 0 }
 /// }
 /// ```
 ///
 /// `status` is the design's `PENDING`, `IN_PROGRESS`, `COMPLETED` or `ERROR`; `feedback`
-/// is `null` when none was kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// is `null` when none was kept; `metrics` (see [`preppal_core::metrics`] for every unit
+/// and definition) is `null` when none was kept or computed. `feedback.source` is
+/// `"gemini"`, `"simulator"` (the offline simulator's scripted feedback) or
+/// `"deterministic"` (computed without a model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterviewReport {
     /// The interview's id.
     pub interview_id: String,
@@ -34,6 +48,9 @@ pub struct InterviewReport {
     pub transcript: Vec<ReportEntry>,
     /// The feedback, if any was kept.
     pub feedback: Option<ReportFeedback>,
+    /// Delivery metrics: those kept with the feedback, or computed from the transcript.
+    #[serde(default)]
+    pub metrics: Option<InterviewMetrics>,
 }
 
 /// One turn of the transcript in a report.
@@ -56,9 +73,19 @@ pub struct ReportFeedback {
     pub strengths: Vec<String>,
     /// What to work on.
     pub areas_to_improve: Vec<String>,
-    /// Who wrote it: `"gemini"` or `"deterministic"` (computed from the transcript without
-    /// a model).
+    /// Who wrote it: `"gemini"`, `"simulator"` or `"deterministic"` (computed from the
+    /// transcript without a model).
     pub source: String,
+    /// Per-question notes, each quoting the candidate's answer (quotes checked against the
+    /// transcript).
+    #[serde(default)]
+    pub notes: Vec<QuestionNote>,
+    /// Scores 1–5 on content, structure and clarity, when a model gave them.
+    #[serde(default)]
+    pub scores: Option<Scores>,
+    /// Notes dropped because their quote is not in the transcript.
+    #[serde(default)]
+    pub dropped_notes: u32,
 }
 
 impl From<&TranscriptEntry> for ReportEntry {
@@ -78,12 +105,17 @@ impl From<&Feedback> for ReportFeedback {
             strengths: f.strengths.clone(),
             areas_to_improve: f.areas_to_improve.clone(),
             source: f.source.as_str().to_owned(),
+            notes: f.notes.clone(),
+            scores: f.scores.clone(),
+            dropped_notes: f.dropped_notes,
         }
     }
 }
 
 impl InterviewReport {
-    /// A report from the core's types. Entries are put in `sequence` order.
+    /// A report from the core's types. Entries are put in `sequence` order; the metrics
+    /// are those kept with `feedback` (see [`InterviewReport::compute_missing_metrics`]
+    /// for interviews whose feedback has none).
     pub fn new(
         interview_id: impl Into<String>,
         status: InterviewStatus,
@@ -97,6 +129,16 @@ impl InterviewReport {
             status: status.as_str().to_owned(),
             transcript: sorted.into_iter().map(ReportEntry::from).collect(),
             feedback: feedback.map(ReportFeedback::from),
+            metrics: feedback.and_then(|f| f.metrics.clone()),
+        }
+    }
+
+    /// Computes the metrics from `entries` and `job_description` when none were kept (for
+    /// example feedback stored before metrics existed). No audio is at hand here, so the
+    /// pause metrics are `null`.
+    pub fn compute_missing_metrics(&mut self, entries: &[TranscriptEntry], job_description: &str) {
+        if self.metrics.is_none() && !entries.is_empty() {
+            self.metrics = Some(metrics::compute(entries, job_description, &[]));
         }
     }
 
@@ -110,8 +152,10 @@ impl InterviewReport {
 
     /// The report as readable markdown: a heading with the interview id and status, the
     /// transcript as `**Interviewer** (m:ss): …` and `**Candidate** (m:ss): …` paragraphs,
-    /// then the feedback with its summary, strengths and areas to improve. Feedback computed
-    /// without a model (`source` `"deterministic"`) is labelled as automatic.
+    /// then the metrics with their reference bands (as guidance), then the feedback with its
+    /// summary, strengths, areas to improve, scores and quoted notes. Feedback computed
+    /// without a model (`source` `"deterministic"`) is labelled as automatic, and the
+    /// simulator's as simulated.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         // Writing to a String cannot fail.
@@ -134,6 +178,9 @@ impl InterviewReport {
             };
             let _ = writeln!(md, "**{who}** ({}): {text}\n", clock(e.start_ms));
         }
+        if let Some(m) = &self.metrics {
+            metrics_markdown(&mut md, m);
+        }
         md.push_str("## Feedback\n\n");
         match &self.feedback {
             None => md.push_str("_No feedback was kept for this interview._\n"),
@@ -144,6 +191,10 @@ impl InterviewReport {
                     }
                     Some(FeedbackSource::Deterministic) => {
                         "Automatic feedback, computed from the transcript without an AI model."
+                            .to_owned()
+                    }
+                    Some(FeedbackSource::Simulator) => {
+                        "Simulated feedback from the offline simulator, not from an AI model."
                             .to_owned()
                     }
                     _ => format!("Source: {}.", f.source),
@@ -163,12 +214,159 @@ impl InterviewReport {
                     }
                     md.push('\n');
                 }
+                if let Some(s) = &f.scores {
+                    md.push_str("### Scores\n\n");
+                    for (name, score) in [
+                        ("Content", &s.content),
+                        ("Structure", &s.structure),
+                        ("Clarity", &s.clarity),
+                    ] {
+                        let _ = writeln!(
+                            md,
+                            "- {name}: **{}/5**. {}",
+                            score.value,
+                            score.reason.trim()
+                        );
+                    }
+                    md.push('\n');
+                }
+                if !f.notes.is_empty() {
+                    md.push_str("### Notes on your answers\n\n");
+                    for n in &f.notes {
+                        let _ = writeln!(
+                            md,
+                            "- _{}_\n  > {}\n\n  {}",
+                            n.question.trim(),
+                            n.quote.trim(),
+                            n.note.trim()
+                        );
+                    }
+                    md.push('\n');
+                }
+                if f.dropped_notes > 0 {
+                    let _ = writeln!(
+                        md,
+                        "_{} note(s) were left out because their quote is not in the transcript._\n",
+                        f.dropped_notes
+                    );
+                }
             }
         }
         while md.ends_with("\n\n") {
             md.pop();
         }
         md
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>, unit: &str) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |v| format!("{v}{unit}"))
+}
+
+fn band_text(m: &InterviewMetrics, name: &str) -> String {
+    m.bands.get(name).map_or_else(String::new, |b| {
+        let range = match (b.low, b.high) {
+            (Some(l), Some(h)) => format!("{l}–{h}"),
+            (None, Some(h)) => format!("≤ {h}"),
+            (Some(l), None) => format!("≥ {l}"),
+            (None, None) => String::new(),
+        };
+        format!("{range} {}", b.unit)
+    })
+}
+
+/// The metrics section: a table of each metric with its usual range, the job terms, and
+/// one row per answer.
+fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
+    md.push_str("## Metrics\n\n");
+    md.push_str(
+        "_Measured from the transcript and its timing. The usual ranges are guidance, not verdicts._\n\n",
+    );
+    md.push_str("| Metric | Value | Usual range |\n|---|---|---|\n");
+    let rows = [
+        ("Words", m.words.to_string(), String::new()),
+        (
+            "Speaking time",
+            format!("{:.1} s", m.speaking_time_ms as f64 / 1000.0),
+            String::new(),
+        ),
+        (
+            "Words per minute",
+            opt(m.words_per_minute, ""),
+            band_text(m, "words_per_minute"),
+        ),
+        ("Filler words", m.filler_words.to_string(), String::new()),
+        (
+            "Filler words per minute",
+            opt(m.filler_words_per_minute, ""),
+            band_text(m, "filler_words_per_minute"),
+        ),
+        (
+            "Pauses over 1 s",
+            opt(m.pauses_over_1s, ""),
+            band_text(m, "pauses_over_1s"),
+        ),
+        (
+            "Response latency (median)",
+            opt(m.response_latency_ms, " ms"),
+            band_text(m, "response_latency_ms"),
+        ),
+        (
+            "Talk-time ratio",
+            opt(m.talk_time_ratio, ""),
+            band_text(m, "talk_time_ratio"),
+        ),
+        (
+            "Longest answer",
+            format!("{:.1} s", m.longest_answer_ms as f64 / 1000.0),
+            band_text(m, "answer_speaking_time_ms"),
+        ),
+        ("Interruptions", m.interruptions.to_string(), String::new()),
+    ];
+    for (name, value, band) in rows {
+        let _ = writeln!(md, "| {name} | {value} | {band} |");
+    }
+    md.push('\n');
+    if !m.fillers.is_empty() {
+        let list: Vec<String> = m
+            .fillers
+            .iter()
+            .map(|(k, v)| format!("\"{k}\" × {v}"))
+            .collect();
+        let _ = writeln!(md, "Fillers: {}.\n", list.join(", "));
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(
+        md,
+        "Job-description terms you mentioned: {}.\n",
+        list(&m.job_terms.covered)
+    );
+    let _ = writeln!(
+        md,
+        "Job-description terms you did not mention: {}.\n",
+        list(&m.job_terms.missing)
+    );
+    if !m.answers.is_empty() {
+        md.push_str("| Answer at | Words | Words/min | Fillers | Pauses > 1 s | Latency |\n|---|---|---|---|---|---|\n");
+        for a in &m.answers {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                clock(a.start_ms),
+                a.words,
+                opt(a.words_per_minute, ""),
+                a.filler_words,
+                opt(a.pauses_over_1s, ""),
+                opt(a.response_latency_ms, " ms"),
+            );
+        }
+        md.push('\n');
     }
 }
 

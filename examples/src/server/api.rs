@@ -76,12 +76,17 @@ fn check_document(what: &str, text: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `interview.createSession`: creates a PENDING interview, idempotent by key.
+/// `interview.createSession`: creates a PENDING interview, idempotent by key. At most
+/// [`super::limits::LimitArgs::max_creations_per_minute`] calls a minute per user (429).
 pub async fn create_session(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
     Input(input): Input<CreateSession>,
 ) -> ApiResult {
+    state
+        .limits
+        .check_creation(&user.id, std::time::Instant::now())
+        .map_err(|e| ApiError::RateLimited(e.to_string()))?;
     let key = input.idempotency_key.trim();
     if key.is_empty() || key.len() > 128 {
         return Err(ApiError::BadRequest(

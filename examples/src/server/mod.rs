@@ -11,6 +11,8 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limits;
+pub mod openapi;
 pub mod pages;
 pub mod secrets;
 pub mod tokens;
@@ -29,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use preppal_core::codec::MAX_WORKER_MESSAGE_BYTES;
+use preppal_core::FeedbackSource;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 use preppal_gemini::FeedbackClient;
 use preppal_store::InterviewStore;
@@ -75,6 +78,9 @@ pub struct ServeArgs {
     /// Live model name (default: the client's current native-audio model).
     #[arg(long, env = "PREPPAL_GEMINI_MODEL")]
     pub gemini_model: Option<String>,
+    /// Abuse limits (see [`limits`]).
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
 }
 
 impl ServeArgs {
@@ -90,6 +96,7 @@ impl ServeArgs {
             gemini_url: None,
             gemini_rest_url: None,
             gemini_model: None,
+            limits: limits::LimitArgs::default(),
         }
     }
 
@@ -124,6 +131,8 @@ pub struct AppState {
     pub worker: Arc<WorkerTier>,
     /// Public base URL of the worker tier, when it is elsewhere.
     pub worker_public_url: Option<String>,
+    /// Abuse limits, shared with the worker tier of this process.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
@@ -330,21 +339,35 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             (connector(sim.url(), "offline".to_owned(), args), Some(sim))
         }
     };
-    let feedbacker = Feedbacker(args.gemini_api_key.as_ref().map(|key| {
-        Arc::new(FeedbackClient::new(
+    let feedbacker = match (&args.gemini_api_key, &simulator) {
+        (Some(key), _) => Feedbacker(Some(Arc::new(FeedbackClient::new(
             key.clone(),
             args.gemini_rest_url.as_deref(),
-        ))
-    }));
-    if feedbacker.0.is_none() {
-        tracing::info!("feedback: automatic summary from the transcript (no GEMINI_API_KEY)");
-    }
-    let worker = Arc::new(WorkerTier::new(
-        Backend(Arc::new(LocalBackend::new(Arc::clone(&store)))),
-        models,
-        feedbacker,
-        keys.clone(),
-    ));
+        )))),
+        // Offline: the simulator's generateContent writes the notes, so quote checking runs
+        // the same path; the feedback is labelled as the simulator's.
+        (None, Some(sim)) => {
+            tracing::info!(endpoint = %sim.rest_url(), "feedback: metrics plus the simulator's generateContent (offline mode)");
+            Feedbacker(Some(Arc::new(
+                FeedbackClient::new("offline", Some(&sim.rest_url()))
+                    .with_source(FeedbackSource::Simulator),
+            )))
+        }
+        (None, None) => {
+            tracing::info!("feedback: metrics and an automatic summary from the transcript (no GEMINI_API_KEY)");
+            Feedbacker(None)
+        }
+    };
+    let limits = Arc::new(limits::Limits::new(args.limits));
+    let worker = Arc::new(
+        WorkerTier::new(
+            Backend(Arc::new(LocalBackend::new(Arc::clone(&store)))),
+            models,
+            feedbacker,
+            keys.clone(),
+        )
+        .with_limits(Arc::clone(&limits)),
+    );
     let state = Arc::new(AppState {
         store,
         keys,
@@ -352,6 +375,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         dev_auth: args.dev_auth_enabled(),
         worker: Arc::clone(&worker),
         worker_public_url: None,
+        limits,
     });
     let router = app(Arc::clone(&state)).merge(worker::router(worker));
     Ok(Server {

@@ -1,12 +1,13 @@
-//! The browser page: one HTML document and three ES modules, embedded in the binary
-//! (no build step, nothing read from disk at run time).
+//! The browser page: one HTML document and four ES modules, embedded in the binary
+//! (nothing read from disk at run time).
 //!
-//! | path                      | what                                                        |
-//! |---------------------------|-------------------------------------------------------------|
-//! | `GET /`                   | `index.html`: sign-in, new interview, live view, results    |
-//! | `GET /assets/app.js`      | the page's logic (JSON API, interview WebSocket, playback)  |
-//! | `GET /assets/pcm-worklet.js` | microphone capture: resampling to PCM16LE 16 000 Hz, 40 ms frames |
-//! | `GET /assets/proto.js`    | protobuf wire encoder/decoder for the browser <-> worker messages |
+//! | path                         | what                                                     |
+//! |------------------------------|----------------------------------------------------------|
+//! | `GET /`                      | `index.html`: sign-in, library, new interview, lobby, live view, results, history |
+//! | `GET /assets/app.js`         | the page's logic (JSON API, interview WebSocket, views)  |
+//! | `GET /assets/proto.js`       | the generated protobuf schemas of `proto/interview.proto` bundled with the `@bufbuild/protobuf` runtime (built by `e2e/scripts/gen-proto.mjs`; CI checks it is not stale) |
+//! | `GET /assets/pcm-worklet.js` | audio worklets: capture (PCM16LE 16 000 Hz, 40 ms frames) and playback (24 000 Hz jitter buffer, flush on barge-in) |
+//! | `GET /assets/resampler.js`   | the capture's band-limited resampler (windowed-sinc low-pass at 7 200 Hz), pure code |
 //!
 //! Every response carries `Cache-Control: no-cache` (the browser revalidates, so a new
 //! binary's page is picked up at once) and the Content-Security-Policy
@@ -43,7 +44,7 @@ pub struct Asset {
 }
 
 /// Every file the page is made of, in the order the page loads them.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 5] = [
     Asset {
         path: "/",
         content_type: HTML_CONTENT_TYPE,
@@ -63,6 +64,11 @@ pub const ASSETS: [Asset; 4] = [
         path: "/assets/pcm-worklet.js",
         content_type: JS_CONTENT_TYPE,
         body: include_str!("../../assets/pcm-worklet.js"),
+    },
+    Asset {
+        path: "/assets/resampler.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/resampler.js"),
     },
 ];
 
@@ -203,6 +209,7 @@ mod tests {
             "/assets/app.js",
             "/assets/proto.js",
             "/assets/pcm-worklet.js",
+            "/assets/resampler.js",
         ] {
             assert!(referenced.iter().any(|x| x == r), "{r} is never loaded");
         }

@@ -391,7 +391,7 @@ fn illegal_transitions_are_refused_by_the_lifecycle() {
         let to = match p {
             PersistAction::Status(s) => *s,
             PersistAction::Finish { status, .. } => *status,
-            PersistAction::Transcript(_) => continue,
+            PersistAction::Transcript(_) | PersistAction::AnswerAudio(_) => continue,
         };
         assert_eq!(status.check_transition(to), Ok(true));
         status = to;
@@ -436,4 +436,39 @@ fn talking_over_the_model_is_one_candidate_turn() {
     assert_eq!(e.len(), 2);
     assert_eq!(e[1].speaker, Speaker::User);
     assert_eq!((e[1].start_ms, e[1].end_ms), (40, 800));
+}
+
+#[test]
+fn pauses_within_an_answer_are_tallied_on_the_sample_timeline() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Question?".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    // Silence before the answer starts is not part of it.
+    h.client(ClientMessage::Audio(silence(3_000))).unwrap();
+    // speech 500 ms, silence 1 200 ms (a pause), speech, silence 900 ms (not a pause),
+    // speech, silence 1 500 ms (a pause), speech, then trailing silence (the end).
+    for (talk, quiet) in [(500, 1_200), (400, 900), (300, 1_500), (200, 2_000)] {
+        h.client(ClientMessage::Audio(speech(talk))).unwrap();
+        for _ in 0..quiet / 100 {
+            h.client(ClientMessage::Audio(silence(100))).unwrap();
+        }
+    }
+    // The wall clock does not matter: no time passed at all.
+    h.model(ModelEvent::OutputTranscription("Thanks.".into()))
+        .unwrap();
+    let tally = h.session.answer_audio().to_vec();
+    assert_eq!(tally.len(), 1);
+    assert_eq!(tally[0].sequence, 1);
+    assert_eq!(tally[0].pauses_over_1s, 2);
+    assert_eq!(tally[0].longest_pause_ms, 1_500);
+    assert_eq!(tally[0].audio_ms, 7_000);
+    assert!(!tally[0].barged_in);
+    // A typed answer has no tally.
+    h.client(ClientMessage::Text("typed".into())).unwrap();
+    h.client(ClientMessage::End).unwrap();
+    assert_eq!(h.session.answer_audio().len(), 1);
+    let n = h.persist.len();
+    assert_eq!(h.persist[n - 2], PersistAction::AnswerAudio(tally));
+    assert!(matches!(h.persist[n - 1], PersistAction::Finish { .. }));
 }

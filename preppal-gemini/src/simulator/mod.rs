@@ -29,15 +29,29 @@
 //!   rest of the line, then `turnComplete` (barge-in, §4.1);
 //! - closes with 1007 "realtime_input.media_chunks is deprecated. Use audio, video, or text
 //!   instead." on `mediaChunks` (§3.2), and 1007 on anything malformed;
-//! - records every client message as JSON ([`SimulatorHandle::recorded`]).
+//! - records every client message as JSON ([`SimulatorHandle::recorded`]);
+//! - when the setup asks for `sessionResumption`, sends `sessionResumptionUpdate` handles
+//!   (`resumable: false` with an empty handle while a line is being generated, a new
+//!   `resumable: true` handle after `setupComplete`, `generationComplete` and
+//!   `turnComplete`), and on a setup with `sessionResumption.handle` continues that
+//!   session's script where it was (a line cut while being generated is said again; an
+//!   unknown handle is closed with 1007, §4.4); a `clientContent` history with `model`
+//!   turns counts those turns as lines already said;
+//! - plays the faults of [`SimulatorConfig::faults`] ([`Fault`], [`FaultTrigger`]),
+//!   refuses upgrades with [`SimulatorConfig::refuse_upgrades`], frames JSON as
+//!   [`SimulatorConfig::binary_frames`] and [`SimulatorConfig::pretty_json`] say, and sends
+//!   `goAway` every [`SimulatorConfig::go_away_every`] with a close 1011
+//!   [`DEADLINE_EXPIRED`] [`SimulatorConfig::go_away_close_after`] later.
 
+mod faults;
+mod rest;
 mod script;
 mod speech;
 mod vad;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -54,6 +68,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+pub use faults::{Fault, FaultTrigger, ScriptedFault, DEADLINE_EXPIRED};
+pub use rest::{FeedbackBehaviour, FABRICATED_QUOTE, QUOTE_WORDS};
 pub use script::{transcription_fragments, InterviewScript, MAX_QUESTIONS, MIN_QUESTIONS};
 pub use speech::{
     espeak, espeak_available, resample, silence_for, speak, SpeechMode, OUTPUT_SAMPLE_RATE_HZ,
@@ -102,6 +118,30 @@ pub struct SimulatorConfig {
     pub go_away_after: Option<Duration>,
     /// Close the connection this long after it opens, with this code and reason.
     pub close_after: Option<(Duration, u16, String)>,
+    /// Send server messages in Binary frames (as the real server does, §2); `false` for
+    /// Text frames. Default `true`.
+    pub binary_frames: bool,
+    /// Pretty-print server JSON (as the real server does, §2); `false` for compact JSON.
+    /// Default `true`.
+    pub pretty_json: bool,
+    /// Send `goAway` this long after each connection opens, and again every such interval
+    /// while it stays open. Default `None`.
+    pub go_away_every: Option<Duration>,
+    /// With [`SimulatorConfig::go_away_every`]: `timeLeft` of each `goAway`, and close the
+    /// connection with 1011 [`DEADLINE_EXPIRED`] that long after it unless the client left
+    /// first (§4.3). Default `None`: `timeLeft` 50 s and no close.
+    pub go_away_close_after: Option<Duration>,
+    /// Faults to play, each on its trigger. Default none.
+    pub faults: Vec<ScriptedFault>,
+    /// Refuse the first upgrades with these HTTP statuses, one per attempt, in order (for
+    /// example `[429]`: quota, §1.2); later upgrades are accepted. Default none.
+    pub refuse_upgrades: Vec<u16>,
+    /// Honour `setup.sessionResumption` (send handles, resume by handle). Default `true`;
+    /// `false` plays a server that ignores it and never sends a handle.
+    pub resumption: bool,
+    /// What the REST `generateContent` endpoint ([`SimulatorHandle::rest_url`]) returns;
+    /// default [`FeedbackBehaviour::FromTranscript`].
+    pub feedback: FeedbackBehaviour,
 }
 
 impl Default for SimulatorConfig {
@@ -114,6 +154,14 @@ impl Default for SimulatorConfig {
             hold_turn_for_playback: true,
             go_away_after: None,
             close_after: None,
+            binary_frames: true,
+            pretty_json: true,
+            go_away_every: None,
+            go_away_close_after: None,
+            faults: Vec::new(),
+            refuse_upgrades: Vec::new(),
+            resumption: true,
+            feedback: FeedbackBehaviour::default(),
         }
     }
 }
@@ -159,12 +207,72 @@ impl SimulatorConfig {
         self.close_after = Some((after, code, reason.into()));
         self
     }
+    /// Sets [`SimulatorConfig::binary_frames`].
+    pub fn with_binary_frames(mut self, binary: bool) -> Self {
+        self.binary_frames = binary;
+        self
+    }
+    /// Sets [`SimulatorConfig::pretty_json`].
+    pub fn with_pretty_json(mut self, pretty: bool) -> Self {
+        self.pretty_json = pretty;
+        self
+    }
+    /// Sets [`SimulatorConfig::go_away_every`].
+    pub fn with_go_away_every(mut self, every: Duration) -> Self {
+        self.go_away_every = Some(every);
+        self
+    }
+    /// Sets [`SimulatorConfig::go_away_close_after`].
+    pub fn with_go_away_close_after(mut self, after: Duration) -> Self {
+        self.go_away_close_after = Some(after);
+        self
+    }
+    /// Adds `fault` at `trigger` on the first connection (see [`ScriptedFault`] for others).
+    pub fn with_fault(mut self, trigger: FaultTrigger, fault: Fault) -> Self {
+        self.faults.push(ScriptedFault::new(trigger, fault));
+        self
+    }
+    /// Adds a [`ScriptedFault`].
+    pub fn with_scripted_fault(mut self, fault: ScriptedFault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+    /// Sets [`SimulatorConfig::resumption`].
+    pub fn with_resumption(mut self, on: bool) -> Self {
+        self.resumption = on;
+        self
+    }
+    /// Sets [`SimulatorConfig::refuse_upgrades`].
+    pub fn with_refused_upgrades(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        self.refuse_upgrades = statuses.into_iter().collect();
+        self
+    }
+}
+
+/// Where a resumable session is: what a resumption handle resumes.
+#[derive(Debug, Clone)]
+struct SavedSession {
+    script: InterviewScript,
+    asked: usize,
+    started: bool,
+    finishing: bool,
+    /// The line being generated when the state was saved: (index, text, closing).
+    owed: Option<(usize, String, bool)>,
+    prompt_tokens: u64,
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     recorded: Mutex<Vec<Vec<Value>>>,
     connections: AtomicUsize,
+    upgrades: AtomicUsize,
+    /// Closes the simulator started: (connection, code, reason).
+    closes: Mutex<Vec<(usize, u16, String)>>,
+    next_session: AtomicU64,
+    /// Resumption handle → session id.
+    handles: Mutex<HashMap<String, u64>>,
+    /// Session id → where that session is.
+    sessions: Mutex<HashMap<u64, SavedSession>>,
 }
 
 impl Shared {
@@ -173,6 +281,35 @@ impl Shared {
         recorded.push(Vec::new());
         self.connections.fetch_add(1, Ordering::SeqCst);
         recorded.len() - 1
+    }
+
+    fn save(&self, session: u64, state: SavedSession) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session, state);
+    }
+
+    fn register_handle(&self, handle: String, session: u64) {
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(handle, session);
+    }
+
+    fn resume(&self, handle: &str) -> Option<(u64, SavedSession)> {
+        let session = *self
+            .handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(handle)?;
+        let state = self
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&session)?
+            .clone();
+        Some((session, state))
     }
 
     fn record(&self, connection: usize, message: Value) {
@@ -198,14 +335,18 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(
-            listener,
-            Arc::clone(&shared),
-            Arc::new(config),
-            shutdown_rx,
-        ));
+        let config = Arc::new(config);
+        // The REST side (`generateContent`) listens on a second port of the same address.
+        let (rest_addr, rest_task) =
+            rest::start(addr.ip(), Arc::clone(&config), shutdown_rx.clone()).await?;
+        let live = accept_loop(listener, Arc::clone(&shared), config, shutdown_rx);
+        let task = tokio::spawn(async move {
+            live.await;
+            let _ = rest_task.await;
+        });
         Ok(SimulatorHandle {
             addr,
+            rest_addr,
             shared,
             shutdown_tx,
             task: Some(task),
@@ -217,6 +358,7 @@ impl Simulator {
 #[derive(Debug)]
 pub struct SimulatorHandle {
     addr: SocketAddr,
+    rest_addr: SocketAddr,
     shared: Arc<Shared>,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -233,6 +375,12 @@ impl SimulatorHandle {
         format!("ws://{}{SIMULATOR_PATH}", self.addr)
     }
 
+    /// The base URL of the REST side, for [`crate::FeedbackClient::new`]:
+    /// `http://127.0.0.1:PORT` (it serves `POST /v1beta/models/{model}:generateContent`).
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.rest_addr)
+    }
+
     /// Every client message of every connection, in order: one list per accepted WebSocket
     /// connection, in the order the connections were accepted. A message that is not JSON is
     /// recorded as a JSON string of its text.
@@ -247,6 +395,17 @@ impl SimulatorHandle {
     /// How many WebSocket connections were accepted (refused upgrades do not count).
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Every close the simulator itself started, as `(connection, code, reason)`, in order
+    /// (connections are numbered from 0 in accept order). Closes started by the client are
+    /// not listed.
+    pub fn server_closes(&self) -> Vec<(usize, u16, String)> {
+        self.shared
+            .closes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops accepting, closes open connections with 1001 "Simulator shutting down", and
@@ -337,11 +496,19 @@ async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        check_upgrade,
-        Some(websocket_config()),
-    );
+    let attempt = shared.upgrades.fetch_add(1, Ordering::SeqCst);
+    let refused = config.refuse_upgrades.get(attempt).copied();
+    // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
+    #[allow(clippy::result_large_err)]
+    let callback = move |request: &Request, response: Response| match refused {
+        Some(status) => Err(refuse(
+            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
+            "Resource has been exhausted (e.g. check quota).",
+        )),
+        None => check_upgrade(request, response),
+    };
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(websocket_config()));
     let ws = match timeout(Duration::from_secs(10), handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
@@ -355,12 +522,34 @@ async fn serve(
     };
     let index = shared.new_connection();
     let opened = Instant::now();
+    let faults = config
+        .faults
+        .iter()
+        .filter(|f| f.applies_to(index))
+        .cloned()
+        .collect::<Vec<_>>();
+    let fault_timers = faults
+        .iter()
+        .filter_map(|f| match f.trigger {
+            FaultTrigger::After(d) => Some((opened + d, f.fault.clone())),
+            _ => None,
+        })
+        .collect();
     let mut connection = Connection {
         ws,
         shared,
         index,
-        go_away_at: config.go_away_after.map(|d| opened + d),
+        go_away_at: config
+            .go_away_after
+            .or(config.go_away_every)
+            .map(|d| opened + d),
         close_at: config.close_after.as_ref().map(|(d, _, _)| opened + *d),
+        close_with: None,
+        faults,
+        fault_timers,
+        silent: false,
+        session: None,
+        handle_seq: 0,
         config,
         script: InterviewScript::from_instruction("", 5),
         vad: Vad::new(16_000, DEFAULT_SILENCE_DURATION_MS),
@@ -372,6 +561,7 @@ async fn serve(
         prompt_tokens: 0,
     };
     let _ = connection.run(shutdown).await;
+    connection.save_session();
 }
 
 /// The connection is over (closed, or the peer is gone).
@@ -381,7 +571,12 @@ type Step = Result<(), Stop>;
 
 struct Speaking {
     /// Messages still to send, each with its offset from the start of the line.
-    queue: VecDeque<(Duration, String)>,
+    queue: VecDeque<(Duration, Value)>,
+    /// The line's index in the script (the closing line is `lines.len()`) and its text.
+    line: usize,
+    text: String,
+    /// The `DuringLine` faults of this line have fired.
+    faults_fired: bool,
     started: Instant,
     playback_end: Instant,
     generation_complete_sent: bool,
@@ -404,12 +599,39 @@ struct Connection {
     prompt_tokens: u64,
     go_away_at: Option<Instant>,
     close_at: Option<Instant>,
+    /// The code and reason for `close_at`, overriding `close_after`'s.
+    close_with: Option<(u16, String)>,
+    faults: Vec<ScriptedFault>,
+    fault_timers: Vec<(Instant, Fault)>,
+    /// A stall or `goAway`-then-silence: nothing more is sent until the close.
+    silent: bool,
+    /// The resumable session this connection serves, when the setup asked for one.
+    session: Option<u64>,
+    handle_seq: u64,
 }
 
-/// The server's JSON is pretty-printed and sent in Binary frames (§2).
-fn server_frame(value: &Value) -> Message {
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-    Message::Binary(text.into_bytes().into())
+/// The server's JSON: pretty-printed in Binary frames as the real server sends it (§2), or
+/// as `config` says.
+fn server_frame(value: &Value, config: &SimulatorConfig) -> Message {
+    let text = if config.pretty_json {
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    } else {
+        value.to_string()
+    };
+    if config.binary_frames {
+        Message::Binary(text.into_bytes().into())
+    } else {
+        Message::Text(text.into())
+    }
+}
+
+/// A `google.protobuf.Duration` JSON string: `"50s"`, `"2.5s"`.
+fn duration_string(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}.{:03}s", d.as_secs(), d.subsec_millis())
+    }
 }
 
 fn top_key(value: &Value) -> Option<&str> {
@@ -451,10 +673,16 @@ impl Connection {
         self.setup(&mut shutdown).await?;
         loop {
             self.pump().await?;
-            let wake = [self.next_speaking_wake(), self.go_away_at, self.close_at]
-                .into_iter()
-                .flatten()
-                .min();
+            let fault_wake = self.fault_timers.iter().map(|(at, _)| *at).min();
+            let wake = [
+                self.next_speaking_wake(),
+                self.go_away_at,
+                self.close_at,
+                fault_wake,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             tokio::select! {
                 biased;
                 changed = shutdown.changed() => {
@@ -473,18 +701,143 @@ impl Connection {
     }
 
     async fn send(&mut self, value: &Value) -> Step {
-        self.ws.send(server_frame(value)).await.map_err(|_| Stop)
+        let frame = server_frame(value, &self.config);
+        self.ws.send(frame).await.map_err(|_| Stop)
     }
 
-    async fn send_raw(&mut self, text: String) -> Step {
-        self.ws
-            .send(Message::Binary(text.into_bytes().into()))
-            .await
-            .map_err(|_| Stop)
+    /// Saves where this connection's resumable session is, for a later resume.
+    fn save_session(&self) {
+        let Some(session) = self.session else {
+            return;
+        };
+        let owed = self
+            .speaking
+            .as_ref()
+            .filter(|s| !s.generation_complete_sent)
+            .map(|s| (s.line, s.text.clone(), s.closing));
+        self.shared.save(
+            session,
+            SavedSession {
+                script: self.script.clone(),
+                asked: self.asked,
+                started: self.started,
+                finishing: self.finishing,
+                owed,
+                prompt_tokens: self.prompt_tokens,
+            },
+        );
+    }
+
+    /// Sends a `sessionResumptionUpdate`, when the setup asked for them: a new handle with
+    /// `resumable: true`, or an empty one with `resumable: false` (§4.4).
+    async fn send_resumption_update(&mut self, resumable: bool) -> Step {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
+        let handle = if resumable {
+            self.handle_seq += 1;
+            self.save_session();
+            let handle = format!("sim-{session}-{}-{}", self.index, self.handle_seq);
+            self.shared.register_handle(handle.clone(), session);
+            handle
+        } else {
+            String::new()
+        };
+        self.send(
+            &json!({ "sessionResumptionUpdate": { "newHandle": handle, "resumable": resumable } }),
+        )
+        .await
+    }
+
+    /// Plays the faults of `trigger`.
+    async fn fire(&mut self, trigger: FaultTrigger) -> Step {
+        let due: Vec<Fault> = self
+            .faults
+            .iter()
+            .filter(|f| f.trigger == trigger)
+            .map(|f| f.fault.clone())
+            .collect();
+        for fault in due {
+            self.play(fault).await?;
+        }
+        Ok(())
+    }
+
+    async fn play(&mut self, fault: Fault) -> Step {
+        match fault {
+            Fault::Close { code, reason } => self.close(code, &reason).await,
+            Fault::GoAwayThenSilence { time_left } => {
+                self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
+                    .await?;
+                self.go_silent(Some(Instant::now() + time_left));
+                Ok(())
+            }
+            Fault::Stall => {
+                self.go_silent(None);
+                Ok(())
+            }
+            Fault::Interrupt {
+                audio_in_same_message,
+                late_audio,
+            } => {
+                let Some(s) = self.speaking.take() else {
+                    return Ok(());
+                };
+                let mut audio = s
+                    .queue
+                    .into_iter()
+                    .filter_map(|(_, m)| m.pointer("/serverContent/modelTurn").cloned());
+                let mut content = json!({ "interrupted": true });
+                if audio_in_same_message {
+                    if let Some(turn) = audio.next() {
+                        content["modelTurn"] = turn;
+                    }
+                }
+                self.send(&json!({ "serverContent": content })).await?;
+                if late_audio {
+                    if let Some(turn) = audio.next() {
+                        self.send(&json!({ "serverContent": { "modelTurn": turn } }))
+                            .await?;
+                    }
+                }
+                let usage = self.usage(0);
+                self.send(
+                    &json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }),
+                )
+                .await?;
+                self.send_resumption_update(true).await?;
+                if s.closing {
+                    return self.close(1000, "").await;
+                }
+                Ok(())
+            }
+            Fault::UsageOnly => {
+                let usage = self.usage(0);
+                self.send(&json!({ "usageMetadata": usage })).await
+            }
+            Fault::SlowPongs(pause) => {
+                tokio::time::sleep(pause).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends nothing more; closes with 1011 [`DEADLINE_EXPIRED`] at `close_at`, if given.
+    fn go_silent(&mut self, close_at: Option<Instant>) {
+        // The line being generated stays as it was: a resume says it again.
+        self.silent = true;
+        self.go_away_at = None;
+        self.close_at = close_at;
+        self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
     }
 
     /// Sends a close frame, then reads until the peer's reply or 2 s, and stops.
     async fn close(&mut self, code: u16, reason: &str) -> Step {
+        self.shared
+            .closes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((self.index, code, reason.to_owned()));
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.into(),
@@ -583,7 +936,38 @@ impl Connection {
         }
         self.prompt_tokens = (instruction.len() / 4) as u64;
         self.script = InterviewScript::from_instruction(&instruction, self.config.questions);
-        self.send(&json!({ "setupComplete": {} })).await
+        let mut owed = None;
+        let resumption = field(setup, "sessionResumption", "session_resumption")
+            .filter(|_| self.config.resumption);
+        if let Some(resumption) = resumption {
+            match resumption.get("handle").and_then(Value::as_str) {
+                Some(handle) if !handle.is_empty() => {
+                    let Some((session, saved)) = self.shared.resume(handle) else {
+                        return self.close(1007, INVALID_ARGUMENT).await;
+                    };
+                    self.session = Some(session);
+                    self.script = saved.script;
+                    self.asked = saved.asked;
+                    self.started = saved.started;
+                    self.finishing = saved.finishing;
+                    self.prompt_tokens = saved.prompt_tokens;
+                    owed = Some(saved.owed);
+                }
+                _ => {
+                    self.session = Some(self.shared.next_session.fetch_add(1, Ordering::SeqCst));
+                }
+            }
+        }
+        self.send(&json!({ "setupComplete": {} })).await?;
+        self.send_resumption_update(true).await?;
+        match owed {
+            // A resumed session whose line was cut while being generated says it again.
+            Some(Some((line, text, closing))) => self.speak_line(line, text, closing).await?,
+            // A resumed session that had said its closing line closes as it would have.
+            Some(None) if self.finishing => return self.close(1000, "").await,
+            _ => {}
+        }
+        self.fire(FaultTrigger::AfterSetup).await
     }
 
     async fn on_message(
@@ -593,6 +977,9 @@ impl Connection {
         let Some(value) = self.read_json(message).await? else {
             return Ok(());
         };
+        if self.silent {
+            return Ok(());
+        }
         match top_key(&value) {
             Some("realtimeInput" | "realtime_input") => {
                 let input = value
@@ -660,6 +1047,18 @@ impl Connection {
     async fn on_client_content(&mut self, content: &Value) -> Step {
         let turn_complete =
             field(content, "turnComplete", "turn_complete").and_then(Value::as_bool) == Some(true);
+        // A seeded history: the interviewer's earlier lines count as asked.
+        let model_turns = content
+            .get("turns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("role").and_then(Value::as_str) == Some("model"))
+            .count();
+        if model_turns > 0 {
+            self.started = true;
+            self.asked = self.asked.max(model_turns.min(self.script.lines.len()));
+        }
         if !turn_complete {
             return Ok(());
         }
@@ -682,7 +1081,8 @@ impl Connection {
             if !self.finishing {
                 self.finishing = true;
                 let closing = self.script.closing.clone();
-                self.speak(closing, true).await?;
+                self.speak_line(self.script.lines.len(), closing, true)
+                    .await?;
             }
             return Ok(());
         }
@@ -697,19 +1097,21 @@ impl Connection {
         self.started = true;
         if let Some(line) = self.script.lines.get(self.asked).cloned() {
             self.asked += 1;
-            self.speak(line, false).await
+            self.speak_line(self.asked - 1, line, false).await
         } else {
             self.finishing = true;
             let closing = self.script.closing.clone();
-            self.speak(closing, true).await
+            self.speak_line(self.script.lines.len(), closing, true)
+                .await
         }
     }
 
-    /// Prepares the messages of one line and starts the turn.
-    async fn speak(&mut self, line: String, closing: bool) -> Step {
+    /// Prepares the messages of line `index` of the script and starts the turn.
+    async fn speak_line(&mut self, index: usize, line: String, closing: bool) -> Step {
         if self.speaking.is_some() {
             self.barge_in().await?;
         }
+        self.send_resumption_update(false).await?;
         let samples = speech::speak(&line, self.config.voice).await;
         let pcm: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
         let chunks: Vec<&[u8]> = pcm.chunks(CHUNK_BYTES).collect();
@@ -740,17 +1142,11 @@ impl Connection {
             if let Some(first) = fragments.next() {
                 content.insert("outputTranscription".to_owned(), json!({ "text": first }));
             }
-            let message = json!({ "serverContent": Value::Object(content) });
-            queue.push_back((
-                at,
-                serde_json::to_string_pretty(&message).unwrap_or_default(),
-            ));
+            queue.push_back((at, json!({ "serverContent": Value::Object(content) })));
             for extra in fragments {
-                let message =
-                    json!({ "serverContent": { "outputTranscription": { "text": extra } } });
                 queue.push_back((
                     at,
-                    serde_json::to_string_pretty(&message).unwrap_or_default(),
+                    json!({ "serverContent": { "outputTranscription": { "text": extra } } }),
                 ));
             }
         }
@@ -758,6 +1154,9 @@ impl Connection {
         let started = Instant::now();
         self.speaking = Some(Speaking {
             queue,
+            line: index,
+            text: line,
+            faults_fired: false,
             started,
             playback_end: started + duration,
             generation_complete_sent: false,
@@ -778,6 +1177,9 @@ impl Connection {
     }
 
     fn next_speaking_wake(&self) -> Option<Instant> {
+        if self.silent {
+            return None;
+        }
         let s = self.speaking.as_ref()?;
         match s.queue.front() {
             Some((at, _)) if self.config.realtime => Some(s.started + *at),
@@ -795,6 +1197,9 @@ impl Connection {
             let now = Instant::now();
             let realtime = self.config.realtime;
             let hold = self.config.hold_turn_for_playback;
+            if self.silent {
+                return Ok(());
+            }
             let Some(s) = self.speaking.as_mut() else {
                 return Ok(());
             };
@@ -802,8 +1207,13 @@ impl Connection {
                 if realtime && s.started + *at > now {
                     return Ok(());
                 }
-                if let Some((_, text)) = s.queue.pop_front() {
-                    self.send_raw(text).await?;
+                if let Some((_, message)) = s.queue.pop_front() {
+                    let fire = !std::mem::replace(&mut s.faults_fired, true);
+                    let line = s.line;
+                    self.send(&message).await?;
+                    if fire {
+                        self.fire(FaultTrigger::DuringLine(line)).await?;
+                    }
                 }
                 continue;
             }
@@ -811,6 +1221,7 @@ impl Connection {
                 s.generation_complete_sent = true;
                 self.send(&json!({ "serverContent": { "generationComplete": true } }))
                     .await?;
+                self.send_resumption_update(true).await?;
                 continue;
             }
             if hold && s.playback_end > now {
@@ -826,6 +1237,7 @@ impl Connection {
             if closing {
                 return self.close(1000, "").await;
             }
+            self.send_resumption_update(true).await?;
         }
     }
 
@@ -847,25 +1259,53 @@ impl Connection {
         if s.closing {
             return self.close(1000, "").await;
         }
-        Ok(())
+        self.send_resumption_update(true).await
     }
 
     async fn on_timers(&mut self) -> Step {
         let now = Instant::now();
         if self.go_away_at.is_some_and(|t| t <= now) {
-            self.go_away_at = None;
-            self.send(&json!({ "goAway": { "timeLeft": "50s" } }))
+            self.go_away_at = self.config.go_away_every.map(|every| now + every);
+            let time_left = self
+                .config
+                .go_away_close_after
+                .filter(|_| self.config.go_away_every.is_some())
+                .unwrap_or(Duration::from_secs(50));
+            self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
                 .await?;
+            if self.config.go_away_every.is_some() && self.config.go_away_close_after.is_some() {
+                let at = now + time_left;
+                if self.close_at.is_none_or(|t| t > at) {
+                    self.close_at = Some(at);
+                    self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
+                }
+            }
         }
         if self.close_at.is_some_and(|t| t <= now) {
             self.close_at = None;
             let (code, reason) = self
-                .config
-                .close_after
-                .as_ref()
-                .map(|(_, code, reason)| (*code, reason.clone()))
+                .close_with
+                .clone()
+                .or_else(|| {
+                    self.config
+                        .close_after
+                        .as_ref()
+                        .map(|(_, code, reason)| (*code, reason.clone()))
+                })
                 .unwrap_or((1011, "Internal error occurred.".to_owned()));
             return self.close(code, &reason).await;
+        }
+        let mut due = Vec::new();
+        self.fault_timers.retain(|(at, fault)| {
+            if *at <= now {
+                due.push(fault.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for fault in due {
+            self.play(fault).await?;
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 //! ```text
 //! browser ws.recv() → codec::decode_client → session.handle_client
 //! model   live.next_event()                → session.handle_model
+//!         (a ResilientSession: goAway, retryable closes and stalls move it to a new
+//!         connection while the candidate's socket stays open)
 //! timer   sleep_until(poll_timeout)        → session.handle_timeout
 //! then drain: poll_to_model → live.send, poll_to_client → ws.send,
 //!             poll_persist → persister queue, poll_event → logs
@@ -16,11 +18,12 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use preppal_core::codec::{self, DecodeError};
 use preppal_core::proto::{self, server_to_client_message::Message as ToClient};
 use preppal_core::{InterviewSession, ModelCommand, ModelEvent, SessionConfig, SessionEvent};
-use preppal_gemini::LiveSession;
+use preppal_gemini::ResilientSession;
 use tokio::sync::mpsc;
 
 use super::persist;
 use super::WorkerTier;
+use crate::server::limits::{AudioRate, FrameVerdict};
 
 /// How long the driver waits for the persister to store the end, in seconds.
 const FINISH_WAIT_SECS: u64 = 120;
@@ -74,7 +77,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
         persist_rx,
     ));
 
-    let mut live: Option<LiveSession> = match tier.models.connect(&ctx).await {
+    let mut live: Option<ResilientSession> = match tier.models.connect(&ctx).await {
         Ok(l) => {
             session
                 .handle_model(ModelEvent::SetupComplete, Instant::now())
@@ -97,6 +100,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
     };
 
     let mut client_open = true;
+    let mut audio_rate = AudioRate::new(&tier.limits, Instant::now());
     loop {
         // Drain every output, in the documented order.
         while let Some(cmd) = session.poll_to_model() {
@@ -139,6 +143,14 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                 let now = Instant::now();
                 match msg {
                     Some(Ok(Message::Binary(b))) => match codec::decode_client(b) {
+                        Ok(m @ codec::ClientMessage::Audio(_)) => match audio_rate.frame(now) {
+                            FrameVerdict::Accept => { session.handle_client(m, now).ok(); }
+                            FrameVerdict::DropAndTell(e) => {
+                                tracing::warn!(interview = %interview_id, error = %e, "audio frames dropped");
+                                send_error(&mut ws, 429, &e.to_string()).await;
+                            }
+                            FrameVerdict::Drop => {}
+                        },
                         Ok(m) => { session.handle_client(m, now).ok(); }
                         Err(e) => reject(&mut ws, &interview_id, &e).await,
                     },
@@ -156,15 +168,21 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                 let now = Instant::now();
                 match ev {
                     Some(Ok(ev)) => {
-                        if matches!(ev, ModelEvent::Closed { .. }) {
-                            live = None;
+                        match &ev {
+                            ModelEvent::Closed { .. } => live = None,
+                            ModelEvent::Reconnecting { reason } => {
+                                tracing::info!(interview = %interview_id, %reason, "moving to a new model connection");
+                            }
+                            ModelEvent::Resumed { with_handle } => {
+                                tracing::info!(interview = %interview_id, with_handle, "model connection resumed");
+                            }
+                            _ => {}
                         }
                         session.handle_model(ev, now).ok();
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(interview = %interview_id, error = %e, "model connection failed");
-                        live = None;
-                        session.handle_model(ModelEvent::Closed { code: 1006, reason: e.to_string() }, now).ok();
+                        // A malformed server frame: the connection goes on.
+                        tracing::warn!(interview = %interview_id, error = %e, "model frame refused");
                     }
                     None => {
                         live = None;
@@ -187,7 +205,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
 }
 
 async fn next_model_event(
-    live: &mut Option<LiveSession>,
+    live: &mut Option<ResilientSession>,
 ) -> Option<Result<ModelEvent, preppal_gemini::LiveError>> {
     match live {
         Some(l) => l.next_event().await,

@@ -16,12 +16,16 @@ use axum::routing::get;
 use axum::Router;
 use preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{Feedback, TranscriptEntry};
-use preppal_gemini::{interviewer_instruction, FeedbackClient, LiveConfig, LiveError, LiveSession};
+use preppal_core::{AnswerAudio, Feedback, TranscriptEntry};
+use preppal_gemini::{
+    interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
+    ResilientSession,
+};
 use serde::Deserialize;
 
+use super::limits::Limits;
 use super::tokens::TokenKeys;
-use backend::Backend;
+use backend::{Backend, BackendError};
 
 /// Where the model lives: the Gemini Live endpoint (or anything that speaks its protocol,
 /// such as the simulator) and the key to present.
@@ -45,46 +49,56 @@ impl std::fmt::Debug for ModelConnector {
 }
 
 impl ModelConnector {
-    /// Connects for one interview: `setup` with the interviewer's system instruction, then
-    /// waits for `setupComplete`.
+    /// Connects for one interview: `setup` with the interviewer's system instruction (and
+    /// `sessionResumption`; `contextWindowCompression` when the interview may last longer than
+    /// 15 minutes), then waits for `setupComplete`. The session it returns moves to a new
+    /// connection on `goAway`, retryable closes and stalls, so the interview outlives any
+    /// one connection.
     ///
     /// # Errors
-    /// [`LiveError`] from the client.
-    pub async fn connect(&self, ctx: &GetContextResponse) -> Result<LiveSession, LiveError> {
+    /// [`LiveError`] from the client when the first connection cannot be made.
+    pub async fn connect(&self, ctx: &GetContextResponse) -> Result<ResilientSession, LiveError> {
         let instruction = interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume);
-        let mut config =
-            LiveConfig::new(self.api_key.clone(), instruction).with_endpoint(self.endpoint.clone());
+        let mut config = LiveConfig::new(self.api_key.clone(), instruction)
+            .with_endpoint(self.endpoint.clone())
+            .with_interview_length(std::time::Duration::from_millis(ctx.duration_ms));
         if let Some(m) = &self.model {
             config = config.with_model(m.clone());
         }
-        LiveSession::connect(&config).await
+        ResilientSession::connect(config, ReconnectPolicy::default()).await
     }
 }
 
-/// Writes feedback: through the Gemini API when a key is configured, otherwise (or when
-/// that call fails) the deterministic summary, labelled as such.
+/// Writes feedback in two layers: the metrics measured from the transcript, its timing and
+/// audio ([`preppal_core::metrics::compute`]), always; and notes and scores from the
+/// `generateContent` client when one is configured (the Gemini API, or the simulator's REST
+/// side offline), whose quotes the client checks against the transcript. Without a client,
+/// or when the call fails, the deterministic summary, labelled as such.
 #[derive(Debug, Clone)]
 pub struct Feedbacker(pub Option<Arc<FeedbackClient>>);
 
 impl Feedbacker {
-    /// Feedback on `entries` of the interview `ctx`.
+    /// Feedback on `entries` of the interview `ctx`, with `audio` the session's tally of
+    /// the spoken answers (empty in text mode).
     pub async fn feedback(
         &self,
         ctx: &GetContextResponse,
         entries: &[TranscriptEntry],
+        audio: &[AnswerAudio],
     ) -> Feedback {
+        let metrics = preppal_core::metrics::compute(entries, &ctx.job_description, audio);
         if let Some(client) = &self.0 {
             match client
                 .generate(&ctx.persona, &ctx.job_description, &ctx.resume, entries)
                 .await
             {
-                Ok(f) => return f,
+                Ok(f) => return f.with_metrics(metrics),
                 Err(e) => {
                     tracing::warn!(error = %e, "model feedback failed; using the automatic summary")
                 }
             }
         }
-        persist::fallback(entries)
+        persist::fallback(entries, metrics)
     }
 }
 
@@ -99,6 +113,8 @@ pub struct WorkerTier {
     pub feedbacker: Feedbacker,
     /// Token checking.
     pub keys: TokenKeys,
+    /// Abuse limits (live interviews per user, audio frame rate).
+    pub limits: Arc<Limits>,
     live: Mutex<HashSet<String>>,
 }
 
@@ -115,8 +131,15 @@ impl WorkerTier {
             models,
             feedbacker,
             keys,
+            limits: Arc::new(Limits::default()),
             live: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The same tier under `limits` (by default [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Arc<Limits>) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Whether this process runs a driver for `interview_id`.
@@ -163,8 +186,11 @@ pub struct TokenQuery {
     pub token: String,
 }
 
-/// `GET /interview/{interviewId}?token=JWT`: checks the token, then upgrades and runs
-/// the interview's driver. A refused token gets 401 with no detail (the reason is logged).
+/// `GET /interview/{interviewId}?token=JWT`: checks the token, then asks the web tier for
+/// the interview and refuses before the upgrade when it does not exist or belongs to someone
+/// else (404, "not found"), has ended (409), or when the user already holds the most live
+/// interviews allowed (429); then upgrades and runs the interview's driver. A refused token
+/// gets 401 with no detail; every refusal's reason is logged.
 pub async fn interview_socket(
     State(tier): State<Arc<WorkerTier>>,
     Path(interview_id): Path<String>,
@@ -178,14 +204,40 @@ pub async fn interview_socket(
             return (StatusCode::UNAUTHORIZED, "unauthorized").into_response();
         }
     };
+    let ctx = match tier.backend.get_context(&interview_id).await {
+        Ok(c) => c,
+        Err(BackendError::Refused(e)) if e.code == 404 => {
+            tracing::info!(interview = %interview_id, "interview socket refused: no such interview");
+            return (StatusCode::NOT_FOUND, "not found").into_response();
+        }
+        Err(e) => {
+            tracing::error!(interview = %interview_id, error = %e, "context unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable; try again").into_response();
+        }
+    };
+    if ctx.user_id != claims.sub {
+        tracing::warn!(interview = %interview_id, user = %claims.sub, "interview socket refused: the interview belongs to another user");
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    if preppal_core::InterviewStatus::from_proto_i32(ctx.status).is_ok_and(|s| s.is_terminal()) {
+        tracing::info!(interview = %interview_id, status = ctx.status, "interview socket refused: the interview has ended");
+        return (StatusCode::CONFLICT, "the interview has ended").into_response();
+    }
+    let slot = match tier.limits.claim_live(&claims.sub) {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response(),
+    };
     let Some(guard) = tier.claim(&interview_id) else {
         return (StatusCode::CONFLICT, "the interview is already connected").into_response();
     };
-    ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+    // The transport admits twice the codec's limit, so a message a little too large gets a
+    // typed 413 from the codec and the connection goes on; far larger ones close it.
+    ws.max_message_size(2 * MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
             driver::run(socket, interview_id, claims.sub, Arc::clone(&guard.tier)).await;
             drop(guard);
+            drop(slot);
         })
 }
 

@@ -1,9 +1,10 @@
 //! The persister: one task per interview that applies the session's storage actions in
 //! order, off the relay's hot path, and writes feedback when the interview is over.
 
-use preppal_core::feedback::deterministic_feedback;
+use preppal_core::feedback::deterministic_feedback_with_metrics;
+use preppal_core::metrics::InterviewMetrics;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{InterviewStatus, PersistAction, TranscriptEntry};
+use preppal_core::{AnswerAudio, InterviewStatus, PersistAction, TranscriptEntry};
 use tokio::sync::mpsc;
 
 use super::backend::Backend;
@@ -31,6 +32,7 @@ pub async fn run(
 ) -> Option<Finished> {
     let id = ctx.interview_id.clone();
     let mut kept: Vec<TranscriptEntry> = Vec::new();
+    let mut audio: Vec<AnswerAudio> = Vec::new();
     while let Some(action) = rx.recv().await {
         match action {
             PersistAction::Status(status) => {
@@ -49,10 +51,11 @@ pub async fn run(
                 }
                 kept.extend(batch);
             }
+            PersistAction::AnswerAudio(tally) => audio = tally,
             PersistAction::Finish { status, reason } => {
                 let mut error_message = String::new();
                 if status == InterviewStatus::Completed {
-                    let feedback = feedbacker.feedback(&ctx, &kept).await;
+                    let feedback = feedbacker.feedback(&ctx, &kept, &audio).await;
                     if let Err(e) = backend.submit_feedback(&id, &feedback).await {
                         tracing::error!(interview = %id, error = %e, "feedback not stored");
                     }
@@ -80,7 +83,8 @@ pub async fn run(
     None
 }
 
-/// Feedback from the transcript alone, when no model is configured or the model failed.
-pub fn fallback(kept: &[TranscriptEntry]) -> preppal_core::Feedback {
-    deterministic_feedback(kept)
+/// Feedback from the transcript and its metrics alone, when no model is configured or the
+/// model failed: labelled deterministic.
+pub fn fallback(kept: &[TranscriptEntry], metrics: InterviewMetrics) -> preppal_core::Feedback {
+    deterministic_feedback_with_metrics(kept, metrics)
 }

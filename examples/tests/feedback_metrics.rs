@@ -1,0 +1,199 @@
+//! Feedback a candidate can trust: metrics measured from a text-mode interview, exported by
+//! `preppal export --format json`, and model notes whose quotes are checked against the
+//! transcript.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Parser;
+use preppal_examples::cli::{hold_interview, InterviewArgs};
+use preppal_examples::server::{spawn, ServeArgs};
+use preppal_gemini::simulator::{Simulator, SimulatorConfig, FABRICATED_QUOTE};
+use serde_json::Value;
+
+/// Terms: Rust, Go, Kubernetes, PostgreSQL, Kafka.
+const JOB: &str = "Backend engineer. You will build services in Rust and Go on Kubernetes, \
+    with PostgreSQL and Kafka.\n";
+
+/// Three answers with known fillers: "um"; filler "like" and "you know"; "uh" (and the
+/// verb "like", which is not a filler). They mention Rust, Kafka and PostgreSQL.
+const ANSWERS: [&str; 3] = [
+    "Um, I have built backend services in Rust for five years.",
+    "It was, like, a hard outage, you know, with Kafka.",
+    "I like PostgreSQL because uh the planner is good.",
+];
+
+#[derive(Parser)]
+struct InterviewCli {
+    #[command(flatten)]
+    args: InterviewArgs,
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel)
+}
+
+fn interview_args(server: &str, dir: &Path) -> InterviewArgs {
+    let job = dir.join("job.txt");
+    std::fs::write(&job, JOB).unwrap();
+    let answers = dir.join("answers.txt");
+    std::fs::write(&answers, ANSWERS.join("\n")).unwrap();
+    let resume = fixture("interviews/backend-engineer.resume.txt");
+    InterviewCli::parse_from([
+        "interview".to_owned(),
+        "--server".into(),
+        server.into(),
+        "--job".into(),
+        job.display().to_string(),
+        "--resume".into(),
+        resume.display().to_string(),
+        "--answers".into(),
+        answers.display().to_string(),
+        "--speed".into(),
+        "0".into(),
+        "--json".into(),
+    ])
+    .args
+}
+
+fn export_json(data_dir: &Path, interview_id: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_preppal"))
+        .arg("export")
+        .arg(interview_id)
+        .args(["--format", "json", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("PREPPAL_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_reports_the_known_fillers_and_job_terms_of_a_text_interview() {
+    let data = tempfile::tempdir().unwrap();
+    let args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    let server = spawn(&args).await.unwrap();
+    let report = hold_interview(&interview_args(&server.url(), data.path()))
+        .await
+        .unwrap();
+    assert_eq!(report.status, "COMPLETED", "{report:?}");
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let v = export_json(data.path(), &report.interview_id);
+    let m = &v["metrics"];
+    assert_eq!(m["answer_count"], 3, "{m}");
+    assert_eq!(m["words"], 30);
+    assert_eq!(m["filler_words"], 4);
+    assert_eq!(
+        m["fillers"],
+        serde_json::json!({ "um": 1, "like": 1, "you know": 1, "uh": 1 })
+    );
+    assert_eq!(
+        m["job_terms"]["covered"],
+        serde_json::json!(["Rust", "PostgreSQL", "Kafka"])
+    );
+    assert_eq!(
+        m["job_terms"]["missing"],
+        serde_json::json!(["Go", "Kubernetes"])
+    );
+    let per_answer: Vec<(u64, u64)> = m["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["words"].as_u64().unwrap(),
+                a["filler_words"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(per_answer, [(11, 1), (10, 2), (9, 1)]);
+    assert_eq!(
+        m["answers"][2]["job_terms"],
+        serde_json::json!(["PostgreSQL"])
+    );
+    // Typed answers carry no audio: pauses are unknown, not zero; typed answers have no
+    // speaking time, so no rate either.
+    assert!(m["pauses_over_1s"].is_null());
+    assert!(m["answers"][0]["pauses_over_1s"].is_null());
+    assert!(m["words_per_minute"].is_null());
+    assert_eq!(m["bands"]["words_per_minute"]["low"], 130.0);
+
+    // Offline, the simulator's generateContent wrote the notes: labelled as such, every
+    // quote is the candidate's own words.
+    let f = &v["feedback"];
+    assert_eq!(f["source"], "simulator");
+    assert_eq!(f["dropped_notes"], 0);
+    let notes = f["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 3);
+    for n in notes {
+        let quote = n["quote"].as_str().unwrap();
+        assert!(ANSWERS.iter().any(|a| a.contains(quote)), "{quote}");
+    }
+    assert!(f["scores"]["content"]["value"].as_u64().is_some());
+    // The original keys are still there.
+    for key in ["interview_id", "status", "transcript", "feedback"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    assert_eq!(
+        serde_json::to_value(&report).unwrap()["metrics"],
+        v["metrics"],
+        "`preppal interview --json` and `preppal export` agree"
+    );
+
+    let md = preppal_examples::cli::export_report(&args.database_url(), &report.interview_id)
+        .await
+        .unwrap()
+        .to_markdown();
+    assert!(md.contains("## Metrics"), "{md}");
+    assert!(
+        md.contains("| Words per minute | n/a | 130–160 words/min |"),
+        "{md}"
+    );
+    assert!(md.contains("did not mention: Go, Kubernetes."), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_with_a_fabricated_quote_is_dropped_and_counted() {
+    let sim = Simulator::start(SimulatorConfig::default().with_fabricated_quote(true))
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    args.gemini_url = Some(sim.url());
+    args.gemini_api_key = Some("test-key".to_owned());
+    args.gemini_rest_url = Some(sim.rest_url());
+    let server = spawn(&args).await.unwrap();
+    let report = hold_interview(&interview_args(&server.url(), data.path()))
+        .await
+        .unwrap();
+    assert_eq!(report.status, "COMPLETED", "{report:?}");
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let store = preppal_store::open(&args.database_url()).await.unwrap();
+    let stored = store
+        .get_feedback(&report.interview_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.dropped_notes, 1);
+    assert_eq!(stored.notes.len(), 3);
+    assert!(stored.notes.iter().all(|n| n.quote != FABRICATED_QUOTE));
+    assert!(stored.metrics.is_some());
+    let f = report.feedback.as_ref().unwrap();
+    assert_eq!(f.dropped_notes, 1);
+    assert!(!report.to_markdown().contains(FABRICATED_QUOTE));
+    sim.shutdown().await;
+}

@@ -1,0 +1,145 @@
+//! One live interview: a pure [`InterviewSession`] wired to a [`ResilientSession`], so an
+//! app only moves the candidate's frames and stores what the session asks to store.
+//!
+//! ```text
+//! candidate frame → LiveInterview::handle_client ─┐
+//! (socket gone)   → LiveInterview::handle_client_gone
+//! LiveInterview::tick: model event or timer ──────┤→ InterviewSession → model commands sent
+//!                                                 └→ poll_to_client / poll_persist
+//! ```
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use preppal_core::codec::ClientMessage;
+use preppal_core::proto::ServerToClientMessage;
+use preppal_core::{InterviewSession, ModelCommand, PersistAction, SessionConfig, SessionEvent};
+
+use crate::config::LiveConfig;
+use crate::error::LiveError;
+use crate::resilient::{ReconnectPolicy, ResilientSession};
+
+/// A live interview: an [`InterviewSession`] driven by a [`ResilientSession`].
+///
+/// Use it from one task: pass candidate messages to [`LiveInterview::handle_client`], poll
+/// [`LiveInterview::tick`] (cancel-safe, so it can sit in `tokio::select!` next to the
+/// candidate's socket), and after each call drain [`LiveInterview::poll_to_client`] and
+/// [`LiveInterview::poll_persist`] until [`LiveInterview::is_ended`].
+#[derive(Debug)]
+pub struct LiveInterview {
+    session: InterviewSession,
+    live: Option<ResilientSession>,
+    to_model: VecDeque<ModelCommand>,
+}
+
+impl LiveInterview {
+    /// Connects to the model (`config`, turned into a resumable session with `policy`; with
+    /// `contextWindowCompression` when `session_config.max_duration` exceeds 15 min) and
+    /// starts the interview `interview_id`.
+    ///
+    /// # Errors
+    /// The [`LiveError`] of the first connection.
+    pub async fn start(
+        interview_id: impl Into<String>,
+        session_config: SessionConfig,
+        config: LiveConfig,
+        policy: ReconnectPolicy,
+    ) -> Result<Self, LiveError> {
+        let config = config.with_interview_length(session_config.max_duration);
+        let live = ResilientSession::connect(config, policy).await?;
+        let session = InterviewSession::new(interview_id, session_config, Instant::now());
+        Ok(Self {
+            session,
+            live: Some(live),
+            to_model: VecDeque::new(),
+        })
+    }
+
+    /// The session, to read its transcript and status.
+    pub fn session(&self) -> &InterviewSession {
+        &self.session
+    }
+
+    /// Whether the interview has ended (drain the outputs once more after it has).
+    pub fn is_ended(&self) -> bool {
+        self.session.is_ended()
+    }
+
+    /// A decoded message from the candidate; commands it causes are sent to the model.
+    /// Messages after the end are ignored.
+    pub async fn handle_client(&mut self, msg: ClientMessage) {
+        let _ = self.session.handle_client(msg, Instant::now());
+        self.send_to_model().await;
+    }
+
+    /// The candidate's socket closed or failed: the interview ends.
+    pub async fn handle_client_gone(&mut self) {
+        self.session.handle_client_gone(Instant::now());
+        self.send_to_model().await;
+    }
+
+    /// Waits for the next model event or session timer and feeds it to the session, then
+    /// sends the model commands that follow. Cancel-safe while waiting; commands not yet
+    /// sent when cancelled are sent on the next call. After the end it waits forever.
+    pub async fn tick(&mut self) {
+        self.send_to_model().await;
+        if self.session.is_ended() {
+            return std::future::pending().await;
+        }
+        let timer = self
+            .session
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            event = next_event(&mut self.live) => match event {
+                Some(Ok(event)) => {
+                    let _ = self.session.handle_model(event, Instant::now());
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "model frame refused"),
+                None => self.live = None,
+            },
+            () = tokio::time::sleep_until(timer.into()) => self.session.handle_timeout(Instant::now()),
+        }
+        self.send_to_model().await;
+    }
+
+    /// The next message for the candidate's client.
+    pub fn poll_to_client(&mut self) -> Option<ServerToClientMessage> {
+        self.session.poll_to_client()
+    }
+
+    /// The next storage action, in order.
+    pub fn poll_persist(&mut self) -> Option<PersistAction> {
+        self.session.poll_persist()
+    }
+
+    /// The next event for logs and metrics.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.session.poll_event()
+    }
+
+    async fn send_to_model(&mut self) {
+        while let Some(cmd) = self.session.poll_to_model() {
+            self.to_model.push_back(cmd);
+        }
+        while let Some(cmd) = self.to_model.front().cloned() {
+            let Some(live) = self.live.as_mut() else {
+                self.to_model.clear();
+                return;
+            };
+            if let Err(e) = live.send(cmd).await {
+                tracing::debug!(error = %e, "model command dropped");
+            }
+            self.to_model.pop_front();
+        }
+    }
+}
+
+async fn next_event(
+    live: &mut Option<ResilientSession>,
+) -> Option<Result<preppal_core::ModelEvent, LiveError>> {
+    match live {
+        Some(l) => l.next_event().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,709 @@
+//! Conformance against the simulator's scripted faults, and interviews that outlive a
+//! connection with `ResilientSession`. Every test asserts on what the simulator recorded
+//! on the wire and on the events the client yielded.
+
+#![allow(clippy::unwrap_used)]
+#![cfg(feature = "simulator")]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt as _, StreamExt as _};
+use preppal_core::{ModelCommand, ModelEvent};
+use preppal_gemini::simulator::{
+    Fault, FaultTrigger, InterviewScript, ScriptedFault, Simulator, SimulatorConfig,
+    SimulatorHandle, SpeechMode, DEADLINE_EXPIRED,
+};
+use preppal_gemini::{
+    interviewer_instruction, LiveConfig, LiveError, LiveSession, ReconnectPolicy, ResilientSession,
+};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
+const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
+const QUESTIONS: usize = 4;
+/// Generous bound so a broken simulator fails the test instead of hanging it.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn instruction() -> String {
+    interviewer_instruction("a calm engineering manager", JD, RESUME)
+}
+
+fn script() -> InterviewScript {
+    InterviewScript::from_instruction(&instruction(), QUESTIONS)
+}
+
+fn sim_config() -> SimulatorConfig {
+    SimulatorConfig::default()
+        .with_voice(SpeechMode::Silence)
+        .with_hold_turn_for_playback(false)
+        .with_questions(QUESTIONS)
+}
+
+fn config(sim: &SimulatorHandle) -> LiveConfig {
+    LiveConfig::new("test-key", instruction()).with_endpoint(sim.url())
+}
+
+fn fast_policy() -> ReconnectPolicy {
+    ReconnectPolicy::default()
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .with_max_retries(4)
+        .with_go_away_margin(Duration::from_millis(300))
+}
+
+async fn next_live(live: &mut LiveSession) -> Option<ModelEvent> {
+    tokio::time::timeout(LIMIT, live.next_event())
+        .await
+        .expect("event in time")
+        .map(|e| e.expect("not an error"))
+}
+
+async fn next_resilient(live: &mut ResilientSession) -> Option<ModelEvent> {
+    tokio::time::timeout(LIMIT, live.next_event())
+        .await
+        .expect("event in time")
+        .map(|e| e.expect("not an error"))
+}
+
+/// Events up to and including the next `TurnComplete` (or the end).
+async fn until_turn_complete(live: &mut LiveSession) -> Vec<ModelEvent> {
+    let mut out = Vec::new();
+    while let Some(e) = next_live(live).await {
+        let done = e == ModelEvent::TurnComplete || matches!(e, ModelEvent::Closed { .. });
+        out.push(e);
+        if done {
+            break;
+        }
+    }
+    out
+}
+
+fn transcript_of(events: &[ModelEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ModelEvent::OutputTranscription(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn setup_of(connection: &[Value]) -> &Value {
+    &connection[0]["setup"]
+}
+
+// ---- faults, with the plain LiveSession ----------------------------------------------------
+
+#[tokio::test]
+async fn setup_asks_for_resumption_and_compression_for_long_interviews() {
+    let sim = Simulator::start(sim_config()).await.unwrap();
+    let cfg = config(&sim)
+        .with_session_resumption(true)
+        .with_interview_length(Duration::from_secs(30 * 60));
+    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
+    // A handle right after setupComplete, resumable.
+    match next_live(&mut live).await {
+        Some(ModelEvent::ResumptionUpdate { handle, resumable }) => {
+            assert!(resumable && !handle.is_empty(), "{handle:?}");
+        }
+        other => panic!("expected a resumption update, got {other:?}"),
+    }
+    let short = config(&sim).with_interview_length(Duration::from_secs(10 * 60));
+    drop(LiveSession::connect(&short).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let recorded = sim.recorded();
+    let setup = setup_of(&recorded[0]);
+    assert_eq!(setup["sessionResumption"], json!({}));
+    assert_eq!(
+        setup["contextWindowCompression"],
+        json!({"slidingWindow": {}})
+    );
+    let setup = setup_of(&recorded[1]);
+    assert!(setup.get("sessionResumption").is_none(), "{setup}");
+    assert!(setup.get("contextWindowCompression").is_none(), "{setup}");
+}
+
+#[tokio::test]
+async fn resumption_updates_are_not_resumable_during_generation() {
+    let sim = Simulator::start(sim_config()).await.unwrap();
+    let mut live = LiveSession::connect(&config(&sim).with_session_resumption(true))
+        .await
+        .unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let events = until_turn_complete(&mut live).await;
+    let first_output = events
+        .iter()
+        .position(|e| matches!(e, ModelEvent::Audio(_) | ModelEvent::OutputTranscription(_)))
+        .unwrap();
+    let generation_complete = events
+        .iter()
+        .position(|e| *e == ModelEvent::GenerationComplete)
+        .unwrap();
+    let updates: Vec<(usize, &String, bool)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            ModelEvent::ResumptionUpdate { handle, resumable } => Some((i, handle, *resumable)),
+            _ => None,
+        })
+        .collect();
+    // Not resumable, with an empty handle, before the generation's first output ...
+    let (at, handle, resumable) = updates
+        .iter()
+        .rev()
+        .find(|(i, _, _)| *i < first_output)
+        .copied()
+        .unwrap();
+    assert!(!resumable && handle.is_empty(), "{updates:?}");
+    // ... and no resumable handle while the generation runs ...
+    assert!(updates
+        .iter()
+        .filter(|(i, _, _)| *i > at && *i < generation_complete)
+        .all(|(_, _, r)| !r));
+    // ... then a fresh resumable handle once it is complete.
+    assert!(updates
+        .iter()
+        .any(|(i, h, r)| *i > generation_complete && *r && !h.is_empty()));
+}
+
+#[tokio::test]
+async fn text_frames_and_compact_json_are_read_like_binary_pretty_ones() {
+    let sim = Simulator::start(
+        sim_config()
+            .with_binary_frames(false)
+            .with_pretty_json(false),
+    )
+    .await
+    .unwrap();
+    // On the wire: a compact Text frame.
+    let mut request = sim.url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("x-goog-api-key", "k".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::Text(
+        json!({"setup": {"model": "models/x"}}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    match ws.next().await.unwrap().unwrap() {
+        Message::Text(t) => assert_eq!(t.as_str(), r#"{"setupComplete":{}}"#),
+        other => panic!("expected a Text frame, got {other:?}"),
+    }
+    drop(ws);
+    // The client reads the whole greeting from such frames.
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
+    live.send(ModelCommand::Begin).await.unwrap();
+    let events = until_turn_complete(&mut live).await;
+    assert_eq!(transcript_of(&events), script().lines[0]);
+}
+
+#[tokio::test]
+async fn fragments_split_inside_words_are_joined_exactly_as_sent() {
+    let sim = Simulator::start(sim_config()).await.unwrap();
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let events = until_turn_complete(&mut live).await;
+    let fragments: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            ModelEvent::OutputTranscription(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(fragments.len() > 3);
+    // Some fragment ends inside a word: a letter on both sides of the cut.
+    let mut joined = String::new();
+    let mut cut_inside_a_word = false;
+    for f in &fragments {
+        if let (Some(a), Some(b)) = (joined.chars().last(), f.chars().next()) {
+            cut_inside_a_word |= a.is_alphabetic() && b.is_alphabetic();
+        }
+        joined.push_str(f);
+    }
+    assert!(cut_inside_a_word, "{fragments:?}");
+    assert_eq!(joined, script().lines[0]);
+}
+
+async fn interrupted_line(audio_in_same_message: bool, late_audio: bool) -> (Vec<ModelEvent>, u64) {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::DuringLine(0),
+        Fault::Interrupt {
+            audio_in_same_message,
+            late_audio,
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let events = until_turn_complete(&mut live).await;
+    (events, live.dropped_audio_bytes())
+}
+
+#[tokio::test]
+async fn interrupted_drops_audio_in_the_same_message_and_late_audio() {
+    let (events, dropped) = interrupted_line(true, true).await;
+    let cut = events
+        .iter()
+        .position(|e| *e == ModelEvent::Interrupted)
+        .unwrap();
+    assert!(
+        events[..cut]
+            .iter()
+            .any(|e| matches!(e, ModelEvent::Audio(_))),
+        "the line had started"
+    );
+    assert!(
+        !events[cut..]
+            .iter()
+            .any(|e| matches!(e, ModelEvent::Audio(_))),
+        "no audio after interrupted"
+    );
+    assert!(!events.contains(&ModelEvent::GenerationComplete));
+    assert_eq!(events.last(), Some(&ModelEvent::TurnComplete));
+    // The late message's audio was dropped by the client (the same-message audio never
+    // became an event at all).
+    assert_eq!(dropped, 4_800);
+}
+
+#[tokio::test]
+async fn interrupted_without_audio() {
+    let (events, dropped) = interrupted_line(false, false).await;
+    let cut = events
+        .iter()
+        .position(|e| *e == ModelEvent::Interrupted)
+        .unwrap();
+    assert!(
+        events[cut..] == [ModelEvent::Interrupted, ModelEvent::TurnComplete],
+        "{} events after interrupted",
+        events.len() - cut
+    );
+    assert_eq!(dropped, 0);
+}
+
+#[tokio::test]
+async fn usage_only_message_gives_usage_and_no_event() {
+    let sim = Simulator::start(sim_config().with_fault(FaultTrigger::AfterSetup, Fault::UsageOnly))
+        .await
+        .unwrap();
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
+    // Nothing to yield: the read times out (next_event is cancel-safe).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), live.next_event())
+            .await
+            .is_err()
+    );
+    let usage = live.last_usage().expect("usage kept");
+    assert_eq!(usage.response_token_count, Some(0));
+    assert!(usage.prompt_token_count.unwrap() > 0);
+}
+
+#[tokio::test]
+async fn go_away_then_silence_then_close_1011() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::AfterSetup,
+        Fault::GoAwayThenSilence {
+            time_left: Duration::from_millis(500),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
+    assert_eq!(
+        next_live(&mut live).await,
+        Some(ModelEvent::GoAway { time_left_ms: 500 })
+    );
+    live.send(ModelCommand::Begin).await.unwrap();
+    // Silence: the Begin is recorded but not answered; then the deadline close.
+    assert_eq!(
+        next_live(&mut live).await,
+        Some(ModelEvent::Closed {
+            code: 1011,
+            reason: DEADLINE_EXPIRED.to_owned()
+        })
+    );
+    assert_eq!(next_live(&mut live).await, None);
+    assert_eq!(sim.recorded()[0].len(), 2, "setup and the unanswered Begin");
+}
+
+#[tokio::test]
+async fn close_with_any_code_mid_line() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::DuringLine(0),
+        Fault::Close {
+            code: 1008,
+            reason: "Operation is not implemented, or supported, or enabled.".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let events = until_turn_complete(&mut live).await;
+    assert_eq!(
+        events.last(),
+        Some(&ModelEvent::Closed {
+            code: 1008,
+            reason: "Operation is not implemented, or supported, or enabled.".into()
+        })
+    );
+    assert!(events.iter().any(|e| matches!(e, ModelEvent::Audio(_))));
+}
+
+#[tokio::test]
+async fn http_429_on_upgrade_is_reported_and_never_retried() {
+    let sim = Simulator::start(sim_config().with_refused_upgrades([429, 429]))
+        .await
+        .unwrap();
+    match LiveSession::connect(&config(&sim)).await {
+        Err(e @ LiveError::UpgradeRefused { status: 429 }) => assert!(!e.is_retryable()),
+        other => panic!("expected 429, got {other:?}"),
+    }
+    match ResilientSession::connect(config(&sim), fast_policy()).await {
+        Err(LiveError::UpgradeRefused { status: 429 }) => {}
+        other => panic!("expected 429, got {other:?}"),
+    }
+    assert_eq!(sim.connections(), 0);
+    // A third attempt would be accepted: the resilient connect did not try again.
+    assert!(LiveSession::connect(&config(&sim)).await.is_ok());
+}
+
+#[tokio::test]
+async fn http_503_on_upgrade_is_retried_with_backoff() {
+    let sim = Simulator::start(sim_config().with_refused_upgrades([503, 503]))
+        .await
+        .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    assert_eq!(
+        next_resilient(&mut live).await,
+        Some(ModelEvent::SetupComplete)
+    );
+    assert_eq!(sim.connections(), 1);
+}
+
+#[tokio::test]
+async fn slow_pongs_do_not_break_the_connection() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::AfterSetup,
+        Fault::SlowPongs(Duration::from_millis(1_500)),
+    ))
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let mut text = String::new();
+    loop {
+        match next_resilient(&mut live).await.unwrap() {
+            ModelEvent::OutputTranscription(t) => text.push_str(&t),
+            ModelEvent::TurnComplete => break,
+            e @ (ModelEvent::Reconnecting { .. } | ModelEvent::Closed { .. }) => {
+                panic!("unexpected {e:?}")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(text, script().lines[0]);
+    assert_eq!(sim.connections(), 1);
+    // The client never pings (server pongs are slow, §6.1): nothing but data was recorded.
+    assert!(sim.recorded()[0].iter().all(Value::is_object));
+}
+
+// ---- the resilient session ---------------------------------------------------------------
+
+/// What a text-mode interview through a `ResilientSession` looked like.
+#[derive(Debug, Default)]
+struct Run {
+    /// Model turns completed without interruption, as transcribed.
+    lines: Vec<String>,
+    /// Partial turns cut by an interruption or a switch.
+    cut: Vec<String>,
+    reconnecting: Vec<String>,
+    resumed: Vec<bool>,
+    closed: Option<(u16, String)>,
+    /// Handles the client saw with `resumable: true`, in order.
+    handles: Vec<String>,
+}
+
+/// Answers each question with a line of text and reads until `Closed`.
+async fn text_interview(live: &mut ResilientSession, answers: &[&str]) -> Run {
+    let mut run = Run::default();
+    let mut text = String::new();
+    let mut interrupted = false;
+    let mut answered = 0;
+    live.send(ModelCommand::Begin).await.unwrap();
+    while let Some(event) = next_resilient(live).await {
+        match event {
+            ModelEvent::OutputTranscription(t) => text.push_str(&t),
+            ModelEvent::Interrupted => interrupted = true,
+            ModelEvent::TurnComplete => {
+                let line = std::mem::take(&mut text);
+                if std::mem::take(&mut interrupted) {
+                    run.cut.push(line);
+                } else {
+                    run.lines.push(line);
+                    if let Some(answer) = answers.get(answered) {
+                        answered += 1;
+                        live.send(ModelCommand::Text((*answer).to_owned()))
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+            ModelEvent::Reconnecting { reason } => run.reconnecting.push(reason),
+            ModelEvent::Resumed { with_handle } => run.resumed.push(with_handle),
+            ModelEvent::ResumptionUpdate { handle, resumable } if resumable => {
+                run.handles.push(handle)
+            }
+            ModelEvent::Closed { code, reason } => run.closed = Some((code, reason)),
+            _ => {}
+        }
+    }
+    run
+}
+
+fn expected_lines() -> Vec<String> {
+    let s = script();
+    let mut lines = s.lines.clone();
+    lines.push(s.closing.clone());
+    lines
+}
+
+const ANSWERS: [&str; QUESTIONS] = [
+    "I rewrote the fan-out service in Rust.",
+    "We measured first, then rewrote it.",
+    "Backpressure with bounded queues.",
+    "I led the incident review.",
+];
+
+#[tokio::test]
+async fn go_away_moves_to_a_new_connection_at_a_quiet_moment_with_the_handle() {
+    let sim = Simulator::start(
+        sim_config()
+            .with_hold_turn_for_playback(true)
+            .with_go_away_every(Duration::from_millis(700))
+            .with_go_away_close_after(Duration::from_millis(600)),
+    )
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(run.lines, expected_lines(), "{run:?}");
+    assert!(run.cut.is_empty(), "{run:?}");
+    assert_eq!(run.closed, Some((1000, String::new())));
+    assert!(!run.reconnecting.is_empty(), "{run:?}");
+    assert!(run.resumed.iter().all(|h| *h), "{run:?}");
+    assert_eq!(run.reconnecting.len(), run.resumed.len());
+    // The server never had to close a connection for its deadline: every switch came first,
+    // so no 1011 reached the client and every later connection resumed with a handle the
+    // client had seen as resumable.
+    let recorded = sim.recorded();
+    assert_eq!(recorded.len(), 1 + run.resumed.len());
+    assert_eq!(
+        sim.server_closes(),
+        [(recorded.len() - 1, 1000, String::new())],
+        "only the normal close at the end"
+    );
+    for connection in &recorded[1..] {
+        let handle = setup_of(connection)["sessionResumption"]["handle"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(run.handles.contains(&handle), "{handle}");
+    }
+    // Each answer was sent exactly once, in order, across all connections.
+    let texts: Vec<&str> = recorded
+        .iter()
+        .flatten()
+        .filter_map(|m| m.pointer("/realtimeInput/text").and_then(Value::as_str))
+        .collect();
+    assert_eq!(texts, ANSWERS);
+}
+
+#[tokio::test]
+async fn retryable_close_mid_line_resumes_and_the_line_is_said_again() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::DuringLine(2),
+        Fault::Close {
+            code: 1011,
+            reason: "Internal error occurred.".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(run.lines, expected_lines(), "{run:?}");
+    assert_eq!(run.cut.len(), 1, "{run:?}");
+    assert!(expected_lines()[2].starts_with(&run.cut[0]));
+    assert_eq!(run.reconnecting, ["closed 1011: Internal error occurred."]);
+    assert_eq!(run.resumed, [true]);
+    assert_eq!(run.closed, Some((1000, String::new())));
+    assert_eq!(sim.connections(), 2);
+}
+
+#[tokio::test]
+async fn non_retryable_close_ends_the_session_without_reconnecting() {
+    let sim = Simulator::start(
+        sim_config().with_scripted_fault(
+            ScriptedFault::new(
+                FaultTrigger::DuringLine(1),
+                Fault::Close {
+                    code: 1007,
+                    reason: "Request contains an invalid argument.".into(),
+                },
+            )
+            .on_every_connection(),
+        ),
+    )
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(
+        run.closed,
+        Some((1007, "Request contains an invalid argument.".into()))
+    );
+    assert!(run.reconnecting.is_empty());
+    assert_eq!(sim.connections(), 1);
+}
+
+#[tokio::test]
+async fn silent_stall_is_noticed_and_resumed() {
+    let sim = Simulator::start(sim_config().with_fault(FaultTrigger::DuringLine(1), Fault::Stall))
+        .await
+        .unwrap();
+    let policy = fast_policy().with_stall_timeout(Duration::from_millis(400));
+    let mut live = ResilientSession::connect(config(&sim), policy)
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(run.lines, expected_lines(), "{run:?}");
+    assert_eq!(run.reconnecting, ["stall"]);
+    assert_eq!(run.resumed, [true]);
+    assert_eq!(sim.connections(), 2);
+}
+
+#[tokio::test]
+async fn go_away_then_silence_is_left_before_the_deadline() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::DuringLine(1),
+        Fault::GoAwayThenSilence {
+            time_left: Duration::from_millis(800),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(run.lines, expected_lines(), "{run:?}");
+    // The line was mid-generation when the server went silent: the timer moved on anyway.
+    assert_eq!(run.reconnecting, ["goAway deadline"]);
+    assert_eq!(run.resumed, [true]);
+}
+
+#[tokio::test]
+async fn without_a_handle_the_new_connection_is_seeded_from_the_transcript() {
+    let sim = Simulator::start(sim_config().with_resumption(false).with_fault(
+        FaultTrigger::DuringLine(1),
+        Fault::Close {
+            code: 1011,
+            reason: "Internal error occurred.".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    let run = text_interview(&mut live, &ANSWERS).await;
+    assert_eq!(run.lines, expected_lines(), "{run:?}");
+    assert_eq!(run.resumed, [false]);
+    let recorded = sim.recorded();
+    let second = &recorded[1];
+    assert!(setup_of(second)["sessionResumption"]
+        .get("handle")
+        .is_none());
+    // The history, not a new greeting: the greeting as a model turn, the answer as a user
+    // turn, and turnComplete because the candidate spoke last.
+    let history = &second[1]["clientContent"];
+    assert_eq!(history["turns"][0]["role"], "model");
+    assert_eq!(history["turns"][0]["parts"][0]["text"], script().lines[0]);
+    assert_eq!(history["turns"][1]["role"], "user");
+    assert_eq!(history["turns"][1]["parts"][0]["text"], ANSWERS[0]);
+    assert_eq!(history["turnComplete"], true);
+    assert!(!second
+        .iter()
+        .any(|m| m.to_string().contains("The candidate has joined")));
+}
+
+#[tokio::test]
+async fn audio_during_a_switch_is_buffered_bounded_and_sent_after_setup_complete() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::AfterSetup,
+        Fault::Close {
+            code: 1011,
+            reason: "Internal error occurred.".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let policy = fast_policy().with_max_buffered_audio_bytes(3 * 3_200);
+    let mut live = ResilientSession::connect(config(&sim), policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_resilient(&mut live).await,
+        Some(ModelEvent::SetupComplete)
+    );
+    loop {
+        match next_resilient(&mut live).await.unwrap() {
+            ModelEvent::Reconnecting { .. } => break,
+            ModelEvent::ResumptionUpdate { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(live.is_switching());
+    // Five 100 ms chunks of 16 kHz PCM16LE (3 200 bytes each), each marked by its first byte.
+    for i in 0..5u8 {
+        live.send(ModelCommand::Audio(Bytes::from(vec![i; 3_200])))
+            .await
+            .unwrap();
+    }
+    assert_eq!(live.dropped_buffered_audio_bytes(), 2 * 3_200);
+    assert_eq!(
+        next_resilient(&mut live).await,
+        Some(ModelEvent::Resumed { with_handle: true })
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let recorded = sim.recorded();
+    let second = &recorded[1];
+    assert!(second[0].get("setup").is_some());
+    let firsts: Vec<u8> = second[1..]
+        .iter()
+        .filter_map(|m| {
+            m.pointer("/realtimeInput/audio/data")
+                .and_then(Value::as_str)
+        })
+        .map(|d| preppal_gemini::protocol::decode_base64(d).unwrap()[0])
+        .collect();
+    assert_eq!(firsts, [2, 3, 4], "the newest audio, in order");
+}
