@@ -459,8 +459,13 @@ async function readDocumentFile(file) {
   if (file.size > MAX_FILE_BYTES) throw new Error(`the file is larger than ${MAX_FILE_BYTES / 1048576} MiB`);
   const name = file.name.toLowerCase();
   if (name.endsWith('.pdf') || file.type === 'application/pdf') {
-    const reply = await api('document.extractText', await file.arrayBuffer(), 'application/pdf');
-    return reply.text;
+    try {
+      const reply = await api('document.extractText', await file.arrayBuffer(), 'application/pdf');
+      return reply.text;
+    } catch (e) {
+      if (e.status === 404) throw new Error('this server cannot read PDF files yet; paste the text instead');
+      throw e;
+    }
   }
   if (name.endsWith('.txt') || name.endsWith('.md') || file.type.startsWith('text/')) {
     return file.text();
@@ -1198,6 +1203,8 @@ function endLive(session, reason) {
   clearInterval(session.clockTimer);
   clearInterval(session.levelTimer);
   setSpeaking('none');
+  ui.answer.disabled = true;
+  ui.sendButton.disabled = true;
   const ws = session.ws;
   if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
     ws.close(1000, 'interview ended');

@@ -109,8 +109,8 @@ export class Resampler {
 
   /** Emits a partial frame, zero-padded to FRAME_SAMPLES (end of speech). */
   flush() {
-    if (this.frameFill === 0) return;
-    while (this.frameFill < FRAME_SAMPLES) this.pushSample(0);
+    const missing = this.frameFill === 0 ? 0 : FRAME_SAMPLES - this.frameFill;
+    for (let i = 0; i < missing; i += 1) this.pushSample(0);
   }
 
   pushSample(s) {

@@ -39,6 +39,15 @@
 //! after it. A candidate turn with audio but no transcription keeps its timing and an
 //! empty text. After `interrupted`, model audio and transcription are dropped until the
 //! model's `turnComplete`, and the client is told to flush its player.
+//!
+//! # Answer audio
+//!
+//! While a candidate turn is open, each audio frame is counted as speech or silence (the
+//! same RMS test that opens the turn) on the audio's own sample timeline, with plain
+//! counters. Silent runs over 1 s between speech frames are the answer's pauses. When the
+//! turn ends, its tally is kept as a [`crate::metrics::AnswerAudio`]
+//! ([`InterviewSession::answer_audio`]) and, at the end, sent in
+//! [`PersistAction::AnswerAudio`] for the delivery metrics.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -90,6 +99,12 @@ impl SessionConfig {
     /// Sets [`SessionConfig::wrap_up_before`].
     pub fn with_wrap_up_before(mut self, d: Duration) -> Self {
         self.wrap_up_before = d;
+        self
+    }
+
+    /// Sets [`SessionConfig::input_sample_rate_hz`] (Hz).
+    pub fn with_input_sample_rate_hz(mut self, hz: u32) -> Self {
+        self.input_sample_rate_hz = hz;
         self
     }
 

@@ -383,7 +383,62 @@ fn clock(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::clock;
+    use super::*;
+    use preppal_core::{Score, Speaker};
+
+    #[test]
+    fn markdown_shows_metrics_with_bands_scores_and_quoted_notes() {
+        let entries = [
+            TranscriptEntry {
+                sequence: 0,
+                speaker: Speaker::Ai,
+                text: "Why Rust?".into(),
+                start_ms: 0,
+                end_ms: 1_000,
+            },
+            TranscriptEntry {
+                sequence: 1,
+                speaker: Speaker::User,
+                text: "Um, Rust gives memory safety without a collector.".into(),
+                start_ms: 2_000,
+                end_ms: 5_000,
+            },
+        ];
+        let mut feedback = Feedback::new("Good.", vec![], vec![], FeedbackSource::Simulator)
+            .with_metrics(metrics::compute(&entries, "We use Rust and Kafka.", &[]))
+            .with_notes(vec![QuestionNote::new(
+                "Why Rust?",
+                "memory safety without a collector",
+                "Specific.",
+            )])
+            .with_scores(Some(Scores::new(
+                Score::new(4, "specific").unwrap(),
+                Score::new(3, "short").unwrap(),
+                Score::new(5, "clear").unwrap(),
+            )));
+        feedback.dropped_notes = 1;
+        let report =
+            InterviewReport::new("iv", InterviewStatus::Completed, &entries, Some(&feedback));
+        let md = report.to_markdown();
+        assert!(md.contains("## Metrics"), "{md}");
+        assert!(md.contains("guidance, not verdicts"), "{md}");
+        // 8 words in 3 s.
+        assert!(
+            md.contains("| Words per minute | 160 | 130–160 words/min |"),
+            "{md}"
+        );
+        assert!(md.contains("| Pauses over 1 s | n/a |"), "{md}");
+        assert!(md.contains("\"um\" × 1"), "{md}");
+        assert!(md.contains("you mentioned: Rust."), "{md}");
+        assert!(md.contains("did not mention: Kafka."), "{md}");
+        assert!(md.contains("- Content: **4/5**. specific"), "{md}");
+        assert!(md.contains("> memory safety without a collector"), "{md}");
+        assert!(md.contains("1 note(s) were left out"), "{md}");
+        assert!(md.contains("Simulated feedback"), "{md}");
+        let v: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
+        assert_eq!(v["metrics"]["filler_words"], 1);
+        assert_eq!(v["feedback"]["dropped_notes"], 1);
+    }
 
     #[test]
     fn clock_formats_minutes_and_hours() {

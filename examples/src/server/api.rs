@@ -33,14 +33,14 @@ fn store_err(what: &'static str) -> impl Fn(preppal_store::StoreError) -> ApiErr
 }
 
 /// Input naming one interview.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InterviewId {
     /// The interview id.
     pub interview_id: String,
 }
 
 /// Input of `interview.createSession`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateSession {
     /// Retrying with the same key returns the same interview.
     pub idempotency_key: String,
@@ -230,7 +230,7 @@ pub async fn get_by_id(
 }
 
 /// Input of `interview.getHistory`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct HistoryInput {
     /// Page size, 1 to 100 (default 20).
     #[serde(default)]
@@ -246,13 +246,17 @@ pub async fn get_history(
     user: CurrentUser,
     Input(input): Input<HistoryInput>,
 ) -> ApiResult {
+    let limit = input.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be 1 to 100".into()));
+    }
     let page = state
         .store
         .list_interviews(
             &user.id,
             PageRequest {
-                limit: input.limit.unwrap_or(20),
-                cursor: input.cursor,
+                limit,
+                cursor: input.cursor.filter(|c| !c.is_empty()),
             },
         )
         .await
@@ -333,11 +337,12 @@ pub async fn delete(
 }
 
 /// Input of `interview.updateStatus`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateStatus {
     /// The interview id.
     pub interview_id: String,
     /// The status to move to.
+    #[schema(value_type = String, example = "ERROR")]
     pub status: InterviewStatus,
 }
 
@@ -392,7 +397,7 @@ pub enum Library {
 }
 
 /// Input of `*.create` and `*.update` in the library.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DocumentInput {
     /// The document id (update only).
     #[serde(default)]
@@ -404,7 +409,7 @@ pub struct DocumentInput {
 }
 
 /// Input naming one library document.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DocumentId {
     /// The document id.
     pub id: String,

@@ -61,7 +61,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Input of `POST /api/auth/dev`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DevSignIn {
     /// Email address; the user is created on first sign-in.
     pub email: String,

@@ -54,6 +54,12 @@ impl ApiError {
             ErrorKind::Conflict => {
                 Self::Conflict(format!("{what} conflicts with its current state"))
             }
+            ErrorKind::InvalidInput => {
+                tracing::info!(error = %e, "store refused the input");
+                Self::BadRequest(format!(
+                    "{what}: input that cannot be stored (malformed cursor, NUL character or out-of-range number)"
+                ))
+            }
             ErrorKind::Unavailable => {
                 tracing::warn!(error = %e, "store unavailable");
                 Self::Unavailable

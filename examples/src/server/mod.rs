@@ -295,6 +295,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(worker_api)
         .merge(pages::router())
         .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .with_state(state)
 }
 

@@ -1,1 +1,239 @@
-//! placeholder
+//! The JSON API described as OpenAPI 3.1, served at `GET /api/openapi.json`.
+//!
+//! Every procedure is `POST /api/<router>.<procedure>` with a JSON body; errors have the
+//! shape of [`ErrorBody`]. The protobuf worker API (`POST /api/worker`) is not part of it.
+//! The functions below only carry the description of each route for the generator; the
+//! handlers are in [`super::api`] and [`super::auth`].
+
+#![allow(dead_code)]
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::api::{
+    CreateSession, DocumentId, DocumentInput, HistoryInput, InterviewId, UpdateStatus,
+};
+use super::auth::DevSignIn;
+
+/// The error shape of the JSON API: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code and message of an [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`,
+    /// `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`.
+    pub code: String,
+    /// A message for people.
+    pub message: String,
+}
+
+/// An empty JSON object, for procedures that take no input.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoInput {}
+
+/// Declares one procedure: its path, input schema and summary; every procedure may answer
+/// 200 (a JSON value), 400, 401, 403 (cross-site, plain text), 404, 409 and 429.
+macro_rules! procedure {
+    ($name:ident, $path:literal, $input:ty, $summary:literal) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            summary = $summary,
+            request_body(content = $input, content_type = "application/json"),
+            responses(
+                (status = 200, description = "Success", body = serde_json::Value),
+                (status = 400, description = "Malformed input or a broken rule", body = ErrorBody),
+                (status = 401, description = "Sign in first", body = ErrorBody),
+                (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+                (status = 404, description = "Not found (or another user's)", body = ErrorBody),
+                (status = 409, description = "Conflicts with the current state", body = ErrorBody),
+                (status = 429, description = "Too many requests", body = ErrorBody),
+            ),
+            security(("session" = []))
+        )]
+        fn $name() {}
+    };
+}
+
+procedure!(
+    get_profile,
+    "/api/user.getProfile",
+    NoInput,
+    "The signed-in user"
+);
+procedure!(
+    create_session,
+    "/api/interview.createSession",
+    CreateSession,
+    "Create a PENDING interview (idempotent by key)"
+);
+procedure!(
+    generate_worker_token,
+    "/api/interview.generateWorkerToken",
+    InterviewId,
+    "A 5-minute token for the interview WebSocket"
+);
+procedure!(
+    generate_ws_token,
+    "/api/interview.generateWsToken",
+    InterviewId,
+    "A 1-hour token for the interview WebSocket"
+);
+procedure!(
+    get_history,
+    "/api/interview.getHistory",
+    HistoryInput,
+    "The user's interviews, newest first"
+);
+procedure!(
+    get_by_id,
+    "/api/interview.getById",
+    InterviewId,
+    "One interview"
+);
+procedure!(
+    get_current,
+    "/api/interview.getCurrent",
+    NoInput,
+    "The newest PENDING or IN_PROGRESS interview, or null"
+);
+procedure!(
+    get_feedback,
+    "/api/interview.getFeedback",
+    InterviewId,
+    "An interview's feedback, or null"
+);
+procedure!(
+    get_transcript,
+    "/api/interview.getTranscript",
+    InterviewId,
+    "An interview's transcript entries"
+);
+procedure!(
+    delete,
+    "/api/interview.delete",
+    InterviewId,
+    "Delete an interview"
+);
+procedure!(
+    update_status,
+    "/api/interview.updateStatus",
+    UpdateStatus,
+    "Abandon an interview (status ERROR)"
+);
+procedure!(
+    jd_list,
+    "/api/jobDescription.list",
+    NoInput,
+    "The user's job descriptions"
+);
+procedure!(
+    jd_create,
+    "/api/jobDescription.create",
+    DocumentInput,
+    "Save a job description"
+);
+procedure!(
+    jd_update,
+    "/api/jobDescription.update",
+    DocumentInput,
+    "Update a job description"
+);
+procedure!(
+    jd_delete,
+    "/api/jobDescription.delete",
+    DocumentId,
+    "Delete a job description"
+);
+procedure!(
+    resume_list,
+    "/api/resume.list",
+    NoInput,
+    "The user's resumes"
+);
+procedure!(
+    resume_create,
+    "/api/resume.create",
+    DocumentInput,
+    "Save a resume"
+);
+procedure!(
+    resume_update,
+    "/api/resume.update",
+    DocumentInput,
+    "Update a resume"
+);
+procedure!(
+    resume_delete,
+    "/api/resume.delete",
+    DocumentId,
+    "Delete a resume"
+);
+procedure!(
+    sign_out,
+    "/api/auth/signout",
+    NoInput,
+    "Clear the session cookie"
+);
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/dev",
+    summary = "Sign in with dev credentials (when enabled)",
+    request_body(content = DevSignIn, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; sets the session cookie", body = serde_json::Value),
+        (status = 400, description = "Malformed input", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+        (status = 404, description = "Dev sign-in is off", body = ErrorBody),
+    )
+)]
+fn dev_sign_in() {}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The session token of /api/auth/dev (or the preppal_session cookie)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of the JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Preppal JSON API", description = "Live mock interviews: sign-in, interviews, transcripts, feedback and the document library."),
+    paths(
+        dev_sign_in, sign_out, get_profile, create_session, generate_worker_token,
+        generate_ws_token, get_history, get_by_id, get_current, get_feedback, get_transcript,
+        delete, update_status, jd_list, jd_create, jd_update, jd_delete, resume_list,
+        resume_create, resume_update, resume_delete
+    ),
+    components(schemas(ErrorBody, ErrorDetail, NoInput)),
+    modifiers(&Security)
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// `GET /api/openapi.json`.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -259,6 +259,8 @@ struct SavedSession {
     /// The line being generated when the state was saved: (index, text, closing).
     owed: Option<(usize, String, bool)>,
     prompt_tokens: u64,
+    /// The connection that saved it.
+    connection: usize,
 }
 
 #[derive(Debug, Default)]
@@ -283,11 +285,16 @@ impl Shared {
         recorded.len() - 1
     }
 
+    /// Saves where `session` is, unless a later connection of it saved first (an old
+    /// connection that ends late must not roll the session back).
     fn save(&self, session: u64, state: SavedSession) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(session, state);
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions
+            .get(&session)
+            .is_none_or(|saved| saved.connection <= state.connection)
+        {
+            sessions.insert(session, state);
+        }
     }
 
     fn register_handle(&self, handle: String, session: u64) {
@@ -724,6 +731,7 @@ impl Connection {
                 finishing: self.finishing,
                 owed,
                 prompt_tokens: self.prompt_tokens,
+                connection: self.index,
             },
         );
     }
@@ -864,7 +872,9 @@ impl Connection {
                 }
             },
             // The peer's close: tungstenite queues the reply, which the next read flushes.
+            // Where the session is gets saved first: the client may resume at once.
             Some(Ok(Message::Close(_))) => {
+                self.save_session();
                 let _ = timeout(Duration::from_secs(2), self.ws.next()).await;
                 return Err(Stop);
             }
