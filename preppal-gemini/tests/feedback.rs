@@ -181,7 +181,13 @@ async fn success_parses_feedback_and_sends_schema() {
     );
     assert_eq!(
         config["responseSchema"]["required"],
-        json!(["summary", "strengths", "areasToImprove"])
+        json!([
+            "summary",
+            "strengths",
+            "areasToImprove",
+            "questionNotes",
+            "scores"
+        ])
     );
     let prompt = r.body["contents"][0]["parts"][0]["text"].as_str().unwrap();
     assert!(prompt.contains("Interviewer: Tell me about yourself."));
