@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const e2e = path.resolve(here, '..');
-const root = path.resolve(e2e, '..');
+const root = path.resolve(e2e, '..', '..');
 const target = path.join(root, 'examples', 'assets', 'proto.js');
 const check = process.argv.includes('--check');
 

@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const e2eDir = path.resolve(here, '..');
-export const rootDir = path.resolve(e2eDir, '..');
+export const rootDir = path.resolve(e2eDir, '..', '..');
 export const artifactsDir = path.join(e2eDir, 'artifacts');
 /** The read-only fixtures (job descriptions, resumes, WAVs); PREPPAL_FIXTURES overrides. */
 export const fixturesDir = process.env.PREPPAL_FIXTURES || path.resolve(rootDir, '..', 'shared', 'fixtures');

@@ -3,7 +3,7 @@
 // would alias to 4 kHz without the low-pass) is attenuated by at least 40 dB.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_SAMPLES, OUTPUT_RATE_HZ, Resampler } from '../../examples/assets/resampler.js';
+import { FRAME_SAMPLES, OUTPUT_RATE_HZ, Resampler } from '../../assets/resampler.js';
 
 /** Resamples `seconds` of a sine of `hz` at `inRate`, fed in 128-sample blocks. */
 function resampleTone(hz, inRate, seconds, amplitude = 0.5) {
