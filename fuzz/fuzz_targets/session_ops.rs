@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
             0 => {
                 if let Ok(m) = codec::decode_client(Bytes::copy_from_slice(payload)) {
                     let r = s.handle_client(m, now);
-                    assert!(!(was_ended && r.is_ok()), "an ended session took client input");
+                    assert!(
+                        !(was_ended && r.is_ok()),
+                        "an ended session took client input"
+                    );
                 }
             }
             1 => {
