@@ -123,6 +123,8 @@ const ui = {
   historyRows: $('history-rows'),
   historyMore: $('history-more'),
   historyStatus: $('history-status'),
+  trendTable: $('trend-table'),
+  trendRows: $('trend-rows'),
 };
 
 // ---------------------------------------------------------------------------
@@ -1550,6 +1552,7 @@ async function loadHistory(more = false) {
     ui.historyMore.hidden = !historyCursor;
     ui.historyStatus.textContent = historyItems.length === 0 ? 'No interviews yet.' : '';
     renderProgress();
+    if (!more) await loadTrend();
   } catch (e) {
     ui.historyStatus.textContent = `Could not load the history: ${e.message}`;
   }
@@ -1616,6 +1619,45 @@ function renderProgress() {
       ? 'Your interviews will be listed here.'
       : `${historyItems.length} interview(s), ${completed.length} completed, ` +
         `${formatDuration(practised)} of practice in total.`;
+}
+
+/** Names of the measures `interview.getProgress` follows, for people. */
+const TREND_NAMES = {
+  'metrics.words_per_minute': 'Words per minute',
+  'metrics.filler_words_per_minute': 'Filler words per minute',
+  'metrics.talk_time_ratio': 'Your share of talk time',
+  'metrics.response_latency_ms': 'Time to start an answer (ms)',
+  'metrics.longest_answer_ms': 'Longest answer (ms)',
+  'metrics.pauses_over_1s': 'Pauses over 1 s',
+  'metrics.interruptions': 'Interruptions',
+  'scores.content': 'Content score (1-5)',
+  'scores.structure': 'Structure score (1-5)',
+  'scores.clarity': 'Clarity score (1-5)',
+};
+
+/** The trend of each measure across completed interviews (`interview.getProgress`). */
+async function loadTrend() {
+  clear(ui.trendRows);
+  ui.trendTable.hidden = true;
+  try {
+    const progress = await api('interview.getProgress', { limit: 50 });
+    const trend = progress.trend || {};
+    for (const [key, name] of Object.entries(TREND_NAMES)) {
+      const t = trend[key];
+      if (!t || t.points < 2) continue;
+      const tr = document.createElement('tr');
+      const round = (v) => String(Math.round(v * 100) / 100);
+      for (const text of [name, round(t.first), round(t.last), (t.change > 0 ? '+' : '') + round(t.change), String(t.points)]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      ui.trendRows.append(tr);
+    }
+    ui.trendTable.hidden = ui.trendRows.childElementCount === 0;
+  } catch (e) {
+    ui.historyStatus.textContent = `Could not load your progress: ${e.message}`;
+  }
 }
 
 ui.historyMore.addEventListener('click', () => loadHistory(true));

@@ -197,3 +197,91 @@ async fn a_note_with_a_fabricated_quote_is_dropped_and_counted() {
     assert!(!report.to_markdown().contains(FABRICATED_QUOTE));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_follows_metrics_and_scores_across_interviews() {
+    let data = tempfile::tempdir().unwrap();
+    let server = spawn(&ServeArgs::offline(
+        "127.0.0.1:0".parse().unwrap(),
+        data.path().to_path_buf(),
+    ))
+    .await
+    .unwrap();
+    let first = hold_interview(&interview_args(&server.url(), data.path()))
+        .await
+        .unwrap();
+    let second = hold_interview(&interview_args(&server.url(), data.path()))
+        .await
+        .unwrap();
+
+    // The command-line client signs in as this dev user by default.
+    let http = reqwest::Client::new();
+    let signed_in: Value = http
+        .post(format!("{}/api/auth/dev", server.url()))
+        .json(&serde_json::json!({ "email": "candidate@example.com" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signed_in["session_token"].as_str().unwrap();
+    let progress: Value = http
+        .post(format!("{}/api/interview.getProgress", server.url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let points = progress["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{progress}");
+    // Oldest first.
+    assert_eq!(points[0]["interview_id"], first.interview_id.as_str());
+    assert_eq!(points[1]["interview_id"], second.interview_id.as_str());
+    for p in points {
+        assert_eq!(p["metrics"]["job_terms_covered"], 3, "{p}");
+        assert_eq!(p["metrics"]["job_terms_total"], 5, "{p}");
+        assert_eq!(p["metrics"]["interruptions"], 0, "{p}");
+        // Typed answers have no speaking time: no words per minute, not a made-up zero.
+        assert!(p["metrics"]["words_per_minute"].is_null(), "{p}");
+        assert!(
+            p["scores"]["content"]
+                .as_u64()
+                .is_some_and(|v| (1..=5).contains(&v)),
+            "{p}"
+        );
+    }
+    let t = &progress["trend"];
+    assert_eq!(t["metrics.interruptions"]["points"], 2, "{t}");
+    assert_eq!(t["metrics.interruptions"]["change"], 0.0, "{t}");
+    assert!(
+        t.get("metrics.words_per_minute").is_none(),
+        "no trend without values: {t}"
+    );
+    assert_eq!(t["scores.content"]["points"], 2, "{t}");
+
+    // Another user sees no progress of this one.
+    let other: Value = http
+        .post(format!("{}/api/auth/dev", server.url()))
+        .json(&serde_json::json!({ "email": "someone.else@example.com" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let theirs: Value = http
+        .post(format!("{}/api/interview.getProgress", server.url()))
+        .bearer_auth(other["session_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["points"], serde_json::json!([]));
+    server.stop();
+}

@@ -532,7 +532,8 @@ async fn body_and_document_sizes_are_limited() {
         json!({ "title": "t", "content": huge }),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["error"]["code"], "PAYLOAD_TOO_LARGE", "{v}");
     assert!(
         v["error"]["message"].as_str().unwrap().contains("exceeds"),
         "{v}"
@@ -1094,13 +1095,14 @@ async fn the_openapi_document_describes_every_json_procedure() {
         "/api/auth/dev",
         "/api/interview.createSession",
         "/api/interview.getById",
+        "/api/interview.getProgress",
         "/api/resume.delete",
         "/api/jobDescription.list",
         "/api/user.getProfile",
     ] {
         assert!(paths[p]["post"].is_object(), "{p} missing");
     }
-    assert_eq!(paths.len(), 21);
+    assert_eq!(paths.len(), 22);
     assert!(
         doc["components"]["schemas"]["CreateSession"]["properties"]["idempotency_key"].is_object()
     );

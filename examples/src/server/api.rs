@@ -269,6 +269,104 @@ pub async fn get_history(
     ))
 }
 
+/// Input of `interview.getProgress`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct ProgressInput {
+    /// How many of the newest interviews to look at, 1 to 100 (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Delivery metrics followed across interviews by `interview.getProgress`, with the
+/// direction that reads as progress: `1` higher is better, `-1` lower is better, `0` the
+/// reference band decides.
+pub const PROGRESS_METRICS: [(&str, i8); 7] = [
+    ("words_per_minute", 0),
+    ("filler_words_per_minute", -1),
+    ("talk_time_ratio", 0),
+    ("response_latency_ms", -1),
+    ("longest_answer_ms", 0),
+    ("pauses_over_1s", -1),
+    ("interruptions", -1),
+];
+
+/// `interview.getProgress`: the user's completed interviews with feedback, oldest first,
+/// each with its delivery metrics, job-term coverage and scores, plus the trend of each
+/// metric and score (first, last, change) over the interviews that have it.
+pub async fn get_progress(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Input(input): Input<ProgressInput>,
+) -> ApiResult {
+    let limit = input.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be within 1..=100".into()));
+    }
+    let page = state
+        .store
+        .list_interviews(
+            &user.id,
+            PageRequest {
+                limit,
+                cursor: None,
+            },
+        )
+        .await
+        .map_err(store_err("history"))?;
+    let mut points = Vec::new();
+    for i in page.items.iter().rev() {
+        if i.status != InterviewStatus::Completed {
+            continue;
+        }
+        let Some(f) = state
+            .store
+            .get_feedback(&i.id)
+            .await
+            .map_err(store_err("feedback"))?
+        else {
+            continue;
+        };
+        let m = f.metrics.as_ref().map(|m| json!(m)).unwrap_or(Value::Null);
+        let mut metrics = serde_json::Map::new();
+        for (key, _) in PROGRESS_METRICS {
+            metrics.insert(key.to_owned(), m.get(key).cloned().unwrap_or(Value::Null));
+        }
+        let covered = m["job_terms"]["covered"].as_array().map_or(0, Vec::len);
+        let missing = m["job_terms"]["missing"].as_array().map_or(0, Vec::len);
+        metrics.insert("job_terms_covered".into(), json!(covered));
+        metrics.insert("job_terms_total".into(), json!(covered + missing));
+        let scores = f.scores.as_ref().map(|s| {
+            json!({ "content": s.content.value, "structure": s.structure.value, "clarity": s.clarity.value })
+        });
+        points.push(json!({
+            "interview_id": i.id,
+            "created_at_ms": i.created_at_ms,
+            "source": f.source,
+            "metrics": metrics,
+            "scores": scores,
+        }));
+    }
+    let mut trend = serde_json::Map::new();
+    let series = PROGRESS_METRICS
+        .iter()
+        .map(|(k, better)| (format!("metrics.{k}"), *better))
+        .chain(["content", "structure", "clarity"].map(|k| (format!("scores.{k}"), 1)));
+    for (path, better) in series {
+        let (group, key) = path.split_once('.').unwrap_or_default();
+        let values: Vec<f64> = points
+            .iter()
+            .filter_map(|p| p[group][key].as_f64())
+            .collect();
+        if let (Some(first), Some(last)) = (values.first(), values.last()) {
+            trend.insert(
+                path.clone(),
+                json!({ "first": first, "last": last, "change": last - first, "points": values.len(), "better": better }),
+            );
+        }
+    }
+    Ok(Json(json!({ "points": points, "trend": trend })))
+}
+
 /// `interview.getCurrent`: the newest PENDING or IN_PROGRESS interview, or null.
 pub async fn get_current(State(state): State<Arc<AppState>>, user: CurrentUser) -> ApiResult {
     let i = state

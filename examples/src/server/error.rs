@@ -22,6 +22,9 @@ pub enum ApiError {
     /// inputs, status moved by someone else).
     #[error("{0}")]
     Conflict(String),
+    /// The request body is larger than the route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// Too many requests; retry later.
     #[error("{0}")]
     RateLimited(String),
@@ -41,6 +44,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),

@@ -171,7 +171,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BadRequest(format!("request body exceeds {MAX_JSON_BODY_BYTES} bytes"))
+                ApiError::PayloadTooLarge(format!(
+                    "request body exceeds {MAX_JSON_BODY_BYTES} bytes"
+                ))
             } else {
                 ApiError::BadRequest("unreadable request body".into())
             }
@@ -279,6 +281,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/interview.getHistory", post(api::get_history))
         .route("/api/interview.getById", post(api::get_by_id))
         .route("/api/interview.getCurrent", post(api::get_current))
+        .route("/api/interview.getProgress", post(api::get_progress))
         .route("/api/interview.getFeedback", post(api::get_feedback))
         .route("/api/interview.getTranscript", post(api::get_transcript))
         .route("/api/interview.delete", post(api::delete))

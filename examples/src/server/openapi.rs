@@ -13,7 +13,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::api::{
-    CreateSession, DocumentId, DocumentInput, HistoryInput, InterviewId, UpdateStatus,
+    CreateSession, DocumentId, DocumentInput, HistoryInput, InterviewId, ProgressInput,
+    UpdateStatus,
 };
 use super::auth::DevSignIn;
 
@@ -28,7 +29,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`,
-    /// `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`.
+    /// `PAYLOAD_TOO_LARGE`, `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`.
     pub code: String,
     /// A message for people.
     pub message: String,
@@ -39,7 +40,7 @@ pub struct ErrorDetail {
 pub struct NoInput {}
 
 /// Declares one procedure: its path, input schema and summary; every procedure may answer
-/// 200 (a JSON value), 400, 401, 403 (cross-site, plain text), 404, 409 and 429.
+/// 200 (a JSON value), 400, 401, 403 (cross-site, plain text), 404, 409, 413 and 429.
 macro_rules! procedure {
     ($name:ident, $path:literal, $input:ty, $summary:literal) => {
         #[utoipa::path(
@@ -54,6 +55,7 @@ macro_rules! procedure {
                 (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
                 (status = 404, description = "Not found (or another user's)", body = ErrorBody),
                 (status = 409, description = "Conflicts with the current state", body = ErrorBody),
+                (status = 413, description = "Request body too large", body = ErrorBody),
                 (status = 429, description = "Too many requests", body = ErrorBody),
             ),
             security(("session" = []))
@@ -85,6 +87,12 @@ procedure!(
     "/api/interview.generateWsToken",
     InterviewId,
     "A 1-hour token for the interview WebSocket"
+);
+procedure!(
+    get_progress,
+    "/api/interview.getProgress",
+    ProgressInput,
+    "Delivery metrics and scores across the user's completed interviews, with their trend"
 );
 procedure!(
     get_history,
@@ -223,7 +231,7 @@ impl Modify for Security {
     info(title = "Preppal JSON API", description = "Live mock interviews: sign-in, interviews, transcripts, feedback and the document library."),
     paths(
         dev_sign_in, sign_out, get_profile, create_session, generate_worker_token,
-        generate_ws_token, get_history, get_by_id, get_current, get_feedback, get_transcript,
+        generate_ws_token, get_history, get_progress, get_by_id, get_current, get_feedback, get_transcript,
         delete, update_status, jd_list, jd_create, jd_update, jd_delete, resume_list,
         resume_create, resume_update, resume_delete
     ),
