@@ -343,22 +343,21 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             (connector(sim.url(), "offline".to_owned(), args), Some(sim))
         }
     };
-    let feedbacker = match (&args.gemini_api_key, &simulator) {
-        (Some(key), _) => Feedbacker(Some(Arc::new(FeedbackClient::new(
+    let feedbacker = match (&args.gemini_api_key, &args.gemini_rest_url) {
+        (Some(key), rest) => Feedbacker(Some(Arc::new(FeedbackClient::new(
             key.clone(),
-            args.gemini_rest_url.as_deref(),
+            rest.as_deref(),
         )))),
-        // Offline: the simulator's generateContent writes the notes, so quote checking runs
-        // the same path; the feedback is labelled as the simulator's.
-        (None, Some(sim)) => {
-            tracing::info!(endpoint = %sim.rest_url(), "feedback: metrics plus the simulator's generateContent (offline mode)");
+        // No key but an explicit generateContent endpoint (for example a simulator's):
+        // written by whoever serves it, labelled as the simulator's.
+        (None, Some(rest)) => {
+            tracing::info!(endpoint = %rest, "feedback: metrics plus generateContent at PREPPAL_GEMINI_REST_URL (no GEMINI_API_KEY)");
             Feedbacker(Some(Arc::new(
-                FeedbackClient::new("offline", Some(&sim.rest_url()))
-                    .with_source(FeedbackSource::Simulator),
+                FeedbackClient::new("unused", Some(rest)).with_source(FeedbackSource::Simulator),
             )))
         }
         (None, None) => {
-            tracing::info!("feedback: metrics and an automatic summary from the transcript (no GEMINI_API_KEY)");
+            tracing::info!("feedback: metrics and an automatic summary from the transcript, labelled as such (no GEMINI_API_KEY)");
             Feedbacker(None)
         }
     };
