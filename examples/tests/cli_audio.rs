@@ -9,10 +9,11 @@ use preppal_core::{Feedback, FeedbackSource, InterviewStatus, Speaker, Transcrip
 use preppal_examples::cli::audio::{frames, load_wav_16k_mono, AudioError};
 use preppal_examples::cli::report::InterviewReport;
 
-const FIXTURES: &str = "/work/shared/fixtures/audio";
-
+/// The shared fixtures sit beside the checkout: `../shared/fixtures/audio`.
 fn fixture(name: &str) -> PathBuf {
-    Path::new(FIXTURES).join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/audio")
+        .join(name)
 }
 
 fn rms(samples: impl IntoIterator<Item = f64>) -> f64 {
