@@ -105,7 +105,13 @@ async fn interview_survives_go_away_every_3_s_and_close_1011_2_s_later() {
 
     // The model side moved across several connections, each later one resumed with a
     // handle, and the simulator never had to close one for its deadline.
-    let recorded = sim.recorded();
+    // A socket that closed before its first message (a dial abandoned mid-switch) carries
+    // no setup; the connections that spoke must all have resumed.
+    let recorded: Vec<_> = sim
+        .recorded()
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect();
     assert!(recorded.len() >= 2, "{} connections", recorded.len());
     for connection in &recorded[1..] {
         let handle = &connection[0]["setup"]["sessionResumption"]["handle"];
