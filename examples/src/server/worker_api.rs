@@ -63,6 +63,14 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                 .get_interview_unscoped(&r.interview_id)
                 .await
                 .map_err(WorkerApiError::store)?;
+            let transcript = store
+                .get_transcript(&r.interview_id)
+                .await
+                .map_err(WorkerApiError::store)?;
+            let handle = store
+                .get_resumption_handle(&r.interview_id)
+                .await
+                .map_err(WorkerApiError::store)?;
             Ok(Reply::GetContext(proto::GetContextResponse {
                 interview_id: i.id,
                 user_id: i.user_id,
@@ -71,6 +79,9 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                 persona: i.persona,
                 duration_ms: i.duration_ms,
                 status: proto::InterviewStatus::from(i.status) as i32,
+                transcript: transcript.iter().map(proto::TranscriptEntry::from).collect(),
+                started_at_ms: i.started_at_ms.and_then(|t| u64::try_from(t).ok()).unwrap_or(0),
+                resumption_handle: handle.unwrap_or_default(),
             }))
         }
         Request::UpdateStatus(r) => {
