@@ -1099,10 +1099,12 @@ async fn the_openapi_document_describes_every_json_procedure() {
         "/api/resume.delete",
         "/api/jobDescription.list",
         "/api/user.getProfile",
+        "/api/auth/methods",
+        "/api/document.extractText",
     ] {
         assert!(paths[p]["post"].is_object(), "{p} missing");
     }
-    assert_eq!(paths.len(), 22);
+    assert_eq!(paths.len(), 24);
     assert!(
         doc["components"]["schemas"]["CreateSession"]["properties"]["idempotency_key"].is_object()
     );

@@ -1,4 +1,5 @@
-//! Sign-in: dev credentials (when enabled) and the session that follows.
+//! Sign-in: dev credentials (when enabled), the methods on offer (Google sign-in is in
+//! [`super::oidc`]), and the session that follows.
 //!
 //! A session is an HS256 JWT (see [`super::tokens`]) carried in the `preppal_session`
 //! cookie (HttpOnly, SameSite=Lax, Secure behind https) or as `Authorization: Bearer`.
@@ -101,21 +102,36 @@ pub async fn dev_sign_in(
         .await
         .map_err(|e| ApiError::from_store(e, "user"))?;
     let token = state.keys.sign_session(&user.id);
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p == "https");
-    let cookie = Cookie::build((SESSION_COOKIE, token.clone()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .path("/")
-        .max_age(time_secs(SESSION_TTL_SECS))
-        .build();
     Ok((
-        jar.add(cookie),
+        jar.add(session_cookie(token.clone(), &headers)),
         Json(serde_json::json!({ "user": user, "session_token": token })),
     ))
+}
+
+/// Whether the request came through https (a proxy's `X-Forwarded-Proto: https`).
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p == "https")
+}
+
+/// The session cookie carrying `token`: HttpOnly, SameSite=Lax, Secure behind https, for
+/// the whole site, as long as the session lasts.
+pub fn session_cookie(token: String, headers: &HeaderMap) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(is_https(headers))
+        .path("/")
+        .max_age(time_secs(SESSION_TTL_SECS))
+        .build()
+}
+
+/// `POST /api/auth/methods`: which sign-in methods this server offers, for the sign-in
+/// page: `{"dev": bool, "google": bool}`. Needs no session.
+pub async fn sign_in_methods(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "dev": state.dev_auth, "google": state.google.is_some() }))
 }
 
 /// `POST /api/auth/signout`: clears the session cookie.

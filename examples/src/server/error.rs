@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use preppal_store::{ErrorKind, StoreError};
 
+use super::document::ExtractError;
+
 /// An error of the JSON API, rendered as `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -34,6 +36,10 @@ pub enum ApiError {
     /// Something failed on our side; details are in the server log.
     #[error("internal error")]
     Internal,
+    /// An uploaded document's text could not be extracted; the error says why (its own
+    /// status and code, see [`ExtractError::status_and_code`]).
+    #[error("{0}")]
+    Document(#[from] ExtractError),
 }
 
 impl ApiError {
@@ -48,6 +54,7 @@ impl ApiError {
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+            Self::Document(e) => e.status_and_code(),
         }
     }
 

@@ -10,8 +10,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod document;
 pub mod error;
 pub mod limits;
+pub mod oidc;
 pub mod openapi;
 pub mod pages;
 pub mod secrets;
@@ -81,6 +83,9 @@ pub struct ServeArgs {
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// Google sign-in (see [`oidc`]).
+    #[command(flatten)]
+    pub google: oidc::GoogleArgs,
 }
 
 impl ServeArgs {
@@ -97,6 +102,7 @@ impl ServeArgs {
             gemini_rest_url: None,
             gemini_model: None,
             limits: limits::LimitArgs::default(),
+            google: oidc::GoogleArgs::default(),
         }
     }
 
@@ -133,6 +139,10 @@ pub struct AppState {
     pub worker_public_url: Option<String>,
     /// Abuse limits, shared with the worker tier of this process.
     pub limits: Arc<limits::Limits>,
+    /// Text extraction from uploaded PDFs (bounded concurrency).
+    pub documents: document::Extractor,
+    /// Google sign-in, when configured.
+    pub google: Option<Arc<oidc::GoogleSignIn>>,
 }
 
 impl AppState {
@@ -268,6 +278,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let json_api = Router::new()
         .route("/api/auth/dev", post(auth::dev_sign_in))
         .route("/api/auth/signout", post(auth::sign_out))
+        .route("/api/auth/methods", post(auth::sign_in_methods))
         .route("/api/user.getProfile", post(api::get_profile))
         .route("/api/interview.createSession", post(api::create_session))
         .route(
@@ -290,13 +301,21 @@ pub fn app(state: Arc<AppState>) -> Router {
     let json_api = library_routes!(json_api, "resume", Library::Resumes)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(middleware::from_fn(same_origin));
+    // Uploads: the file itself is the body, so the limit is the file's.
+    let uploads = Router::new()
+        .route("/api/document.extractText", post(document::extract_text))
+        .layer(DefaultBodyLimit::max(document::MAX_PDF_BYTES))
+        .layer(middleware::from_fn(same_origin));
     let worker_api = Router::new()
         .route("/api/worker", post(worker_api::post_worker))
         .layer(DefaultBodyLimit::max(MAX_WORKER_MESSAGE_BYTES));
     Router::new()
         .merge(json_api)
+        .merge(uploads)
         .merge(worker_api)
         .merge(pages::router())
+        .route("/api/auth/google/start", get(oidc::google_start))
+        .route("/api/auth/google/callback", get(oidc::google_callback))
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .with_state(state)
@@ -362,6 +381,10 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         }
     };
     let limits = Arc::new(limits::Limits::new(args.limits));
+    let google = oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new);
+    if let Some(g) = &google {
+        tracing::info!(issuer = %g.issuer(), "sign-in: Google (OpenID Connect) is on");
+    }
     let worker = Arc::new(
         WorkerTier::new(
             Backend(Arc::new(LocalBackend::new(Arc::clone(&store)))),
@@ -379,6 +402,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         worker: Arc::clone(&worker),
         worker_public_url: None,
         limits,
+        documents: document::Extractor::default(),
+        google,
     });
     let router = app(Arc::clone(&state)).merge(worker::router(worker));
     Ok(Server {

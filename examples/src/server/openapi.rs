@@ -29,7 +29,9 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`,
-    /// `PAYLOAD_TOO_LARGE`, `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`.
+    /// `PAYLOAD_TOO_LARGE`, `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`; for
+    /// `document.extractText` also `EMPTY_FILE`, `NOT_A_PDF`, `PDF_ENCRYPTED`,
+    /// `PDF_NO_TEXT`, `PDF_TOO_MUCH_TEXT` and `PDF_UNREADABLE`.
     pub code: String,
     /// A message for people.
     pub message: String,
@@ -205,6 +207,44 @@ procedure!(
 )]
 fn dev_sign_in() {}
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/methods",
+    summary = "The sign-in methods on offer: {\"dev\": bool, \"google\": bool}",
+    request_body(content = NoInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The methods", body = serde_json::Value),
+        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+    )
+)]
+fn sign_in_methods() {}
+
+/// A file's bytes, the whole request body (`application/pdf` or `application/octet-stream`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBody(Vec<u8>);
+
+#[utoipa::path(
+    post,
+    path = "/api/document.extractText",
+    summary = "The text of a PDF (the body is the file, at most 4 MiB): {\"text\", \"pages\"}",
+    request_body(content(
+        (FileBody = "application/pdf"),
+        (FileBody = "application/octet-stream"),
+    )),
+    responses(
+        (status = 200, description = "The text and the page count", body = serde_json::Value),
+        (status = 400, description = "An empty file (EMPTY_FILE) or an unreadable body", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+        (status = 413, description = "The file is larger than 4 MiB", body = ErrorBody),
+        (status = 415, description = "Not a PDF (NOT_A_PDF)", body = ErrorBody),
+        (status = 422, description = "A PDF whose text cannot be had: PDF_ENCRYPTED, PDF_NO_TEXT, PDF_TOO_MUCH_TEXT or PDF_UNREADABLE", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+fn extract_text() {}
+
 struct Security;
 
 impl Modify for Security {
@@ -230,10 +270,10 @@ impl Modify for Security {
 #[openapi(
     info(title = "Preppal JSON API", description = "Live mock interviews: sign-in, interviews, transcripts, feedback and the document library."),
     paths(
-        dev_sign_in, sign_out, get_profile, create_session, generate_worker_token,
+        dev_sign_in, sign_out, sign_in_methods, get_profile, create_session, generate_worker_token,
         generate_ws_token, get_history, get_progress, get_by_id, get_current, get_feedback, get_transcript,
         delete, update_status, jd_list, jd_create, jd_update, jd_delete, resume_list,
-        resume_create, resume_update, resume_delete
+        resume_create, resume_update, resume_delete, extract_text
     ),
     components(schemas(ErrorBody, ErrorDetail, NoInput)),
     modifiers(&Security)

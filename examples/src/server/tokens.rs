@@ -92,6 +92,25 @@ impl TokenKeys {
         encode(&Header::new(Algorithm::HS256), claims, &self.enc).unwrap_or_default()
     }
 
+    /// Signs `claims`, short-lived state the server hands the browser to keep (for example
+    /// one sign-in attempt). They must carry `sub`, `aud` (one not used by other tokens),
+    /// `iss` = [`ISSUER`], `iat` and `exp`; check them with [`Self::verify_claims`].
+    pub fn sign_claims<C: Serialize>(&self, claims: &C) -> String {
+        self.sign(claims)
+    }
+
+    /// Checks a token of [`Self::sign_claims`] with audience `aud` and returns its claims.
+    ///
+    /// # Errors
+    /// [`TokenError`] saying why it was refused.
+    pub fn verify_claims<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        aud: &str,
+    ) -> Result<C, TokenError> {
+        Ok(decode::<C>(token, &self.dec, &Self::validation(aud))?.claims)
+    }
+
     /// A session token for `user_id`.
     pub fn sign_session(&self, user_id: &str) -> String {
         let now = now_secs();
