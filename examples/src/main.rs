@@ -19,6 +19,10 @@ struct Cli {
 enum Command {
     /// Run the web tier and the worker tier in one process.
     Serve(server::ServeArgs),
+    /// Run the web tier alone (pages, JSON API, worker API), sending clients to `--worker`s.
+    Web(server::split::WebArgs),
+    /// Run one worker alone (interview WebSockets), reaching the web tier at `--web-url`.
+    Worker(server::split::WorkerArgs),
     /// Hold a whole interview against a server from the command line.
     Interview(cli::InterviewArgs),
     /// Print one stored interview (transcript and feedback) as JSON or Markdown.
@@ -43,6 +47,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => server::serve(args).await,
+            Command::Web(args) => server::split::web(args).await,
+            Command::Worker(args) => server::split::worker(args).await,
             Command::Interview(args) => cli::run_interview(args).await,
             Command::Export(args) => cli::run_export(args).await,
         }

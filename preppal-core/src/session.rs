@@ -706,6 +706,59 @@ impl InterviewSession {
     }
 }
 
+/// Taking over an interview that is already IN_PROGRESS.
+impl InterviewSession {
+    /// An interview already IN_PROGRESS that this process takes over (a worker that
+    /// replaces a dead one, or a process that restarted): `entries` are the transcript
+    /// entries already stored, `elapsed` the time the interview has already run.
+    ///
+    /// New entries continue the sequence after the highest stored one, so nothing is
+    /// numbered twice; the time limit stays where it was (it fires at once when `elapsed`
+    /// has reached it), and the wrap-up prompt is armed only if its time has not passed.
+    /// The model connection is expected to be a resumed one (the Gemini Live session
+    /// resumed with its handle): no `Begin` is sent, and the `SetupComplete` of the resumed
+    /// connection changes nothing. The client is sent `SessionResumed` with `entries`; no
+    /// status change is stored, since the store has the interview IN_PROGRESS already.
+    pub fn resume(
+        interview_id: impl Into<String>,
+        config: SessionConfig,
+        entries: Vec<TranscriptEntry>,
+        elapsed: Duration,
+        now: Instant,
+    ) -> Self {
+        let mut session = Self::new(interview_id, config, now);
+        session.transcript = Transcript::with_entries(entries);
+        // On a machine up for less than `elapsed` the start cannot be expressed as an
+        // Instant; the interview then counts from now (the limit is only extended).
+        let started_at = now.checked_sub(elapsed).unwrap_or(now);
+        session.state = State::InProgress { started_at };
+        session.timers = [None; 3];
+        session.timers[Timer::MaxDuration as usize] =
+            Some(started_at + session.config.max_duration);
+        let max = session.config.max_duration;
+        let wrap_up_before = session.config.wrap_up_before;
+        if !wrap_up_before.is_zero() && wrap_up_before < max && elapsed < max - wrap_up_before {
+            session.timers[Timer::WrapUp as usize] = Some(started_at + (max - wrap_up_before));
+        }
+        let transcript = session
+            .transcript
+            .entries()
+            .iter()
+            .map(proto::TranscriptEntry::from)
+            .collect();
+        session
+            .to_client
+            .push_back(to_client(ToClient::SessionResumed(proto::SessionResumed {
+                interview_id: session.interview_id.clone(),
+                max_duration_ms: u64::try_from(max.as_millis()).unwrap_or(u64::MAX),
+                elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                transcript,
+            })));
+        session.events.push_back(SessionEvent::Started);
+        session
+    }
+}
+
 fn to_client(message: ToClient) -> ServerToClientMessage {
     ServerToClientMessage {
         message: Some(message),

@@ -119,6 +119,9 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
         )
         .await?;
 
+    if let Some(worker) = &token.worker_url {
+        info!(%worker, "connecting to the worker named by the web tier");
+    }
     let mut live = LiveSocket::connect(&token.ws_url).await?;
     let conversation = converse(&mut live, &answers, args, deadline).await;
     if conversation.is_err() {
@@ -362,7 +365,11 @@ struct ApiInterview {
 
 #[derive(Deserialize)]
 struct WorkerToken {
+    /// The interview WebSocket of the worker chosen by the web tier, token included.
     ws_url: String,
+    /// That worker's base URL (absent from servers that predate it).
+    #[serde(default)]
+    worker_url: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -173,12 +173,30 @@ async fn token_for(
             interview.status
         )));
     }
+    let ws_base = match &state.workers {
+        Some(pool) => to_ws(&pool.choose(interview_id).await.map_err(|e| {
+            tracing::error!(interview = %interview_id, error = %e, "no worker for the interview");
+            ApiError::Unavailable
+        })?),
+        None => state.worker_ws_base(headers),
+    };
+    let worker_url = ws_base
+        .replacen("wss://", "https://", 1)
+        .replacen("ws://", "http://", 1);
     let (token, expires_at) = state.keys.sign_interview(&user.id, interview_id, ttl);
-    let ws_base = state.worker_ws_base(headers);
     let ws_url = format!("{ws_base}/interview/{interview_id}?token={token}");
-    Ok(Json(
-        json!({ "token": token, "expires_at": expires_at, "ws_url": ws_url }),
-    ))
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": expires_at,
+        "ws_url": ws_url,
+        "worker_url": worker_url,
+    })))
+}
+
+/// `http(s)://host` as `ws(s)://host`.
+fn to_ws(url: &str) -> String {
+    url.replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1)
 }
 
 /// `interview.generateWorkerToken`: a 5-minute token for the interview's WebSocket.
@@ -421,7 +439,11 @@ pub async fn delete(
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    if state.worker.is_live(&input.interview_id) {
+    let leased = state
+        .workers
+        .as_ref()
+        .is_some_and(|pool| pool.holder(&input.interview_id).is_some());
+    if leased || state.worker.is_live(&input.interview_id) {
         return Err(ApiError::Conflict(
             "the interview is live; end it first".into(),
         ));

@@ -6,7 +6,9 @@
 //! - Worker tier ([`worker`]): the interview WebSocket, one driver task per live interview.
 //!
 //! [`serve`] runs both in one process, with the worker reaching the web tier in-process
-//! through the same worker API handler.
+//! through the same worker API handler; [`split::web`] and [`split::worker`] run them as
+//! separate processes (`preppal web`, `preppal worker`) that talk only through the
+//! worker API.
 
 pub mod api;
 pub mod auth;
@@ -17,9 +19,11 @@ pub mod oidc;
 pub mod openapi;
 pub mod pages;
 pub mod secrets;
+pub mod split;
 pub mod tokens;
 pub mod worker;
 pub mod worker_api;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -143,6 +147,9 @@ pub struct AppState {
     pub documents: document::Extractor,
     /// Google sign-in, when configured.
     pub google: Option<Arc<oidc::GoogleSignIn>>,
+    /// The workers of `preppal web --worker URL...`, whose token replies name one of them;
+    /// `None` when the worker tier runs in this process (`preppal serve`).
+    pub workers: Option<Arc<workers::WorkerPool>>,
 }
 
 impl AppState {
@@ -345,41 +352,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         secrets::load_or_create("PREPPAL_WORKER_SECRET", &args.data_dir, "worker_secret")?;
     let keys = TokenKeys::new(&jwt_secret);
 
-    let (models, simulator) = match (&args.gemini_url, &args.gemini_api_key) {
-        (Some(url), key) => {
-            tracing::info!(endpoint = %url, "interviewer: Live endpoint override (PREPPAL_GEMINI_URL)");
-            let key = key.clone().unwrap_or_else(|| "unused".to_owned());
-            (connector(url.clone(), key, args), None)
-        }
-        (None, Some(key)) => {
-            let url = preppal_gemini::config::DEFAULT_ENDPOINT.to_owned();
-            tracing::info!("interviewer: the Gemini Live API (GEMINI_API_KEY is set)");
-            (connector(url, key.clone(), args), None)
-        }
-        (None, None) => {
-            let sim = Simulator::start(SimulatorConfig::default()).await?;
-            tracing::info!(endpoint = %sim.url(), "interviewer: built-in Gemini Live simulator (offline mode: GEMINI_API_KEY is not set)");
-            (connector(sim.url(), "offline".to_owned(), args), Some(sim))
-        }
-    };
-    let feedbacker = match (&args.gemini_api_key, &args.gemini_rest_url) {
-        (Some(key), rest) => Feedbacker(Some(Arc::new(FeedbackClient::new(
-            key.clone(),
-            rest.as_deref(),
-        )))),
-        // No key but an explicit generateContent endpoint (for example a simulator's):
-        // written by whoever serves it, labelled as the simulator's.
-        (None, Some(rest)) => {
-            tracing::info!(endpoint = %rest, "feedback: metrics plus generateContent at PREPPAL_GEMINI_REST_URL (no GEMINI_API_KEY)");
-            Feedbacker(Some(Arc::new(
-                FeedbackClient::new("unused", Some(rest)).with_source(FeedbackSource::Simulator),
-            )))
-        }
-        (None, None) => {
-            tracing::info!("feedback: metrics and an automatic summary from the transcript, labelled as such (no GEMINI_API_KEY)");
-            Feedbacker(None)
-        }
-    };
+    let (models, simulator) =
+        interviewer(&args.gemini_url, &args.gemini_api_key, &args.gemini_model).await?;
+    let feedbacker = feedbacker(&args.gemini_api_key, &args.gemini_rest_url);
     let limits = Arc::new(limits::Limits::new(args.limits));
     let google = oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new);
     if let Some(g) = &google {
@@ -404,6 +379,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         limits,
         documents: document::Extractor::default(),
         google,
+        workers: None,
     });
     let router = app(Arc::clone(&state)).merge(worker::router(worker));
     Ok(Server {
@@ -413,11 +389,64 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     })
 }
 
-fn connector(endpoint: String, api_key: String, args: &ServeArgs) -> ModelConnector {
-    ModelConnector {
+/// Picks the interviewer: the Live endpoint override (`PREPPAL_GEMINI_URL`), the Gemini
+/// Live API (`GEMINI_API_KEY`), or, with neither, a simulator started in this process.
+///
+/// # Errors
+/// A simulator that cannot bind.
+pub(crate) async fn interviewer(
+    gemini_url: &Option<String>,
+    gemini_api_key: &Option<String>,
+    gemini_model: &Option<String>,
+) -> anyhow::Result<(ModelConnector, Option<SimulatorHandle>)> {
+    let connector = |endpoint: String, api_key: String| ModelConnector {
         endpoint,
         api_key,
-        model: args.gemini_model.clone(),
+        model: gemini_model.clone(),
+    };
+    Ok(match (gemini_url, gemini_api_key) {
+        (Some(url), key) => {
+            tracing::info!(endpoint = %url, "interviewer: Live endpoint override (PREPPAL_GEMINI_URL)");
+            let key = key.clone().unwrap_or_else(|| "unused".to_owned());
+            (connector(url.clone(), key), None)
+        }
+        (None, Some(key)) => {
+            let url = preppal_gemini::config::DEFAULT_ENDPOINT.to_owned();
+            tracing::info!("interviewer: the Gemini Live API (GEMINI_API_KEY is set)");
+            (connector(url, key.clone()), None)
+        }
+        (None, None) => {
+            let sim = Simulator::start(SimulatorConfig::default()).await?;
+            tracing::info!(endpoint = %sim.url(), "interviewer: built-in Gemini Live simulator (offline mode: GEMINI_API_KEY is not set)");
+            (connector(sim.url(), "offline".to_owned()), Some(sim))
+        }
+    })
+}
+
+/// Picks the feedback writer: Gemini's `generateContent` with `GEMINI_API_KEY`, the one
+/// at `PREPPAL_GEMINI_REST_URL` without a key (labelled as the simulator's), or the
+/// automatic summary.
+pub(crate) fn feedbacker(
+    gemini_api_key: &Option<String>,
+    gemini_rest_url: &Option<String>,
+) -> Feedbacker {
+    match (gemini_api_key, gemini_rest_url) {
+        (Some(key), rest) => Feedbacker(Some(Arc::new(FeedbackClient::new(
+            key.clone(),
+            rest.as_deref(),
+        )))),
+        // No key but an explicit generateContent endpoint (for example a simulator's):
+        // written by whoever serves it, labelled as the simulator's.
+        (None, Some(rest)) => {
+            tracing::info!(endpoint = %rest, "feedback: metrics plus generateContent at PREPPAL_GEMINI_REST_URL (no GEMINI_API_KEY)");
+            Feedbacker(Some(Arc::new(
+                FeedbackClient::new("unused", Some(rest)).with_source(FeedbackSource::Simulator),
+            )))
+        }
+        (None, None) => {
+            tracing::info!("feedback: metrics and an automatic summary from the transcript, labelled as such (no GEMINI_API_KEY)");
+            Feedbacker(None)
+        }
     }
 }
 

@@ -66,6 +66,47 @@ macro_rules! procedure {
     };
 }
 
+/// The reply of `interview.generateWorkerToken` and `interview.generateWsToken`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkerToken {
+    /// The JWT for the interview WebSocket.
+    pub token: String,
+    /// When the token expires, in seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// The interview WebSocket to connect to, token included
+    /// (`{ws base of worker_url}/interview/{interview_id}?token=...`).
+    pub ws_url: String,
+    /// Base URL (`http://` or `https://`) of the worker chosen for the interview: the one
+    /// holding its lease while that lease is live and the worker healthy, else a live worker.
+    /// With one process (`preppal serve`), the server itself.
+    pub worker_url: String,
+}
+
+/// Declares a token procedure: its 200 reply is a [`WorkerToken`]; it answers 503 when no
+/// worker is available.
+macro_rules! token_procedure {
+    ($name:ident, $path:literal, $summary:literal) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            summary = $summary,
+            request_body(content = InterviewId, content_type = "application/json"),
+            responses(
+                (status = 200, description = "Success", body = WorkerToken),
+                (status = 400, description = "Malformed input or a broken rule", body = ErrorBody),
+                (status = 401, description = "Sign in first", body = ErrorBody),
+                (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+                (status = 404, description = "Not found (or another user's)", body = ErrorBody),
+                (status = 409, description = "The interview has ended", body = ErrorBody),
+                (status = 429, description = "Too many requests", body = ErrorBody),
+                (status = 503, description = "No worker answers its health check", body = ErrorBody),
+            ),
+            security(("session" = []))
+        )]
+        fn $name() {}
+    };
+}
+
 procedure!(
     get_profile,
     "/api/user.getProfile",
@@ -78,17 +119,15 @@ procedure!(
     CreateSession,
     "Create a PENDING interview (idempotent by key)"
 );
-procedure!(
+token_procedure!(
     generate_worker_token,
     "/api/interview.generateWorkerToken",
-    InterviewId,
-    "A 5-minute token for the interview WebSocket"
+    "A 5-minute token for the interview WebSocket, and the worker to connect to"
 );
-procedure!(
+token_procedure!(
     generate_ws_token,
     "/api/interview.generateWsToken",
-    InterviewId,
-    "A 1-hour token for the interview WebSocket"
+    "A 1-hour token for the interview WebSocket, and the worker to connect to"
 );
 procedure!(
     get_progress,
@@ -275,7 +314,7 @@ impl Modify for Security {
         delete, update_status, jd_list, jd_create, jd_update, jd_delete, resume_list,
         resume_create, resume_update, resume_delete, extract_text
     ),
-    components(schemas(ErrorBody, ErrorDetail, NoInput)),
+    components(schemas(ErrorBody, ErrorDetail, NoInput, WorkerToken)),
     modifiers(&Security)
 )]
 #[derive(Debug)]

@@ -38,6 +38,14 @@ impl WorkerApiError {
         }
     }
 
+    fn lease(e: preppal_store::StoreError) -> Self {
+        if matches!(e, preppal_store::StoreError::LeaseHeld) {
+            Self::new(409, "another worker holds the interview's lease")
+        } else {
+            Self::store(e)
+        }
+    }
+
     fn store(e: preppal_store::StoreError) -> Self {
         match e.kind() {
             ErrorKind::NotFound => Self::new(404, "interview not found"),
@@ -143,7 +151,57 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                 .map_err(WorkerApiError::store)?;
             Ok(Reply::SubmitFeedback(proto::SubmitFeedbackResponse {}))
         }
+        Request::ClaimLease(r) => {
+            let lease = store
+                .claim_lease(&r.interview_id, &r.worker_id, r.ttl_ms, now_ms())
+                .await
+                .map_err(WorkerApiError::lease)?;
+            Ok(lease_reply(&lease))
+        }
+        Request::RenewLease(r) => {
+            let lease = store
+                .renew_lease(&r.interview_id, &r.worker_id, r.ttl_ms, now_ms())
+                .await
+                .map_err(WorkerApiError::lease)?;
+            Ok(lease_reply(&lease))
+        }
+        Request::ReleaseLease(r) => {
+            store
+                .release_lease(&r.interview_id, &r.worker_id)
+                .await
+                .map_err(WorkerApiError::lease)?;
+            Ok(Reply::Lease(proto::LeaseResponse {
+                interview_id: r.interview_id,
+                worker_id: r.worker_id,
+                expires_at_ms: 0,
+            }))
+        }
+        Request::SaveResumptionHandle(r) => {
+            let handle = (!r.handle.is_empty()).then_some(r.handle.as_str());
+            store
+                .set_resumption_handle(&r.interview_id, handle)
+                .await
+                .map_err(WorkerApiError::store)?;
+            Ok(Reply::SaveResumptionHandle(
+                proto::SaveResumptionHandleResponse {},
+            ))
+        }
     }
+}
+
+/// Now, in ms since the Unix epoch: the one clock every lease is kept on.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn lease_reply(lease: &preppal_store::Lease) -> Reply {
+    Reply::Lease(proto::LeaseResponse {
+        interview_id: lease.interview_id.clone(),
+        worker_id: lease.worker_id.clone(),
+        expires_at_ms: u64::try_from(lease.expires_at_ms).unwrap_or(0),
+    })
 }
 
 fn reply(status: StatusCode, body: Reply) -> Response {
@@ -186,7 +244,12 @@ pub async fn post_worker(
         Err(e) => return error_reply(WorkerApiError::new(400, e.to_string())),
     };
     match handle(state.store.as_ref(), req).await {
-        Ok(r) => reply(StatusCode::OK, r),
+        Ok(r) => {
+            if let Some(pool) = &state.workers {
+                pool.observe(&r);
+            }
+            reply(StatusCode::OK, r)
+        }
         Err(e) => error_reply(e),
     }
 }

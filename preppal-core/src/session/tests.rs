@@ -472,3 +472,73 @@ fn pauses_within_an_answer_are_tallied_on_the_sample_timeline() {
     assert_eq!(h.persist[n - 2], PersistAction::AnswerAudio(tally));
     assert!(matches!(h.persist[n - 1], PersistAction::Finish { .. }));
 }
+
+#[test]
+fn a_taken_over_interview_continues_the_stored_sequence_and_time_limit() {
+    let stored = vec![
+        TranscriptEntry {
+            sequence: 0,
+            speaker: Speaker::Ai,
+            text: "Tell me about yourself.".into(),
+            start_ms: 0,
+            end_ms: 2_000,
+        },
+        TranscriptEntry {
+            sequence: 1,
+            speaker: Speaker::User,
+            text: "I build backends.".into(),
+            start_ms: 3_000,
+            end_ms: 5_000,
+        },
+    ];
+    let now = Instant::now();
+    let mut h = Harness::new(Duration::from_secs(600));
+    h.now = now;
+    h.session = InterviewSession::resume(
+        "iv-1",
+        SessionConfig::new(Duration::from_secs(600)),
+        stored.clone(),
+        Duration::from_secs(60),
+        now,
+    );
+    h.drain();
+    assert_eq!(h.session.status(), InterviewStatus::InProgress);
+    // The client gets the stored transcript, the model no Begin, the store no status.
+    match h.to_client.as_slice() {
+        [M::SessionResumed(r)] => {
+            assert_eq!(r.elapsed_ms, 60_000);
+            assert_eq!(r.max_duration_ms, 600_000);
+            let seqs: Vec<u32> = r.transcript.iter().map(|e| e.sequence).collect();
+            assert_eq!(seqs, [0, 1]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(h.to_model.is_empty(), "{:?}", h.to_model);
+    assert!(h.persist.is_empty(), "{:?}", h.persist);
+    // The resumed connection's setupComplete changes nothing; the next turn is number 2.
+    h.model(ModelEvent::SetupComplete).unwrap();
+    h.model(ModelEvent::OutputTranscription("Next question.".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    let stored_now: Vec<&TranscriptEntry> = h
+        .persist
+        .iter()
+        .filter_map(|p| match p {
+            PersistAction::Transcript(b) => Some(b),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(stored_now.len(), 1);
+    assert_eq!(stored_now[0].sequence, 2);
+    assert_eq!(stored_now[0].start_ms, 60_000);
+    // The limit counts from the interview's start, not from the takeover.
+    h.advance(Duration::from_secs(539));
+    h.session.handle_timeout(h.now);
+    assert!(!h.session.is_ended());
+    h.advance(Duration::from_secs(1));
+    h.session.handle_timeout(h.now);
+    h.drain();
+    assert_eq!(h.session.end_reason(), Some(&EndReason::TimeLimit));
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+}

@@ -2,7 +2,9 @@
 //! processes or in-process when both tiers share one (`preppal serve`).
 //!
 //! Calls are retried with capped exponential backoff when the failure is transient
-//! (network, 5xx); every request is idempotent, so a retry never duplicates anything.
+//! (network, 5xx) for up to about a minute ([`RETRY_WINDOW`]), long enough for the web
+//! tier or its database to restart; every request is idempotent, so a retry never
+//! duplicates anything.
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +21,11 @@ use preppal_store::InterviewStore;
 
 use crate::server::secrets::Secret;
 use crate::server::worker_api::{self, WorkerApiError};
+
+/// How long a call keeps retrying transient failures, at most (plus the last attempt's
+/// own HTTP timeout): about a minute, so a web-tier or PostgreSQL restart mid-interview
+/// loses nothing.
+pub const RETRY_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why a worker API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -134,10 +141,12 @@ pub struct Backend(pub Arc<dyn WorkerBackend>);
 
 impl Backend {
     async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+        // 0.1 s doubling to 5 s, then every 5 s: about 60 s in all.
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(5))
-            .with_max_times(8)
+            .without_max_times()
+            .with_total_delay(Some(RETRY_WINDOW))
             .with_jitter();
         (|| {
             let req = req.clone();
@@ -225,5 +234,103 @@ impl Backend {
         }))
         .await
         .map(drop)
+    }
+
+    /// `claimLease`: takes interview `interview_id`'s lease for `worker_id` for `ttl_ms`;
+    /// returns when it lapses (Unix ms, the web tier's clock).
+    ///
+    /// # Errors
+    /// [`BackendError::Refused`] with 409 when another worker holds a live lease (not
+    /// retried here: the caller decides how long to wait); other [`BackendError`]s after
+    /// retries.
+    pub async fn claim_lease(
+        &self,
+        interview_id: &str,
+        worker_id: &str,
+        ttl_ms: u64,
+    ) -> Result<u64, BackendError> {
+        self.lease(Request::ClaimLease(lease_request(
+            interview_id,
+            worker_id,
+            ttl_ms,
+        )))
+        .await
+    }
+
+    /// `renewLease`: extends `worker_id`'s lease; returns when it now lapses (Unix ms).
+    ///
+    /// # Errors
+    /// [`BackendError::Refused`] with 409 when `worker_id` no longer holds the lease;
+    /// other [`BackendError`]s after retries.
+    pub async fn renew_lease(
+        &self,
+        interview_id: &str,
+        worker_id: &str,
+        ttl_ms: u64,
+    ) -> Result<u64, BackendError> {
+        self.lease(Request::RenewLease(lease_request(
+            interview_id,
+            worker_id,
+            ttl_ms,
+        )))
+        .await
+    }
+
+    /// `releaseLease`: gives up `worker_id`'s lease (a no-op when there is none).
+    ///
+    /// # Errors
+    /// [`BackendError::Refused`] with 409 when another worker holds it; other
+    /// [`BackendError`]s after retries.
+    pub async fn release_lease(
+        &self,
+        interview_id: &str,
+        worker_id: &str,
+    ) -> Result<(), BackendError> {
+        self.lease(Request::ReleaseLease(lease_request(
+            interview_id,
+            worker_id,
+            0,
+        )))
+        .await
+        .map(drop)
+    }
+
+    async fn lease(&self, req: Request) -> Result<u64, BackendError> {
+        match self.call(req).await? {
+            Reply::Lease(l) => Ok(l.expires_at_ms),
+            other => Err(BackendError::BadReply(format!("{other:?}"))),
+        }
+    }
+
+    /// `saveResumptionHandle`: keeps `handle` (the latest resumable Gemini Live session
+    /// handle) for a worker that takes the interview over; `""` clears it.
+    ///
+    /// # Errors
+    /// [`BackendError`] after retries.
+    pub async fn save_resumption_handle(
+        &self,
+        interview_id: &str,
+        handle: &str,
+    ) -> Result<(), BackendError> {
+        match self
+            .call(Request::SaveResumptionHandle(
+                proto::SaveResumptionHandleRequest {
+                    interview_id: interview_id.to_owned(),
+                    handle: handle.to_owned(),
+                },
+            ))
+            .await?
+        {
+            Reply::SaveResumptionHandle(_) => Ok(()),
+            other => Err(BackendError::BadReply(format!("{other:?}"))),
+        }
+    }
+}
+
+fn lease_request(interview_id: &str, worker_id: &str, ttl_ms: u64) -> proto::LeaseRequest {
+    proto::LeaseRequest {
+        interview_id: interview_id.to_owned(),
+        worker_id: worker_id.to_owned(),
+        ttl_ms,
     }
 }

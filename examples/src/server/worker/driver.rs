@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use preppal_core::codec::{self, DecodeError};
 use preppal_core::proto::{self, server_to_client_message::Message as ToClient};
-use preppal_core::{InterviewSession, ModelCommand, ModelEvent, SessionConfig, SessionEvent};
+use preppal_core::{ModelCommand, ModelEvent, SessionConfig, SessionEvent};
 use preppal_gemini::ResilientSession;
 use tokio::sync::mpsc;
 
-use super::persist;
 use super::WorkerTier;
+use super::{lease, persist};
 use crate::server::limits::{AudioRate, FrameVerdict};
 
 /// How long the driver waits for the persister to store the end, in seconds.
@@ -67,8 +67,29 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
         return close(ws, 1008, "ended").await;
     }
 
+    // With several workers, run only while holding the interview's lease; a takeover
+    // waits for the dead owner's lease to lapse, then reads the context again.
+    let mut lease = None;
+    let mut ctx = ctx;
+    if let Some(cfg) = &tier.lease {
+        match lease::acquire(&tier.backend, cfg, &interview_id).await {
+            Ok(k) => lease = Some(k),
+            Err(e) => {
+                tracing::warn!(interview = %interview_id, error = %e, "interview lease not taken");
+                send_error(&mut ws, 503, "the interview is held elsewhere; try again").await;
+                return close(ws, 1013, "try again later").await;
+            }
+        }
+        match tier.backend.get_context(&interview_id).await {
+            Ok(c) => ctx = c,
+            Err(e) => {
+                tracing::warn!(interview = %interview_id, error = %e, "context not refreshed after the lease")
+            }
+        }
+    }
+
     let config = SessionConfig::new(Duration::from_millis(ctx.duration_ms.max(60_000)));
-    let mut session = InterviewSession::new(interview_id.clone(), config, Instant::now());
+    let mut session = super::session_for(&ctx, config, Instant::now());
     let (persist_tx, persist_rx) = mpsc::channel(persist::PERSIST_QUEUE);
     let persister = tokio::spawn(persist::run(
         tier.backend.clone(),
@@ -100,6 +121,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
     };
 
     let mut client_open = true;
+    let mut lease_lost = false;
     let mut audio_rate = AudioRate::new(&tier.limits, Instant::now());
     loop {
         // Drain every output, in the documented order.
@@ -176,6 +198,11 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                             ModelEvent::Resumed { with_handle } => {
                                 tracing::info!(interview = %interview_id, with_handle, "model connection resumed");
                             }
+                            ModelEvent::ResumptionUpdate { handle, resumable: true } => {
+                                if let Some(k) = &lease {
+                                    k.save_handle(handle);
+                                }
+                            }
                             _ => {}
                         }
                         session.handle_model(ev, now).ok();
@@ -191,6 +218,11 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                 }
             }
             () = sleep_until(deadline) => session.handle_timeout(Instant::now()),
+            () = lease::lost(&mut lease) => {
+                // Another worker runs the interview now: stop relaying, finalize nothing.
+                lease_lost = true;
+                break;
+            }
         }
     }
     drop(persist_tx);
@@ -199,8 +231,15 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
         Ok(_) => tracing::error!(interview = %interview_id, "persister ended without finishing"),
         Err(_) => tracing::error!(interview = %interview_id, "persister did not finish in time"),
     }
+    if let Some(k) = lease {
+        k.release().await;
+    }
     if client_open {
-        close(ws, 1000, "interview ended").await;
+        if lease_lost {
+            close(ws, 1012, "the interview moved to another worker").await;
+        } else {
+            close(ws, 1000, "interview ended").await;
+        }
     }
 }
 

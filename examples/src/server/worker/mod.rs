@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod driver;
+pub mod lease;
 pub mod persist;
 
 use std::collections::HashSet;
@@ -16,7 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{AnswerAudio, Feedback, TranscriptEntry};
+use preppal_core::{AnswerAudio, Feedback, InterviewSession, SessionConfig, TranscriptEntry};
 use preppal_gemini::{
     interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
     ResilientSession,
@@ -26,6 +27,7 @@ use serde::Deserialize;
 use super::limits::Limits;
 use super::tokens::TokenKeys;
 use backend::{Backend, BackendError};
+use lease::LeaseConfig;
 
 /// Where the model lives: the Gemini Live endpoint (or anything that speaks its protocol,
 /// such as the simulator) and the key to present.
@@ -57,7 +59,26 @@ impl ModelConnector {
     ///
     /// # Errors
     /// [`LiveError`] from the client when the first connection cannot be made.
+    ///
+    /// An interview taken over from another worker (`ctx.resumption_handle` is set)
+    /// resumes the model's session with the stored handle; when that is refused (the
+    /// handle expired), it connects afresh.
     pub async fn connect(&self, ctx: &GetContextResponse) -> Result<ResilientSession, LiveError> {
+        if !ctx.resumption_handle.is_empty() {
+            let config = self
+                .config(ctx)
+                .with_resumption_handle(Some(ctx.resumption_handle.clone()));
+            match ResilientSession::connect(config, ReconnectPolicy::default()).await {
+                Ok(live) => return Ok(live),
+                Err(e) => {
+                    tracing::warn!(interview = %ctx.interview_id, error = %e, "resuming the model session with the stored handle failed; connecting afresh");
+                }
+            }
+        }
+        ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await
+    }
+
+    fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
         let instruction = interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume);
         let mut config = LiveConfig::new(self.api_key.clone(), instruction)
             .with_endpoint(self.endpoint.clone())
@@ -65,7 +86,7 @@ impl ModelConnector {
         if let Some(m) = &self.model {
             config = config.with_model(m.clone());
         }
-        ResilientSession::connect(config, ReconnectPolicy::default()).await
+        config
     }
 }
 
@@ -115,6 +136,9 @@ pub struct WorkerTier {
     pub keys: TokenKeys,
     /// Abuse limits (live interviews per user, audio frame rate).
     pub limits: Arc<Limits>,
+    /// This worker's id and lease lifetime when interviews are leased (`preppal worker`);
+    /// `None` in `preppal serve`, where one process owns every interview.
+    pub lease: Option<LeaseConfig>,
     live: Mutex<HashSet<String>>,
 }
 
@@ -132,6 +156,7 @@ impl WorkerTier {
             feedbacker,
             keys,
             limits: Arc::new(Limits::default()),
+            lease: None,
             live: Mutex::new(HashSet::new()),
         }
     }
@@ -139,6 +164,12 @@ impl WorkerTier {
     /// The same tier under `limits` (by default [`Limits::default`]).
     pub fn with_limits(mut self, limits: Arc<Limits>) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The same tier holding a lease on each interview it runs, under `config`.
+    pub fn with_lease(mut self, config: LeaseConfig) -> Self {
+        self.lease = Some(config);
         self
     }
 
@@ -246,4 +277,58 @@ pub fn router(tier: Arc<WorkerTier>) -> Router {
     Router::new()
         .route("/interview/{interview_id}", get(interview_socket))
         .with_state(tier)
+}
+
+/// The routes of a worker in a process of its own (`preppal worker`): the interview
+/// WebSocket and `GET /healthz` (`{"ok": true, "worker_id", "live_interviews"}`), which the
+/// web tier probes before sending a client here.
+pub fn standalone_router(tier: Arc<WorkerTier>) -> Router {
+    Router::new()
+        .route("/interview/{interview_id}", get(interview_socket))
+        .route("/healthz", get(worker_healthz))
+        .with_state(tier)
+}
+
+async fn worker_healthz(State(tier): State<Arc<WorkerTier>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "ok": true,
+        "worker_id": tier.lease.as_ref().map(|l| l.worker_id.clone()),
+        "live_interviews": tier.live_count(),
+    }))
+}
+
+/// The session for an interview described by `ctx`: a new one, or, when the interview is
+/// already IN_PROGRESS (its worker died, or this process restarted), one that continues
+/// from the stored transcript ([`InterviewSession::resume`]) with the time already spent:
+/// the larger of the wall time since `started_at_ms` and the end of the last stored entry.
+pub fn session_for(
+    ctx: &GetContextResponse,
+    config: SessionConfig,
+    now: std::time::Instant,
+) -> InterviewSession {
+    let in_progress = preppal_core::InterviewStatus::from_proto_i32(ctx.status)
+        .is_ok_and(|s| s == preppal_core::InterviewStatus::InProgress);
+    if !in_progress || ctx.started_at_ms == 0 {
+        return InterviewSession::new(ctx.interview_id.clone(), config, now);
+    }
+    let entries: Vec<TranscriptEntry> = ctx
+        .transcript
+        .iter()
+        .cloned()
+        .filter_map(|e| match TranscriptEntry::try_from(e) {
+            Ok(e) => Some(e),
+            Err(err) => {
+                tracing::warn!(interview = %ctx.interview_id, error = %err, "stored transcript entry skipped");
+                None
+            }
+        })
+        .collect();
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .saturating_sub(ctx.started_at_ms);
+    let last_end_ms = entries.iter().map(|e| e.end_ms).max().unwrap_or(0);
+    let elapsed = std::time::Duration::from_millis(wall_ms.max(last_end_ms));
+    tracing::info!(interview = %ctx.interview_id, entries = entries.len(), elapsed_ms = elapsed.as_millis(), "taking over an interview in progress");
+    InterviewSession::resume(ctx.interview_id.clone(), config, entries, elapsed, now)
 }

@@ -31,7 +31,13 @@ pub async fn run(
     mut rx: mpsc::Receiver<PersistAction>,
 ) -> Option<Finished> {
     let id = ctx.interview_id.clone();
-    let mut kept: Vec<TranscriptEntry> = Vec::new();
+    // An interview taken over in progress: feedback covers what was stored before too.
+    let mut kept: Vec<TranscriptEntry> = ctx
+        .transcript
+        .iter()
+        .cloned()
+        .filter_map(|e| TranscriptEntry::try_from(e).ok())
+        .collect();
     let mut audio: Vec<AnswerAudio> = Vec::new();
     while let Some(action) = rx.recv().await {
         match action {

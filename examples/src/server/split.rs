@@ -1,0 +1,196 @@
+//! The two tiers as separate processes: `preppal web` and `preppal worker`.
+//!
+//! - `preppal web --addr ADDR --database-url URL --worker URL...`: sign-in, the JSON API,
+//!   the pages and the protobuf worker API (`POST /api/worker`); it owns the store and runs
+//!   no interviews. Its token replies (`interview.generateWorkerToken`,
+//!   `interview.generateWsToken`) name the worker to connect to ([`super::workers`]).
+//! - `preppal worker --addr ADDR --web-url URL`: the interview WebSocket and `GET /healthz`.
+//!   It never opens the database: it reaches the web tier only through the worker API, with
+//!   the shared secret, and holds a lease on each interview it runs
+//!   ([`super::worker::lease`]), so a worker that dies is replaced by another.
+//!
+//! Both refuse to start without `PREPPAL_JWT_SECRET` and `PREPPAL_WORKER_SECRET`, which
+//! must be the same for every process: unlike `preppal serve`, they have no data directory
+//! to keep generated ones in that the other processes could read.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use preppal_store::InterviewStore;
+
+use super::secrets::Secret;
+use super::tokens::TokenKeys;
+use super::worker::backend::{Backend, HttpBackend, LocalBackend};
+use super::worker::lease::{LeaseConfig, DEFAULT_LEASE_TTL_MS};
+use super::worker::{Feedbacker, ModelConnector, WorkerTier};
+use super::workers::WorkerPool;
+use super::{app, limits, AppState};
+
+/// Options of `preppal web`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Database URL (`postgres://...`, or `sqlite://...` for a single machine).
+    #[arg(long, env = "PREPPAL_DATABASE_URL")]
+    pub database_url: String,
+    /// Base URL of a worker (`preppal worker`), as clients reach it; repeat for several.
+    #[arg(long = "worker", required = true, value_name = "URL")]
+    pub workers: Vec<String>,
+    /// Enable dev-credentials sign-in (on by default when listening on loopback).
+    #[arg(long, conflicts_with = "no_dev_auth")]
+    pub dev_auth: bool,
+    /// Disable dev-credentials sign-in.
+    #[arg(long)]
+    pub no_dev_auth: bool,
+    /// Abuse limits (see [`limits`]).
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
+    /// Google sign-in (OpenID Connect), on when its client id and secret are set.
+    #[command(flatten)]
+    pub google: super::oidc::GoogleArgs,
+}
+
+/// Options of `preppal worker`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    pub addr: SocketAddr,
+    /// Base URL of the web tier (`preppal web`), e.g. `http://127.0.0.1:3000`.
+    #[arg(long, env = "PREPPAL_WEB_URL")]
+    pub web_url: String,
+    /// This worker's base URL as clients and the web tier reach it, and its id in the
+    /// interviews' leases; default `http://{addr}`. It must match one `--worker` of the web tier.
+    #[arg(long, env = "PREPPAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long an interview's lease lasts without renewal, in ms (renewed every third):
+    /// how soon another worker may take over the interviews of a worker that died.
+    #[arg(long, env = "PREPPAL_LEASE_TTL_MS", default_value_t = DEFAULT_LEASE_TTL_MS)]
+    pub lease_ttl_ms: u64,
+    /// Gemini API key; without it (and without PREPPAL_GEMINI_URL) the built-in simulator plays the interviewer.
+    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    pub gemini_api_key: Option<String>,
+    /// Live API WebSocket endpoint override (any ws:// or wss:// URL that speaks the protocol).
+    #[arg(long, env = "PREPPAL_GEMINI_URL")]
+    pub gemini_url: Option<String>,
+    /// Base URL of the Gemini REST API used for feedback.
+    #[arg(long, env = "PREPPAL_GEMINI_REST_URL")]
+    pub gemini_rest_url: Option<String>,
+    /// Live model name (default: the client's current native-audio model).
+    #[arg(long, env = "PREPPAL_GEMINI_MODEL")]
+    pub gemini_model: Option<String>,
+    /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
+}
+
+/// Reads a secret that every process must share from `env_var`.
+///
+/// # Errors
+/// When it is unset or shorter than [`super::secrets::MIN_SECRET_BYTES`].
+pub fn shared_secret(env_var: &str) -> anyhow::Result<Secret> {
+    let value = std::env::var(env_var).map_err(|_| {
+        anyhow::anyhow!(
+            "{env_var} is not set: `preppal web` and `preppal worker` need the same value in every process (for example `openssl rand -hex 32`)"
+        )
+    })?;
+    Secret::new(value).map_err(|e| anyhow::anyhow!("{env_var}: {e}"))
+}
+
+/// `preppal web`: runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// A missing secret, a store that cannot be opened, or an address that cannot be bound.
+pub async fn web(args: WebArgs) -> anyhow::Result<()> {
+    let jwt_secret = shared_secret("PREPPAL_JWT_SECRET")?;
+    let worker_secret = shared_secret("PREPPAL_WORKER_SECRET")?;
+    let store = preppal_store::open(&args.database_url).await?;
+    let keys = TokenKeys::new(&jwt_secret);
+    let limits = Arc::new(limits::Limits::new(args.limits));
+    let pool = Arc::new(WorkerPool::new(args.workers.clone()));
+    let dev_auth = if args.no_dev_auth {
+        false
+    } else {
+        args.dev_auth || args.addr.ip().is_loopback()
+    };
+    let state = Arc::new(AppState {
+        store: Arc::clone(&store),
+        keys: keys.clone(),
+        worker_secret,
+        dev_auth,
+        // This process runs no interviews: its own worker tier stays idle and unrouted.
+        worker: Arc::new(idle_worker_tier(store, keys)),
+        worker_public_url: None,
+        limits,
+        documents: super::document::Extractor::default(),
+        google: super::oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
+        workers: Some(Arc::clone(&pool)),
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        database = %super::redact_url(&args.database_url),
+        workers = ?pool.urls(),
+        dev_auth,
+        "Preppal web tier is listening: open http://{addr}/"
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(super::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+fn idle_worker_tier(store: Arc<dyn InterviewStore>, keys: TokenKeys) -> WorkerTier {
+    WorkerTier::new(
+        Backend(Arc::new(LocalBackend::new(store))),
+        ModelConnector {
+            endpoint: String::new(),
+            api_key: String::new(),
+            model: None,
+        },
+        Feedbacker(None),
+        keys,
+    )
+}
+
+/// `preppal worker`: runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// A missing secret, a simulator that cannot start, or an address that cannot be bound.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let jwt_secret = shared_secret("PREPPAL_JWT_SECRET")?;
+    let worker_secret = shared_secret("PREPPAL_WORKER_SECRET")?;
+    anyhow::ensure!(
+        args.lease_ttl_ms >= 300,
+        "--lease-ttl-ms must be at least 300"
+    );
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    let worker_id = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let (models, _simulator) =
+        super::interviewer(&args.gemini_url, &args.gemini_api_key, &args.gemini_model).await?;
+    let feedbacker = super::feedbacker(&args.gemini_api_key, &args.gemini_rest_url);
+    let backend = Backend(Arc::new(HttpBackend::new(&args.web_url, worker_secret)));
+    let tier = Arc::new(
+        WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))
+            .with_limits(Arc::new(limits::Limits::new(args.limits)))
+            .with_lease(LeaseConfig {
+                worker_id: worker_id.clone(),
+                ttl: Duration::from_millis(args.lease_ttl_ms),
+            }),
+    );
+    tracing::info!(%addr, %worker_id, web = %args.web_url, lease_ttl_ms = args.lease_ttl_ms, "Preppal worker is listening");
+    axum::serve(listener, super::worker::standalone_router(tier))
+        .with_graceful_shutdown(super::shutdown_signal())
+        .await?;
+    Ok(())
+}
