@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod secrets;
@@ -298,6 +299,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(worker_api)
         .merge(pages::router())
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics_handler))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .with_state(state)
 }
