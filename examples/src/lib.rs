@@ -4,4 +4,5 @@
 //! Run with `cargo run --release -p preppal-examples -- serve`.
 
 pub mod cli;
+pub mod loadtest;
 pub mod server;

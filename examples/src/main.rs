@@ -4,7 +4,7 @@
 //! <http://127.0.0.1:3000/> or run `preppal interview`.
 
 use clap::{Parser, Subcommand};
-use preppal_examples::{cli, server};
+use preppal_examples::{cli, loadtest, server};
 use tracing_subscriber::EnvFilter;
 
 /// Live, voice-first AI mock interviews.
@@ -27,6 +27,16 @@ enum Command {
     Interview(cli::InterviewArgs),
     /// Print one stored interview (transcript and feedback) as JSON or Markdown.
     Export(cli::ExportArgs),
+    /// Hold many live interviews at once on loopback and measure the server against a
+    /// plain relay (the floor): CPU, memory, latency, real-time pace.
+    Loadtest(loadtest::LoadtestArgs),
+    /// A part of `loadtest`: the model peer (Gemini Live simulator in load mode, or the
+    /// floor's peer).
+    #[command(hide = true)]
+    LoadtestPeer(loadtest::PeerArgs),
+    /// A part of `loadtest`: the floor relay.
+    #[command(hide = true)]
+    LoadtestRelay(loadtest::RelayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +61,9 @@ fn main() -> std::process::ExitCode {
             Command::Worker(args) => server::split::worker(args).await,
             Command::Interview(args) => cli::run_interview(args).await,
             Command::Export(args) => cli::run_export(args).await,
+            Command::Loadtest(args) => loadtest::run_loadtest(args).await,
+            Command::LoadtestPeer(args) => loadtest::run_peer(args).await,
+            Command::LoadtestRelay(args) => loadtest::run_relay(args).await,
         }
     });
     match result {

@@ -16,6 +16,7 @@ pub mod document;
 pub mod error;
 pub mod limits;
 pub mod oidc;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod secrets;
@@ -324,6 +325,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/auth/google/start", get(oidc::google_start))
         .route("/api/auth/google/callback", get(oidc::google_callback))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics_handler))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .with_state(state)
 }

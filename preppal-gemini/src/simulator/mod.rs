@@ -44,6 +44,7 @@
 //!   [`DEADLINE_EXPIRED`] [`SimulatorConfig::go_away_close_after`] later.
 
 mod faults;
+pub mod load;
 mod rest;
 mod script;
 mod speech;
@@ -142,6 +143,10 @@ pub struct SimulatorConfig {
     /// What the REST `generateContent` endpoint ([`SimulatorHandle::rest_url`]) returns;
     /// default [`FeedbackBehaviour::FromTranscript`].
     pub feedback: FeedbackBehaviour,
+    /// Load mode ([`load`]): answer every 100 ms of candidate audio with a 100 ms chunk and
+    /// a transcript fragment, timestamps in the audio, no script, no speech synthesis, no
+    /// voice activity detection, nothing recorded. Default `false`.
+    pub load: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -162,6 +167,7 @@ impl Default for SimulatorConfig {
             refuse_upgrades: Vec::new(),
             resumption: true,
             feedback: FeedbackBehaviour::default(),
+            load: false,
         }
     }
 }
@@ -240,6 +246,11 @@ impl SimulatorConfig {
     /// Sets [`SimulatorConfig::resumption`].
     pub fn with_resumption(mut self, on: bool) -> Self {
         self.resumption = on;
+        self
+    }
+    /// Sets [`SimulatorConfig::load`].
+    pub fn with_load(mut self, on: bool) -> Self {
+        self.load = on;
         self
     }
     /// Sets [`SimulatorConfig::refuse_upgrades`].
@@ -527,6 +538,10 @@ async fn serve(
             return;
         }
     };
+    if config.load {
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        return load::serve(ws, &config).await;
+    }
     let index = shared.new_connection();
     let opened = Instant::now();
     let faults = config

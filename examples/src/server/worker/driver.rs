@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use super::WorkerTier;
 use super::{lease, persist};
 use crate::server::limits::{AudioRate, FrameVerdict};
+use crate::server::metrics::{self, Direction, ErrorKind};
 
 /// How long the driver waits for the persister to store the end, in seconds.
 const FINISH_WAIT_SECS: u64 = 120;
@@ -49,6 +50,7 @@ async fn close(mut ws: WebSocket, code: u16, reason: &str) {
 
 /// Runs the interview `interview_id` for `user_id` over `ws` until it ends.
 pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier: Arc<WorkerTier>) {
+    let _live = metrics::LiveInterview::start();
     let ctx = match tier.backend.get_context(&interview_id).await {
         Ok(c) if c.user_id == user_id => c,
         Ok(_) => {
@@ -56,6 +58,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
             return close(ws, 1008, "not found").await;
         }
         Err(e) => {
+            metrics::error(ErrorKind::context_unavailable);
             tracing::error!(interview = %interview_id, error = %e, "context unavailable");
             send_error(&mut ws, 503, "the interview could not be loaded; try again").await;
             return close(ws, 1011, "unavailable").await;
@@ -106,6 +109,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
             Some(l)
         }
         Err(e) => {
+            metrics::error(ErrorKind::model_connect);
             tracing::error!(interview = %interview_id, error = %e, "model connection failed");
             session
                 .handle_model(
@@ -120,6 +124,10 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
         }
     };
 
+    let setup_at = Instant::now();
+    let mut first_audio_seen = false;
+    // The arrival of the frame being relayed, for the relay latency.
+    let mut arrived: Option<(Direction, Instant)> = None;
     let mut client_open = true;
     let mut lease_lost = false;
     let mut audio_rate = AudioRate::new(&tier.limits, Instant::now());
@@ -128,7 +136,11 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
         while let Some(cmd) = session.poll_to_model() {
             if let Some(l) = live.as_mut() {
                 let closing = cmd == ModelCommand::Close;
+                if matches!(cmd, ModelCommand::Audio(_)) {
+                    metrics::frame_to_model();
+                }
                 if let Err(e) = l.send(cmd).await {
+                    metrics::error(ErrorKind::model_send);
                     tracing::warn!(interview = %interview_id, error = %e, "model send failed");
                 }
                 if closing {
@@ -137,6 +149,9 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
             }
         }
         while let Some(msg) = session.poll_to_client() {
+            if matches!(msg.message, Some(ToClient::AudioResponse(_))) {
+                metrics::frame_to_client();
+            }
             if client_open
                 && ws
                     .send(Message::Binary(codec::encode_server(&msg)))
@@ -147,8 +162,12 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                 session.handle_client_gone(Instant::now());
             }
         }
+        if let Some((direction, at)) = arrived.take() {
+            metrics::relay_latency(direction, at.elapsed());
+        }
         while let Some(action) = session.poll_persist() {
             if persist_tx.send(action).await.is_err() {
+                metrics::error(ErrorKind::persist);
                 tracing::error!(interview = %interview_id, "persister stopped early");
             }
         }
@@ -166,8 +185,12 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                 match msg {
                     Some(Ok(Message::Binary(b))) => match codec::decode_client(b) {
                         Ok(m @ codec::ClientMessage::Audio(_)) => match audio_rate.frame(now) {
-                            FrameVerdict::Accept => { session.handle_client(m, now).ok(); }
+                            FrameVerdict::Accept => {
+                                arrived = Some((Direction::client_to_model, now));
+                                session.handle_client(m, now).ok();
+                            }
                             FrameVerdict::DropAndTell(e) => {
+                                metrics::error(ErrorKind::audio_rate_limited);
                                 tracing::warn!(interview = %interview_id, error = %e, "audio frames dropped");
                                 send_error(&mut ws, 429, &e.to_string()).await;
                             }
@@ -192,7 +215,15 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                     Some(Ok(ev)) => {
                         match &ev {
                             ModelEvent::Closed { .. } => live = None,
+                            ModelEvent::Audio(_) => {
+                                arrived = Some((Direction::model_to_client, now));
+                                if !first_audio_seen {
+                                    first_audio_seen = true;
+                                    metrics::first_model_audio(now - setup_at);
+                                }
+                            }
                             ModelEvent::Reconnecting { reason } => {
+                                metrics::reconnect();
                                 tracing::info!(interview = %interview_id, %reason, "moving to a new model connection");
                             }
                             ModelEvent::Resumed { with_handle } => {
@@ -209,6 +240,7 @@ pub async fn run(mut ws: WebSocket, interview_id: String, user_id: String, tier:
                     }
                     Some(Err(e)) => {
                         // A malformed server frame: the connection goes on.
+                        metrics::error(ErrorKind::model_frame_refused);
                         tracing::warn!(interview = %interview_id, error = %e, "model frame refused");
                     }
                     None => {
@@ -260,6 +292,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 async fn reject(ws: &mut WebSocket, interview_id: &str, e: &DecodeError) {
+    metrics::error(ErrorKind::client_message_refused);
     tracing::info!(interview = %interview_id, error = %e, "client message refused");
     let code = match e {
         DecodeError::TooLarge { .. } | DecodeError::TextTooLong(_) => 413,
