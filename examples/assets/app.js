@@ -9,7 +9,9 @@
 //
 // Flow (preppal-design.md, "Interview lifecycle"):
 //   POST /api/user.getProfile                -> signed in or 401
+//   POST /api/auth/methods                   -> {dev, google}: which sign-in to offer
 //   POST /api/auth/dev                       -> session cookie (HttpOnly)
+//   GET  /api/auth/google/start              -> Google sign-in, back to / with the cookie
 //   POST /api/interview.createSession        -> Interview {id, status, ...}
 //   POST /api/interview.generateWorkerToken  -> {token, expires_at, ws_url}
 //   WebSocket ws_url (binary protobuf frames, proto/interview.proto)
@@ -51,6 +53,7 @@ const ui = {
   signOut: $('sign-out'),
   signinSection: $('signin'),
   signinForm: $('signin-form'),
+  googleForm: $('google-form'),
   email: $('email'),
   name: $('name'),
   signinError: $('signin-error'),
@@ -316,6 +319,33 @@ function signedIn(u) {
   ui.nav.hidden = false;
 }
 
+/** What the page says when Google sign-in comes back with `?signin_error=CODE`. */
+const SIGNIN_ERRORS = {
+  provider_refused: 'Google sign-in was cancelled or refused.',
+  no_attempt: 'The Google sign-in took too long or was started elsewhere; try again.',
+  provider_unavailable: 'Google could not be reached; try again in a moment.',
+  email_not_verified: 'Your Google account has no verified email address.',
+};
+
+/** Shows the sign-in methods the server offers: Google when configured, dev credentials when on. */
+async function loadSignInMethods() {
+  let methods = { dev: true, google: false };
+  try {
+    methods = await api('auth/methods');
+  } catch {
+    // An older server: dev sign-in only.
+  }
+  ui.googleForm.hidden = !methods.google;
+  ui.signinForm.hidden = !methods.dev;
+  const code = new URLSearchParams(location.search).get('signin_error');
+  if (code) {
+    setMessage(ui.signinError, SIGNIN_ERRORS[code] || `Google sign-in failed (${code}); try again.`);
+    history.replaceState(null, '', location.pathname + location.hash);
+  } else if (!methods.dev && !methods.google) {
+    setMessage(ui.signinError, 'No sign-in method is configured on this server.');
+  }
+}
+
 async function checkProfile() {
   try {
     signedIn(await api('user.getProfile'));
@@ -324,6 +354,7 @@ async function checkProfile() {
     ui.userBox.hidden = true;
     ui.nav.hidden = true;
     if (e.status !== 401) setMessage(ui.signinError, e.message);
+    await loadSignInMethods();
   }
   await route();
 }
@@ -354,8 +385,9 @@ ui.signOut.addEventListener('click', async () => {
   user = null;
   ui.userBox.hidden = true;
   ui.nav.hidden = true;
+  await loadSignInMethods();
   show(ui.signinSection);
-  ui.email.focus();
+  if (!ui.signinForm.hidden) ui.email.focus();
 });
 
 // ---------------------------------------------------------------------------

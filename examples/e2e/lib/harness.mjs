@@ -33,8 +33,9 @@ async function freePort() {
 /**
  * Starts `preppal serve` (offline: the built-in Gemini Live simulator plays the
  * interviewer) on a free port with a fresh data directory; resolves once /healthz answers.
+ * `extraEnv` adds environment variables (for example GOOGLE_CLIENT_ID).
  */
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`cargo build -p preppal-examples\` first`);
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'preppal-e2e-data-'));
@@ -42,6 +43,9 @@ export async function startServer() {
   delete env.GEMINI_API_KEY;
   delete env.GOOGLE_CLIENT_ID;
   delete env.GOOGLE_CLIENT_SECRET;
+  delete env.GOOGLE_ISSUER_URL;
+  delete env.GOOGLE_REDIRECT_URL;
+  Object.assign(env, extraEnv);
   const child = spawn(binary, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,9 +108,29 @@ function readWav(file) {
  * lobby's level check; the silence lets the interviewer's first line play uninterrupted.
  */
 export function fakeMicWav(speechSeconds = 3, silenceSeconds = 40) {
+  return micWav([
+    ['speech', speechSeconds],
+    ['silence', silenceSeconds],
+  ]);
+}
+
+/**
+ * A fake microphone of `parts`, each `['speech' | 'silence', seconds]` in order: speech is
+ * intro.wav from its start (16 000 Hz PCM16 mono), silence is zeros.
+ */
+export function micWav(parts) {
   const { rate, samples } = readWav(path.join(fixturesDir, 'audio', 'intro.wav'));
-  const speech = samples.subarray(0, Math.min(samples.length, Math.round(speechSeconds * rate)));
-  const total = speech.length + Math.round(silenceSeconds * rate);
+  const pieces = parts.map(([kind, seconds]) => {
+    const n = Math.round(seconds * rate);
+    return kind === 'speech' ? samples.subarray(0, Math.min(samples.length, n)) : new Int16Array(n);
+  });
+  const pcm = new Int16Array(pieces.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    pcm.set(p, at);
+    at += p.length;
+  }
+  const total = pcm.length;
   const out = Buffer.alloc(44 + total * 2);
   out.write('RIFF', 0, 'ascii');
   out.writeUInt32LE(36 + total * 2, 4);
@@ -120,20 +144,23 @@ export function fakeMicWav(speechSeconds = 3, silenceSeconds = 40) {
   out.writeUInt16LE(16, 34);
   out.write('data', 36, 'ascii');
   out.writeUInt32LE(total * 2, 40);
-  for (let i = 0; i < speech.length; i += 1) out.writeInt16LE(speech[i], 44 + i * 2);
+  for (let i = 0; i < pcm.length; i += 1) out.writeInt16LE(pcm[i], 44 + i * 2);
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'preppal-e2e-mic-')), 'mic.wav');
   writeFileSync(file, out);
   return file;
 }
 
-/** Debian's chromium, headless, with `wav` as the microphone and a fresh profile. */
-export async function launchBrowser(wav) {
+/**
+ * Debian's chromium, headless, with `wav` as the microphone and a fresh profile;
+ * `viewport` (CSS pixels) defaults to 1100 × 900.
+ */
+export async function launchBrowser(wav, viewport = { width: 1100, height: 900 }) {
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'preppal-e2e-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
     headless: true,
     acceptDownloads: true,
-    viewport: { width: 1100, height: 900 },
+    viewport,
     args: [
       '--headless',
       '--no-sandbox',

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fakeMicWav, fixturesDir, launchBrowser, screenshot, seriousViolations, startServer } from '../lib/harness.mjs';
+import { fakeMicWav, fixturesDir, launchBrowser, rootDir, screenshot, seriousViolations, startServer } from '../lib/harness.mjs';
 
 let server;
 let browser;
@@ -39,6 +39,7 @@ async function checkPage(name) {
 
 const jdFile = path.join(fixturesDir, 'interviews', 'backend-engineer.jd.txt');
 const resumeFile = path.join(fixturesDir, 'interviews', 'backend-engineer.resume.txt');
+const pdfResume = path.join(rootDir, 'examples', 'tests', 'fixtures', 'pdf', 'resume.pdf');
 
 test('sign in with the dev credentials', async () => {
   await page.goto(server.url);
@@ -84,6 +85,29 @@ test('library: add from files, edit, delete', async () => {
   await page.click('button[aria-label="Delete Renamed"]');
   await page.locator('#jd-list li', { hasText: 'Renamed' }).waitFor({ state: 'detached' });
   assert.equal(await page.locator('#jd-list li').count(), 1);
+});
+
+test('library: a PDF resume is read by the server', async () => {
+  await page.setInputFiles('#resume-file', pdfResume);
+  await page.waitForFunction(() => document.querySelector('#resume-content').value.includes('Riley Quinn'));
+  const text = await page.inputValue('#resume-content');
+  assert.match(text, /Backend engineer with six years of Rust and Go services\./);
+  assert.match(text, /Cut p99 latency of the quote service from 310 ms to 42 ms/);
+  assert.equal(await page.inputValue('#resume-title'), 'resume');
+  assert.match(await page.textContent('#library-status'), /Read resume\.pdf/);
+  await page.fill('#resume-title', 'PDF resume');
+  await page.click('#resume-form button[type=submit]');
+  await page.locator('#resume-list li', { hasText: 'PDF resume' }).waitFor();
+  await checkPage('02b-library-pdf');
+  // A file that only claims to be a PDF gets the server's reason, and the text box keeps
+  // what it had.
+  await page.fill('#resume-content', 'kept');
+  await page.setInputFiles('#resume-file', { name: 'fake.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not a pdf') });
+  await page.waitForFunction(() => /Could not read fake\.pdf/.test(document.querySelector('#library-status').textContent));
+  assert.match(await page.textContent('#library-status'), /not a PDF/);
+  assert.equal(await page.inputValue('#resume-content'), 'kept');
+  await page.fill('#resume-content', '');
+  await page.fill('#resume-title', '');
 });
 
 test('new interview from the library, then the lobby', async () => {

@@ -253,6 +253,11 @@ impl GoogleSignIn {
     /// An empty client id or secret, or an HTTP client that cannot be built.
     pub fn from_args(args: &GoogleArgs) -> anyhow::Result<Option<Self>> {
         let (Some(id), Some(secret)) = (&args.google_client_id, &args.google_client_secret) else {
+            if args.google_client_id.is_some() || args.google_client_secret.is_some() {
+                tracing::warn!(
+                    "Google sign-in is off: set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
+                );
+            }
             return Ok(None);
         };
         anyhow::ensure!(
