@@ -600,3 +600,37 @@ async fn a_web_tier_restart_mid_interview_loses_nothing() {
         "web-tier restart: down {down_for:?}; after it was back, the store held every entry shown in {caught_up:?} and the interview was COMPLETED in {completed_after:?}"
     );
 }
+
+#[test]
+fn web_and_worker_refuse_to_start_without_the_shared_secrets() {
+    let runs: [&[&str]; 2] = [
+        &[
+            "web",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite::memory:",
+            "--worker",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            "worker",
+            "--addr",
+            "127.0.0.1:0",
+            "--web-url",
+            "http://127.0.0.1:9",
+        ],
+    ];
+    for args in runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_preppal"))
+            .args(args)
+            .env_remove("PREPPAL_JWT_SECRET")
+            .env_remove("PREPPAL_WORKER_SECRET")
+            .env_remove("PREPPAL_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("PREPPAL_JWT_SECRET is not set"), "{stderr}");
+    }
+}
