@@ -13,8 +13,10 @@
 //   POST /api/auth/dev                       -> session cookie (HttpOnly)
 //   GET  /api/auth/google/start              -> Google sign-in, back to / with the cookie
 //   POST /api/interview.createSession        -> Interview {id, status, ...}
-//   POST /api/interview.generateWorkerToken  -> {token, expires_at, ws_url}
-//   WebSocket ws_url (binary protobuf frames, proto/interview.proto)
+//   POST /api/interview.generateWorkerToken  -> {token, expires_at, ws_url, worker_url}
+//   WebSocket ws_url (binary protobuf frames, proto/interview.proto): ws_url is on the
+//   worker the web tier chose (worker_url), so a reconnect after a worker died asks for a
+//   new token and lands on a live worker
 //   POST /api/interview.getById every 1 s until COMPLETED or ERROR
 //   POST /api/interview.getFeedback, /api/interview.getTranscript
 //

@@ -142,14 +142,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Self {
-        let sim = Simulator::start(
-            SimulatorConfig::default()
-                .with_voice(SpeechMode::Silence)
-                .with_questions(QUESTIONS)
-                .with_hold_turn_for_playback(false),
-        )
-        .await
-        .unwrap();
+        Self::start_with(simulator_config()).await
+    }
+
+    async fn start_with(config: SimulatorConfig) -> Self {
+        let sim = Simulator::start(config).await.unwrap();
         let mut c = Self {
             dir: tempfile::tempdir().unwrap(),
             db: TestDb::create(),
@@ -236,6 +233,13 @@ impl Cluster {
             .expect("a worker");
         self.workers[i].kill();
     }
+}
+
+fn simulator_config() -> SimulatorConfig {
+    SimulatorConfig::default()
+        .with_voice(SpeechMode::Silence)
+        .with_questions(QUESTIONS)
+        .with_hold_turn_for_playback(false)
 }
 
 async fn wait_healthy(url: &str) {
@@ -495,9 +499,10 @@ async fn check_transcript(candidate: &Candidate, sim: &SimulatorHandle) {
     assert_eq!(heard, ANSWERS);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_worker_fails_over_to_the_other_with_nothing_lost() {
-    let mut cluster = Cluster::start().await;
+/// Kills the worker of an interview after its third question was asked and stored, and
+/// plays the candidate through the failover to the end. Returns (time from the kill to the
+/// drop the client saw, time from the kill to `SessionResumed`).
+async fn kill_and_fail_over(cluster: &mut Cluster) -> (Candidate, Duration, Duration) {
     let mut candidate = Candidate::create(&cluster.web_url()).await;
     let (first, mut ws) = candidate.connect("interview.generateWorkerToken").await;
     let mut resumed = None;
@@ -518,6 +523,13 @@ async fn a_killed_worker_fails_over_to_the_other_with_nothing_lost() {
     let resumed_at = resumed.expect("SessionResumed after the failover");
     assert_eq!(candidate.wait_terminal().await, "COMPLETED");
     check_transcript(&candidate, &cluster.sim).await;
+    (candidate, dropped_at - killed_at, resumed_at - killed_at)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_fails_over_to_the_other_with_nothing_lost() {
+    let mut cluster = Cluster::start().await;
+    let (_, dropped, resumed) = kill_and_fail_over(&mut cluster).await;
 
     // The new worker resumed the model's session with the stored handle.
     let recorded = cluster.sim.recorded();
@@ -530,9 +542,32 @@ async fn a_killed_worker_fails_over_to_the_other_with_nothing_lost() {
     assert!(handle.as_str().is_some_and(|h| !h.is_empty()), "{handle}");
 
     eprintln!(
-        "failover: worker kill -9 -> client saw the drop after {:?}, SessionResumed from the other worker {:?} after the kill (lease TTL {LEASE_TTL_MS} ms)",
-        dropped_at - killed_at,
-        resumed_at - killed_at
+        "failover: worker kill -9 -> client saw the drop after {dropped:?}, SessionResumed from the other worker {resumed:?} after the kill (lease TTL {LEASE_TTL_MS} ms)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_resumption_handle_the_new_worker_gives_the_model_the_history() {
+    let mut cluster = Cluster::start_with(simulator_config().with_resumption(false)).await;
+    let (_, dropped, resumed) = kill_and_fail_over(&mut cluster).await;
+    // The takeover's model session started afresh and was given the conversation kept.
+    let recorded = cluster.sim.recorded();
+    let takeover = recorded
+        .iter()
+        .rfind(|c| c.first().is_some_and(|m| m.get("setup").is_some()))
+        .unwrap();
+    let history = takeover
+        .iter()
+        .find_map(|m| m.pointer("/clientContent/turns"))
+        .and_then(Value::as_array)
+        .expect("a clientContent history");
+    assert_eq!(
+        history.len(),
+        5,
+        "three questions and two answers: {history:?}"
+    );
+    eprintln!(
+        "failover without a handle: client saw the drop after {dropped:?}, SessionResumed {resumed:?} after the kill"
     );
 }
 
@@ -564,4 +599,38 @@ async fn a_web_tier_restart_mid_interview_loses_nothing() {
     eprintln!(
         "web-tier restart: down {down_for:?}; after it was back, the store held every entry shown in {caught_up:?} and the interview was COMPLETED in {completed_after:?}"
     );
+}
+
+#[test]
+fn web_and_worker_refuse_to_start_without_the_shared_secrets() {
+    let runs: [&[&str]; 2] = [
+        &[
+            "web",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite::memory:",
+            "--worker",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            "worker",
+            "--addr",
+            "127.0.0.1:0",
+            "--web-url",
+            "http://127.0.0.1:9",
+        ],
+    ];
+    for args in runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_preppal"))
+            .args(args)
+            .env_remove("PREPPAL_JWT_SECRET")
+            .env_remove("PREPPAL_WORKER_SECRET")
+            .env_remove("PREPPAL_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("PREPPAL_JWT_SECRET is not set"), "{stderr}");
+    }
 }

@@ -247,6 +247,32 @@ impl ResilientSession {
         self.user_text.clear();
     }
 
+    /// Gives the current connection the conversation so far (`entries`) as a
+    /// `clientContent` history ([`history_message`]) and keeps it as the local transcript
+    /// ([`ResilientSession::set_history`]): for an interview taken over by a new process
+    /// when no resumption handle could resume the model's own session. With
+    /// `reply_now` (the candidate spoke last) the model answers at once; otherwise it waits
+    /// for the candidate. Sends nothing when `entries` is empty.
+    ///
+    /// # Errors
+    /// [`LiveError`] when the message cannot be written.
+    pub async fn seed_history(
+        &mut self,
+        entries: &[TranscriptEntry],
+        reply_now: bool,
+    ) -> Result<(), LiveError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.set_history(entries);
+        self.begun = true;
+        let message = history_message(&self.history, reply_now);
+        match self.live.as_mut() {
+            Some(live) => live.send_message(message).await,
+            None => Ok(()),
+        }
+    }
+
     /// The local transcript as it would seed a new connection: `(speaker, text)` per turn.
     pub fn history(&self) -> &[(Speaker, String)] {
         &self.history

@@ -61,8 +61,9 @@ impl ModelConnector {
     /// [`LiveError`] from the client when the first connection cannot be made.
     ///
     /// An interview taken over from another worker (`ctx.resumption_handle` is set)
-    /// resumes the model's session with the stored handle; when that is refused (the
-    /// handle expired), it connects afresh.
+    /// resumes the model's session with the stored handle; when there is none or it is
+    /// refused (the handle expired), it connects afresh and, for an interview in progress,
+    /// gives the new session the stored transcript as history.
     pub async fn connect(&self, ctx: &GetContextResponse) -> Result<ResilientSession, LiveError> {
         if !ctx.resumption_handle.is_empty() {
             let config = self
@@ -75,7 +76,24 @@ impl ModelConnector {
                 }
             }
         }
-        ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await
+        let mut live =
+            ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await?;
+        // An interview in progress on a fresh model session: give it the conversation kept.
+        let in_progress = preppal_core::InterviewStatus::from_proto_i32(ctx.status)
+            .is_ok_and(|s| s == preppal_core::InterviewStatus::InProgress);
+        if in_progress && ctx.started_at_ms != 0 {
+            let entries: Vec<TranscriptEntry> = ctx
+                .transcript
+                .iter()
+                .cloned()
+                .filter_map(|e| TranscriptEntry::try_from(e).ok())
+                .collect();
+            let reply_now = entries
+                .last()
+                .is_some_and(|e| e.speaker == preppal_core::Speaker::User);
+            live.seed_history(&entries, reply_now).await?;
+        }
+        Ok(live)
     }
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
