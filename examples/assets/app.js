@@ -26,6 +26,7 @@ import {
   ClientToServerMessageSchema,
   ServerToClientMessageSchema,
   SessionEnded_Reason as SessionEndedReason,
+  Speaker,
   create,
   fromBinary,
   toBinary,
@@ -43,8 +44,11 @@ const LEVEL_INTERVAL_MS = 100;
 const SPEECH_LEVEL = 0.35;
 /** Speech heard for this long passes the lobby's "say something" check, ms. */
 const SAY_CHECK_MS = 300;
-/** Waits between reconnection attempts, ms (one attempt per entry). */
-const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000];
+/**
+ * Waits between reconnection attempts, ms (one attempt per entry): about 70 s in all, a
+ * little more than the server's default grace period (60 s) for a dropped connection.
+ */
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, ...Array(12).fill(5000)];
 
 const $ = (id) => document.getElementById(id);
 
@@ -1062,6 +1066,9 @@ function onServerMessage(session, data) {
       tickClock(session);
       session.clockTimer = setInterval(() => tickClock(session), 1000);
       break;
+    case 'sessionResumed':
+      onResumed(session, v);
+      break;
     case 'transcriptUpdate':
       onTranscript(session, v);
       break;
@@ -1099,6 +1106,8 @@ function endedText(reason) {
       return 'The interviewer closed the interview.';
     case SessionEndedReason.ERROR:
       return 'The interview ended because of an error.';
+    case SessionEndedReason.SERVER_SHUTDOWN:
+      return 'The server shut down; the interview was saved with what was said.';
     default:
       return 'The interview has ended.';
   }
@@ -1109,9 +1118,11 @@ function endedText(reason) {
  * text); a final update replaces that line's text with the whole turn, and the speaker's
  * next update opens a new line.
  */
-function onTranscript(session, u) {
+function onTranscript(session, u, status = true) {
   const speaker = u.speaker === 'AI' || u.speaker === 'USER' ? u.speaker : 'AI';
-  if (u.turnComplete && speaker === 'AI') ui.liveStatus.textContent = 'Your turn: answer aloud or type below.';
+  if (!status) {
+    // A replayed entry: the status line is set once the replay is drawn.
+  } else if (u.turnComplete && speaker === 'AI') ui.liveStatus.textContent = 'Your turn: answer aloud or type below.';
   else if (speaker === 'AI') ui.liveStatus.textContent = 'The interviewer is speaking…';
   let line = session.lines[speaker];
   if (!line && !u.text) {
@@ -1141,6 +1152,37 @@ function onTranscript(session, u) {
     line.text.textContent += u.text;
   }
   ui.captions.scrollTop = ui.captions.scrollHeight;
+}
+
+/**
+ * A reconnection was accepted: the server replays the transcript so far. The captions are
+ * drawn again from it (so nothing shown twice and nothing missed while the connection was
+ * down); the turns still under way stay open for the fragments that follow.
+ */
+function onResumed(session, r) {
+  clear(ui.captions);
+  session.lines = { AI: null, USER: null };
+  const name = (s) => (s === Speaker.USER ? 'USER' : 'AI');
+  for (const e of r.transcript) {
+    onTranscript(session, { speaker: name(e.speaker), text: e.text, isFinal: true, turnComplete: false }, false);
+  }
+  for (const e of r.openTurns) {
+    onTranscript(session, { speaker: name(e.speaker), text: e.text, isFinal: false, turnComplete: false }, false);
+  }
+  if (session.player) session.player.flush();
+  if (Number(r.maxDurationMs) > 0) session.maxDurationMs = Number(r.maxDurationMs);
+  session.startedAt = performance.now() - Number(r.elapsedMs);
+  if (!session.started) {
+    session.started = true;
+    ui.answer.disabled = false;
+    ui.sendButton.disabled = false;
+    session.clockTimer = setInterval(() => tickClock(session), 1000);
+  }
+  tickClock(session);
+  const last = r.transcript[r.transcript.length - 1];
+  ui.liveStatus.textContent = r.openTurns.length === 0 && last && last.speaker === Speaker.AI
+    ? 'Reconnected. Your turn: answer aloud or type below.'
+    : 'Reconnected. The interview goes on.';
 }
 
 function tickClock(session) {
@@ -1185,6 +1227,7 @@ function onSocketClosed(session, e) {
     go('#history');
     return;
   }
+  if (session.reconnecting) return; // a failed attempt: the loop below goes on
   reconnect(session);
 }
 
@@ -1195,6 +1238,15 @@ function onSocketClosed(session, e) {
  */
 async function reconnect(session) {
   session.ws = null;
+  session.reconnecting = true;
+  try {
+    await reconnectLoop(session);
+  } finally {
+    session.reconnecting = false;
+  }
+}
+
+async function reconnectLoop(session) {
   for (let attempt = 0; attempt < RECONNECT_DELAYS_MS.length; attempt += 1) {
     setConnection('reconnecting', `Connection lost. Reconnecting (attempt ${attempt + 1} of ${RECONNECT_DELAYS_MS.length})…`);
     ui.liveStatus.textContent = 'The connection dropped; trying to reconnect.';
@@ -1204,7 +1256,7 @@ async function reconnect(session) {
     try {
       token = await api('interview.generateWsToken', { interview_id: session.interviewId });
     } catch (e) {
-      if (e.status === 0) continue; // the network is still down
+      if (e.status === 0 || e.status >= 500) continue; // the network or the server is still down
       setConnection('lost', 'Connection lost: the interview has ended.');
       endLive(session, 'The connection dropped and the interview ended.');
       return;

@@ -29,8 +29,17 @@
 //! ```
 //!
 //! An interview ends exactly once, for one [`EndReason`]: the candidate ends it, the time
-//! limit passes, the model closes, the setup deadline passes, or the candidate's client
-//! goes away. After that every `handle_*` call returns [`SessionError::Ended`] and does nothing.
+//! limit passes, the model closes, the setup deadline passes, the candidate's client
+//! goes away and does not come back within the grace period, or the server shuts down. After that every `handle_*` call returns [`SessionError::Ended`] and does nothing.
+//!
+//! # Reconnects
+//!
+//! A dropped client connection ([`InterviewSession::handle_client_detached`]) does not end
+//! the interview: it waits [`SessionConfig::reconnect_grace`] for the client to come back
+//! ([`InterviewSession::handle_client_attached`]), which then gets a `SessionResumed` with
+//! the transcript so far. [`InterviewSession::resume`] rebuilds an interview from its stored
+//! entries (after a restart). Open turns are offered for storage every
+//! [`SessionConfig::checkpoint_interval`] ([`PersistAction::OpenTurns`]).
 //!
 //! # Turns
 //!
@@ -81,6 +90,14 @@ pub struct SessionConfig {
     /// Sample rate of the candidate's PCM16LE audio, in Hz; default 16 000 (what the
     /// browser sends and Gemini Live takes as input). Pauses are timed on this timeline.
     pub input_sample_rate_hz: u32,
+    /// How long the interview waits for the candidate's client to come back after its
+    /// connection dropped ([`InterviewSession::handle_client_detached`]) before it ends with
+    /// [`EndReason::ClientGone`]. Zero ends it at once. Default 60 s.
+    pub reconnect_grace: Duration,
+    /// While a turn is open, its text so far is offered for storage at most this often
+    /// ([`PersistAction::OpenTurns`]), so a long turn is never only in memory. Default 5 s;
+    /// zero disables it.
+    pub checkpoint_interval: Duration,
 }
 
 impl SessionConfig {
@@ -93,7 +110,21 @@ impl SessionConfig {
             setup_timeout: Duration::from_secs(15),
             speech_rms_threshold: 500,
             input_sample_rate_hz: 16_000,
+            reconnect_grace: Duration::from_secs(60),
+            checkpoint_interval: Duration::from_secs(5),
         }
+    }
+
+    /// Sets [`SessionConfig::reconnect_grace`].
+    pub fn with_reconnect_grace(mut self, d: Duration) -> Self {
+        self.reconnect_grace = d;
+        self
+    }
+
+    /// Sets [`SessionConfig::checkpoint_interval`].
+    pub fn with_checkpoint_interval(mut self, d: Duration) -> Self {
+        self.checkpoint_interval = d;
+        self
     }
 
     /// Sets [`SessionConfig::wrap_up_before`].
@@ -132,13 +163,15 @@ pub enum EndReason {
     },
     /// The model did not complete its setup in time.
     SetupTimeout,
-    /// The candidate's client went away.
+    /// The candidate's client went away (and did not come back within the grace period).
     ClientGone,
+    /// The server shut down and finished the interview with what was kept.
+    ServerShutdown,
 }
 
 impl EndReason {
     /// A stable machine name: `user_ended`, `time_limit`, `model_closed`, `setup_timeout`,
-    /// `client_gone`. Stored as the interview's `ended_reason`.
+    /// `client_gone`, `server_shutdown`. Stored as the interview's `ended_reason`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::UserEnded => "user_ended",
@@ -146,6 +179,7 @@ impl EndReason {
             Self::ModelClosed { .. } => "model_closed",
             Self::SetupTimeout => "setup_timeout",
             Self::ClientGone => "client_gone",
+            Self::ServerShutdown => "server_shutdown",
         }
     }
 
@@ -157,6 +191,7 @@ impl EndReason {
             Self::TimeLimit => Reason::Timeout,
             Self::ModelClosed { code: 1000, .. } => Reason::ModelEnded,
             Self::ModelClosed { .. } | Self::SetupTimeout => Reason::Error,
+            Self::ServerShutdown => Reason::ServerShutdown,
         }
     }
 }
@@ -183,6 +218,11 @@ pub enum SessionEvent {
         /// `timeLeft` in ms.
         time_left_ms: u64,
     },
+    /// The candidate's client went away; the interview waits for it for the grace period.
+    ClientDetached,
+    /// The candidate's client came back (or came for the first time to a resumed
+    /// interview) and was sent the transcript so far.
+    ClientAttached,
     /// The interview ended. Emitted exactly once.
     Ended {
         /// Why.
@@ -200,6 +240,11 @@ pub enum PersistAction {
     Status(InterviewStatus),
     /// Append these finished entries (idempotent by sequence number).
     Transcript(Vec<TranscriptEntry>),
+    /// The turns still open, as provisional entries numbered as they will be when they
+    /// finish (see [`crate::Transcript::open_entries`]). Stored so that a long turn
+    /// survives a crash; the finished entry under the same sequence later replaces it (its
+    /// text extends the provisional one). Not part of the interview's record until then.
+    OpenTurns(Vec<TranscriptEntry>),
     /// What was measured on the audio of each spoken answer, for the delivery metrics
     /// (`metrics::compute`). Sent once, just before [`PersistAction::Finish`], and only
     /// when some answer had audio.
@@ -230,10 +275,18 @@ enum Timer {
     Setup = 0,
     WrapUp = 1,
     MaxDuration = 2,
+    Grace = 3,
+    Checkpoint = 4,
 }
 
 impl Timer {
-    const ALL: [Self; 3] = [Self::Setup, Self::WrapUp, Self::MaxDuration];
+    const ALL: [Self; 5] = [
+        Self::Setup,
+        Self::WrapUp,
+        Self::MaxDuration,
+        Self::Grace,
+        Self::Checkpoint,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,8 +307,14 @@ pub struct InterviewSession {
     interview_id: String,
     config: SessionConfig,
     state: State,
-    timers: [Option<Instant>; 3],
+    timers: [Option<Instant>; 5],
     transcript: Transcript,
+    /// Whether a client is attached: messages for the client are dropped while none is.
+    client_attached: bool,
+    /// For an interview resumed from stored entries: the time already spent in it.
+    resumed_elapsed: Option<Duration>,
+    /// The open turns as last offered for storage.
+    last_checkpoint: Vec<TranscriptEntry>,
     /// After `interrupted`, model output is dropped until `turnComplete`.
     dropping_model_output: bool,
     /// Bytes of model audio dropped because the turn was interrupted.
@@ -305,7 +364,7 @@ impl InterviewSession {
     /// A new PENDING interview. The caller connects the model and reports
     /// [`ModelEvent::SetupComplete`] when it is ready; the setup deadline starts now.
     pub fn new(interview_id: impl Into<String>, config: SessionConfig, now: Instant) -> Self {
-        let mut timers = [None; 3];
+        let mut timers = [None; 5];
         timers[Timer::Setup as usize] = Some(now + config.setup_timeout);
         Self {
             interview_id: interview_id.into(),
@@ -313,6 +372,9 @@ impl InterviewSession {
             state: State::Pending,
             timers,
             transcript: Transcript::new(),
+            client_attached: true,
+            resumed_elapsed: None,
+            last_checkpoint: Vec::new(),
             dropping_model_output: false,
             dropped_audio_bytes: 0,
             to_model: VecDeque::new(),
@@ -324,7 +386,38 @@ impl InterviewSession {
         }
     }
 
+    /// An interview that was already IN_PROGRESS, resumed from its stored `entries` after
+    /// `elapsed` of it had passed (for example after the server restarted). It is PENDING
+    /// with no client attached, waiting [`SessionConfig::reconnect_grace`] for one (then it
+    /// ends with [`EndReason::ClientGone`], COMPLETED with the stored entries). The caller
+    /// attaches the client ([`InterviewSession::handle_client_attached`]), connects the model
+    /// seeded with `entries`, and reports [`ModelEvent::SetupComplete`]. Then the interview
+    /// goes on: no greeting is asked for, the client gets a `SessionResumed`, new entries
+    /// are numbered after the stored ones, and the time limit counts `elapsed` as spent.
+    /// An interview resumed with entries ends COMPLETED even if the model never comes back.
+    pub fn resume(
+        interview_id: impl Into<String>,
+        config: SessionConfig,
+        entries: Vec<TranscriptEntry>,
+        elapsed: Duration,
+        now: Instant,
+    ) -> Self {
+        let mut s = Self::new(interview_id, config, now);
+        s.timers = [None; 5];
+        s.timers[Timer::Grace as usize] = Some(now + s.config.reconnect_grace);
+        s.transcript = Transcript::with_entries(entries);
+        s.resumed_elapsed = Some(elapsed);
+        s.client_attached = false;
+        s
+    }
+
     // ---- getters -------------------------------------------------------------------
+
+    /// Whether the candidate's client is attached (see
+    /// [`InterviewSession::handle_client_detached`]).
+    pub fn is_client_attached(&self) -> bool {
+        self.client_attached
+    }
 
     /// The interview id given to [`InterviewSession::new`].
     pub fn interview_id(&self) -> &str {
@@ -500,7 +593,9 @@ impl InterviewSession {
 
     /// Fires every timer that is due at `now`: the setup deadline (ends the interview with
     /// [`EndReason::SetupTimeout`]), the wrap-up prompt, and the time limit
-    /// ([`EndReason::TimeLimit`]). Calling it early does nothing.
+    /// ([`EndReason::TimeLimit`]), the end of the reconnect grace period
+    /// ([`EndReason::ClientGone`]) and the open-turn checkpoint
+    /// ([`PersistAction::OpenTurns`]). Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in Timer::ALL {
             let slot = &mut self.timers[timer as usize];
@@ -514,16 +609,69 @@ impl InterviewSession {
                         self.events.push_back(SessionEvent::WrapUp);
                     }
                     Timer::MaxDuration => self.end(EndReason::TimeLimit, now),
+                    Timer::Grace => self.end(EndReason::ClientGone, now),
+                    Timer::Checkpoint => self.checkpoint(now),
                 }
             }
         }
     }
 
-    /// The candidate's client went away (socket closed or failed). Ends the interview
-    /// with [`EndReason::ClientGone`]; does nothing after the end.
+    /// The candidate's client went away for good. Ends the interview with
+    /// [`EndReason::ClientGone`]; does nothing after the end.
     pub fn handle_client_gone(&mut self, now: Instant) {
         if !self.is_ended() {
             self.end(EndReason::ClientGone, now);
+        }
+    }
+
+    /// The candidate's client connection dropped (closed, failed or went silent) but may
+    /// come back. The interview and the model go on (the model may finish its turn; no
+    /// candidate audio arrives meanwhile); messages for the client are dropped; the open
+    /// turns are offered for storage at once; and the interview ends with
+    /// [`EndReason::ClientGone`] when [`SessionConfig::reconnect_grace`] passes with no
+    /// [`InterviewSession::handle_client_attached`] (at once when the grace is zero).
+    /// Does nothing after the end or when no client is attached.
+    pub fn handle_client_detached(&mut self, now: Instant) {
+        if self.is_ended() || !self.client_attached {
+            return;
+        }
+        if self.config.reconnect_grace.is_zero() {
+            self.end(EndReason::ClientGone, now);
+            return;
+        }
+        self.client_attached = false;
+        self.to_client.clear();
+        self.timers[Timer::Grace as usize] = Some(now + self.config.reconnect_grace);
+        self.events.push_back(SessionEvent::ClientDetached);
+        self.checkpoint(now);
+    }
+
+    /// A client (re)connected to the interview: the grace timer stops and the client is
+    /// sent a `SessionResumed` with every finished entry, the open turns (which later
+    /// `TranscriptUpdate` fragments extend), the time limit and the time spent. Before the
+    /// model is ready the client gets nothing yet: `SessionStarted` (or `SessionResumed`
+    /// for a resumed interview) follows the model's `setupComplete`.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] after the interview ended; the caller closes the connection.
+    pub fn handle_client_attached(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.check_live()?;
+        self.client_attached = true;
+        self.timers[Timer::Grace as usize] = None;
+        self.to_client.clear();
+        if matches!(self.state, State::InProgress { .. }) {
+            self.push_session_resumed(now);
+        }
+        self.events.push_back(SessionEvent::ClientAttached);
+        Ok(())
+    }
+
+    /// The server is shutting down: ends the interview with
+    /// [`EndReason::ServerShutdown`], keeping what was said (COMPLETED when anything
+    /// was). Does nothing after the end.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        if !self.is_ended() {
+            self.end(EndReason::ServerShutdown, now);
         }
     }
 
@@ -536,8 +684,14 @@ impl InterviewSession {
     }
 
     /// The next message for the candidate's client. Poll after every `handle_*` call.
+    /// Always `None` while no client is attached (those messages are dropped: the client
+    /// gets the transcript so far when it attaches).
     #[must_use]
     pub fn poll_to_client(&mut self) -> Option<ServerToClientMessage> {
+        if !self.client_attached {
+            self.to_client.clear();
+            return None;
+        }
         self.to_client.pop_front()
     }
 
@@ -571,7 +725,10 @@ impl InterviewSession {
     }
 
     fn start(&mut self, now: Instant) {
-        self.state = State::InProgress { started_at: now };
+        let resumed = self.resumed_elapsed.take();
+        let started_at = resumed.and_then(|e| now.checked_sub(e)).unwrap_or(now);
+        self.state = State::InProgress { started_at };
+        let now = started_at;
         self.timers[Timer::Setup as usize] = None;
         self.timers[Timer::MaxDuration as usize] = Some(now + self.config.max_duration);
         if !self.config.wrap_up_before.is_zero()
@@ -580,16 +737,69 @@ impl InterviewSession {
             self.timers[Timer::WrapUp as usize] =
                 Some(now + (self.config.max_duration - self.config.wrap_up_before));
         }
+        if !self.config.checkpoint_interval.is_zero() {
+            self.timers[Timer::Checkpoint as usize] = Some(now + self.config.checkpoint_interval);
+        }
         self.persist
             .push_back(PersistAction::Status(InterviewStatus::InProgress));
-        self.to_model.push_back(ModelCommand::Begin);
-        self.to_client
-            .push_back(to_client(ToClient::SessionStarted(proto::SessionStarted {
-                interview_id: self.interview_id.clone(),
-                max_duration_ms: u64::try_from(self.config.max_duration.as_millis())
-                    .unwrap_or(u64::MAX),
-            })));
+        if resumed.is_some() {
+            // The model was seeded with the conversation so far: no greeting.
+            let at = started_at + resumed.unwrap_or_default();
+            self.push_session_resumed(at);
+        } else {
+            self.to_model.push_back(ModelCommand::Begin);
+            self.to_client
+                .push_back(to_client(ToClient::SessionStarted(proto::SessionStarted {
+                    interview_id: self.interview_id.clone(),
+                    max_duration_ms: self.max_duration_ms(),
+                })));
+        }
         self.events.push_back(SessionEvent::Started);
+    }
+
+    fn max_duration_ms(&self) -> u64 {
+        u64::try_from(self.config.max_duration.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn push_session_resumed(&mut self, now: Instant) {
+        let transcript = self
+            .transcript
+            .entries()
+            .iter()
+            .map(proto::TranscriptEntry::from)
+            .collect();
+        let open_turns = self
+            .transcript
+            .open_entries()
+            .iter()
+            .map(proto::TranscriptEntry::from)
+            .collect();
+        let elapsed_ms = self.elapsed_ms(now);
+        self.to_client
+            .push_back(to_client(ToClient::SessionResumed(proto::SessionResumed {
+                interview_id: self.interview_id.clone(),
+                max_duration_ms: self.max_duration_ms(),
+                elapsed_ms,
+                transcript,
+                open_turns,
+            })));
+    }
+
+    /// Offers the open turns for storage when they changed since the last offer, and
+    /// re-arms the checkpoint timer.
+    fn checkpoint(&mut self, now: Instant) {
+        if !matches!(self.state, State::InProgress { .. }) {
+            return;
+        }
+        if !self.config.checkpoint_interval.is_zero() {
+            self.timers[Timer::Checkpoint as usize] = Some(now + self.config.checkpoint_interval);
+        }
+        let open = self.transcript.open_entries();
+        if !open.is_empty() && open != self.last_checkpoint {
+            self.persist
+                .push_back(PersistAction::OpenTurns(open.clone()));
+        }
+        self.last_checkpoint = open;
     }
 
     /// Model output arrived. If it starts a new model turn, the candidate's turn (if any)
@@ -679,12 +889,13 @@ impl InterviewSession {
         for s in speakers {
             self.finish_turn(s, false);
         }
-        let status = if was_started && !self.transcript.entries().is_empty() {
+        let resumed = self.resumed_elapsed.is_some();
+        let status = if (was_started || resumed) && !self.transcript.entries().is_empty() {
             InterviewStatus::Completed
         } else {
             InterviewStatus::Error
         };
-        self.timers = [None; 3];
+        self.timers = [None; 5];
         self.to_model.push_back(ModelCommand::Close);
         self.to_client
             .push_back(to_client(ToClient::SessionEnded(proto::SessionEnded {
@@ -703,59 +914,6 @@ impl InterviewSession {
             status,
         });
         self.state = State::Ended { status, reason };
-    }
-}
-
-/// Taking over an interview that is already IN_PROGRESS.
-impl InterviewSession {
-    /// An interview already IN_PROGRESS that this process takes over (a worker that
-    /// replaces a dead one, or a process that restarted): `entries` are the transcript
-    /// entries already stored, `elapsed` the time the interview has already run.
-    ///
-    /// New entries continue the sequence after the highest stored one, so nothing is
-    /// numbered twice; the time limit stays where it was (it fires at once when `elapsed`
-    /// has reached it), and the wrap-up prompt is armed only if its time has not passed.
-    /// The model connection is expected to be a resumed one (the Gemini Live session
-    /// resumed with its handle): no `Begin` is sent, and the `SetupComplete` of the resumed
-    /// connection changes nothing. The client is sent `SessionResumed` with `entries`; no
-    /// status change is stored, since the store has the interview IN_PROGRESS already.
-    pub fn resume(
-        interview_id: impl Into<String>,
-        config: SessionConfig,
-        entries: Vec<TranscriptEntry>,
-        elapsed: Duration,
-        now: Instant,
-    ) -> Self {
-        let mut session = Self::new(interview_id, config, now);
-        session.transcript = Transcript::with_entries(entries);
-        // On a machine up for less than `elapsed` the start cannot be expressed as an
-        // Instant; the interview then counts from now (the limit is only extended).
-        let started_at = now.checked_sub(elapsed).unwrap_or(now);
-        session.state = State::InProgress { started_at };
-        session.timers = [None; 3];
-        session.timers[Timer::MaxDuration as usize] =
-            Some(started_at + session.config.max_duration);
-        let max = session.config.max_duration;
-        let wrap_up_before = session.config.wrap_up_before;
-        if !wrap_up_before.is_zero() && wrap_up_before < max && elapsed < max - wrap_up_before {
-            session.timers[Timer::WrapUp as usize] = Some(started_at + (max - wrap_up_before));
-        }
-        let transcript = session
-            .transcript
-            .entries()
-            .iter()
-            .map(proto::TranscriptEntry::from)
-            .collect();
-        session
-            .to_client
-            .push_back(to_client(ToClient::SessionResumed(proto::SessionResumed {
-                interview_id: session.interview_id.clone(),
-                max_duration_ms: u64::try_from(max.as_millis()).unwrap_or(u64::MAX),
-                elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-                transcript,
-            })));
-        session.events.push_back(SessionEvent::Started);
-        session
     }
 }
 

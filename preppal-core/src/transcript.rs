@@ -226,6 +226,31 @@ impl Transcript {
             .count()
     }
 
+    /// The open turns as they stand, as provisional entries numbered as they will be when
+    /// they finish: earliest start first, from [`Transcript::next_sequence`] (the order in
+    /// which the session finishes them). Empty when no turn is open. A store that keeps
+    /// these and later receives the finished entry under the same sequence keeps the
+    /// finished one: its text extends the provisional text.
+    pub fn open_entries(&self) -> Vec<TranscriptEntry> {
+        let mut speakers = [Speaker::Ai, Speaker::User];
+        speakers.sort_by_key(|s| self.open_start_ms(*s).unwrap_or(u64::MAX));
+        let mut sequence = self.next_sequence();
+        let mut out = Vec::new();
+        for s in speakers {
+            if let Some(t) = &self.open[s.index()] {
+                out.push(TranscriptEntry {
+                    sequence,
+                    speaker: s,
+                    text: t.text.clone(),
+                    start_ms: t.start_ms,
+                    end_ms: t.end_ms,
+                });
+                sequence += 1;
+            }
+        }
+        out
+    }
+
     /// The sequence number the next finished turn will get.
     pub fn next_sequence(&self) -> u32 {
         self.entries.last().map_or(0, |e| e.sequence + 1)

@@ -215,6 +215,41 @@ impl ResilientSession {
         })
     }
 
+    /// Connects for an interview already under way when no resumption handle is at hand
+    /// (for example after the server restarted): as [`ResilientSession::connect`], then the
+    /// first connection is seeded with `entries` as a `clientContent` history (the same
+    /// re-seed a switch without a handle uses, [`crate::protocol::history_message`]), with
+    /// `turnComplete: true` when the candidate spoke last so the model answers at once.
+    /// With no entries it is a plain connect and the caller sends
+    /// [`ModelCommand::Begin`].
+    ///
+    /// # Errors
+    /// As [`ResilientSession::connect`], or the [`LiveError`] of sending the history.
+    pub async fn connect_seeded(
+        config: LiveConfig,
+        policy: ReconnectPolicy,
+        entries: &[TranscriptEntry],
+    ) -> Result<Self, LiveError> {
+        let mut session = Self::connect(config, policy).await?;
+        session.set_history(entries);
+        if session.history.is_empty() {
+            return Ok(session);
+        }
+        session.begun = true;
+        let reply_now = session
+            .history
+            .last()
+            .is_some_and(|(speaker, _)| *speaker == Speaker::User);
+        let seed = history_message(&session.history, reply_now);
+        if let Some(live) = session.live.as_mut() {
+            live.send_message(seed).await?;
+        }
+        if reply_now {
+            session.awaiting_reply_since = Some(Instant::now());
+        }
+        Ok(session)
+    }
+
     /// The last session resumption handle that came with `resumable: true`, if any.
     pub fn resumption_handle(&self) -> Option<&str> {
         self.handle.as_deref()
@@ -245,32 +280,6 @@ impl ResilientSession {
             .collect();
         self.ai_text.clear();
         self.user_text.clear();
-    }
-
-    /// Gives the current connection the conversation so far (`entries`) as a
-    /// `clientContent` history ([`history_message`]) and keeps it as the local transcript
-    /// ([`ResilientSession::set_history`]): for an interview taken over by a new process
-    /// when no resumption handle could resume the model's own session. With
-    /// `reply_now` (the candidate spoke last) the model answers at once; otherwise it waits
-    /// for the candidate. Sends nothing when `entries` is empty.
-    ///
-    /// # Errors
-    /// [`LiveError`] when the message cannot be written.
-    pub async fn seed_history(
-        &mut self,
-        entries: &[TranscriptEntry],
-        reply_now: bool,
-    ) -> Result<(), LiveError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.set_history(entries);
-        self.begun = true;
-        let message = history_message(&self.history, reply_now);
-        match self.live.as_mut() {
-            Some(live) => live.send_message(message).await,
-            None => Ok(()),
-        }
     }
 
     /// The local transcript as it would seed a new connection: `(speaker, text)` per turn.

@@ -351,6 +351,19 @@ impl InterviewStore for MemoryStore {
             .cloned())
     }
 
+    async fn interviews_in_progress(&self) -> Result<Vec<Interview>, StoreError> {
+        let s = self.lock();
+        let mut v: Vec<Interview> = s
+            .interviews
+            .values()
+            .map(|r| &r.interview)
+            .filter(|i| i.status == InterviewStatus::InProgress)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        Ok(v)
+    }
+
     async fn delete_interview(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
         let mut s = self.lock();
         s.owned_record(user_id, id)?;
@@ -409,10 +422,25 @@ impl InterviewStore for MemoryStore {
         let mut s = self.lock();
         let transcript = &mut s.record(id)?.transcript;
         let mut stored = 0u32;
+        let mut seen = std::collections::HashSet::new();
         for e in entries {
-            if let std::collections::btree_map::Entry::Vacant(v) = transcript.entry(e.sequence) {
-                v.insert(e.clone());
-                stored = stored.saturating_add(1);
+            // Of two entries with one sequence in a batch, the first sent is the one.
+            if !seen.insert(e.sequence) {
+                continue;
+            }
+            match transcript.entry(e.sequence) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(e.clone());
+                    stored = stored.saturating_add(1);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    if model::extends(o.get(), e) {
+                        let kept = o.get_mut();
+                        kept.text.clone_from(&e.text);
+                        kept.end_ms = e.end_ms;
+                        stored = stored.saturating_add(1);
+                    }
+                }
             }
         }
         Ok(stored)

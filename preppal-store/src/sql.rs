@@ -507,6 +507,19 @@ macro_rules! sql_store {
                 .transpose()
             }
 
+            async fn interviews_in_progress(&self) -> Result<Vec<Interview>, StoreError> {
+                sqlx::query_as::<_, InterviewRow>(concat!(
+                    "SELECT ",
+                    interview_columns!(),
+                    " FROM interviews WHERE status = 'IN_PROGRESS' ORDER BY created_at_ms, id"
+                ))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map($crate::sql::interview)
+                .collect()
+            }
+
             async fn delete_interview(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
                 // Transcript entries, feedback and the lease go with it (ON DELETE CASCADE).
                 let done = sqlx::query("DELETE FROM interviews WHERE id = $1 AND user_id = $2")
@@ -580,6 +593,9 @@ macro_rules! sql_store {
                 // two entries with one sequence, the first sent is inserted first and kept.
                 let mut sorted: Vec<&TranscriptEntry> = entries.iter().collect();
                 sorted.sort_by_key(|e| e.sequence);
+                // One row per sequence per statement (an upsert may not touch a row twice):
+                // of two entries with one sequence in a batch, the first sent is the one.
+                sorted.dedup_by_key(|e| e.sequence);
                 let mut stored: u64 = 0;
                 for chunk in sorted.chunks($crate::sql::TRANSCRIPT_ROWS_PER_INSERT) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
@@ -594,7 +610,17 @@ macro_rules! sql_store {
                             .push_bind(i64::try_from(e.start_ms).unwrap_or(i64::MAX))
                             .push_bind(i64::try_from(e.end_ms).unwrap_or(i64::MAX));
                     });
-                    insert.push(" ON CONFLICT (interview_id, sequence) DO NOTHING");
+                    // A stored entry is only ever extended: same speaker, its text a prefix
+                    // of the new one, and something more (a provisional open turn that
+                    // then finished). Anything else keeps the first text.
+                    insert.push(
+                        " ON CONFLICT (interview_id, sequence) DO UPDATE SET text = excluded.text, \
+                         end_ms = excluded.end_ms \
+                         WHERE transcript_entries.speaker = excluded.speaker \
+                         AND substr(excluded.text, 1, length(transcript_entries.text)) = transcript_entries.text \
+                         AND (length(excluded.text) > length(transcript_entries.text) \
+                              OR excluded.end_ms > transcript_entries.end_ms)",
+                    );
                     let done = insert
                         .build()
                         .execute(&mut *tx)

@@ -186,6 +186,14 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// Only the general ones.
     async fn current_interview(&self, user_id: &str) -> Result<Option<Interview>, StoreError>;
 
+    /// Every interview (of any user) that is IN_PROGRESS, oldest first by
+    /// `(created_at_ms, id)`: after a restart, those are the interviews no process runs,
+    /// to be finished or resumed.
+    ///
+    /// # Errors
+    /// Only the general ones.
+    async fn interviews_in_progress(&self) -> Result<Vec<Interview>, StoreError>;
+
     /// Deletes the user's interview `id` with its transcript, feedback, resumption handle
     /// and lease.
     ///
@@ -218,11 +226,15 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- transcript ----
 
-    /// Appends transcript entries; returns how many were newly stored.
+    /// Appends transcript entries; returns how many were newly stored or extended.
     ///
     /// Idempotent by `(interview, sequence)`: an entry whose sequence is already stored is
-    /// skipped, and the first text stored for a sequence is kept. The batch is stored
-    /// atomically.
+    /// skipped and the first text stored for a sequence is kept, with one exception: an
+    /// entry of the same speaker whose text starts with the stored text and goes further
+    /// (more text, or a later `end_ms`) extends it. That is how a provisional open turn,
+    /// stored during a long turn, becomes the finished entry without a duplicate; an older
+    /// provisional text never overwrites a longer one. Of two entries with one sequence in
+    /// a batch, the first is the one considered. The batch is stored atomically.
     ///
     /// # Errors
     /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters or

@@ -648,8 +648,49 @@ pub async fn transcript_append_is_idempotent_and_ordered(store: &dyn InterviewSt
     expected.push(dup_in_batch[0].clone());
     assert_eq!(got, expected, "ordered by sequence, first text kept");
 
+    // A provisional open turn is extended by the finished entry, never shortened or
+    // taken over by another speaker.
+    let provisional = entry(6, Speaker::Ai, "Tell me about a ti");
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&provisional))
+            .await
+            .expect("provisional"),
+        1
+    );
+    let mut finished = entry(6, Speaker::Ai, "Tell me about a time you failed.");
+    finished.end_ms = provisional.end_ms + 2_000;
+    let other_speaker = entry(6, Speaker::User, "Tell me about a time you failed. More");
+    for (batch, n) in [
+        (vec![finished.clone()], 1),
+        (vec![provisional.clone()], 0),
+        (vec![other_speaker], 0),
+        (vec![finished.clone()], 0),
+    ] {
+        assert_eq!(
+            store
+                .append_transcript(&i.id, &batch)
+                .await
+                .expect("extend"),
+            n
+        );
+    }
+    let got = store.get_transcript(&i.id).await.expect("get");
+    assert_eq!(got.len(), 7);
+    assert_eq!(
+        got[6], finished,
+        "the finished text replaced the provisional one"
+    );
+    let mut wiped = entry(6, Speaker::Ai, "");
+    wiped.end_ms = 0;
+    store
+        .append_transcript(&i.id, &[wiped])
+        .await
+        .expect("shorter");
+    assert_eq!(store.get_transcript(&i.id).await.expect("get")[6], finished);
+
     // A batch larger than any single SQL statement takes.
-    let big: Vec<_> = (6..1_506)
+    let big: Vec<_> = (7..1_507)
         .map(|s| {
             entry(
                 s,
@@ -670,12 +711,12 @@ pub async fn transcript_append_is_idempotent_and_ordered(store: &dyn InterviewSt
         1_500
     );
     let got = store.get_transcript(&i.id).await.expect("get");
-    assert_eq!(got.len(), 1_506);
+    assert_eq!(got.len(), 1_507);
     assert!(
         got.windows(2).all(|w| w[0].sequence + 1 == w[1].sequence),
         "contiguous and ordered"
     );
-    assert_eq!(got[1_505], big[1_499]);
+    assert_eq!(got[1_506], big[1_499]);
 
     let other = interview(store, &alice.id, "k2").await;
     assert!(
@@ -1669,7 +1710,12 @@ pub async fn current_interview_is_newest_live(store: &dyn InterviewStore) {
             .current_interview(&alice.id)
             .await
             .expect("in progress"),
-        Some(live)
+        Some(live.clone())
+    );
+    assert_eq!(
+        store.interviews_in_progress().await.expect("in progress"),
+        vec![live],
+        "only IN_PROGRESS interviews are listed for recovery"
     );
     store
         .update_status(&older.id, InProgress, Completed, Some("user_ended"), None)
@@ -1679,6 +1725,11 @@ pub async fn current_interview_is_newest_live(store: &dyn InterviewStore) {
         store.current_interview(&alice.id).await.expect("none left"),
         None
     );
+    assert!(store
+        .interviews_in_progress()
+        .await
+        .expect("none in progress")
+        .is_empty());
 }
 
 /// Input no backend can keep is rejected the same way everywhere, storing nothing.

@@ -18,11 +18,19 @@
 //!    for `SessionEnded`, close the socket.
 //! 5. Poll `interview.getById` every 500 ms until COMPLETED or ERROR, fetch the transcript
 //!    and feedback and print the report.
+//!
+//! A socket that drops before `SessionEnded` (the connection failed, or the server
+//! restarted) is opened again: a fresh token from `interview.generateWsToken`, then the
+//! socket, retried with capped exponential backoff (`backon`) for up to 90 s. The server
+//! answers with `SessionResumed` (the transcript so far) and the run goes on where it
+//! stopped: an audio answer from the frame that could not be sent, a wait for the
+//! interviewer from what the replay says (its last turn finished: answer now).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use backon::{ExponentialBuilder, Retryable as _};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage, MAX_TEXT_INPUT_BYTES};
@@ -54,6 +62,8 @@ const FEEDBACK_GRACE: Duration = Duration::from_secs(5);
 const SILENCE_TAIL_MS: usize = 1_500;
 /// Time limit of one HTTP call.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a dropped interview socket is tried again before the run fails.
+const RECONNECT_WINDOW: Duration = Duration::from_secs(90);
 /// Interviewer audio (`AudioResponse`) is PCM16LE at 24 000 Hz: 48 bytes per ms.
 const AI_AUDIO_BYTES_PER_MS: usize = 48;
 
@@ -123,6 +133,10 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
         info!(%worker, "connecting to the worker named by the web tier");
     }
     let mut live = LiveSocket::connect(&token.ws_url).await?;
+    live.rejoin = Some(Rejoin {
+        api: api.clone(),
+        interview_id: interview_id.clone(),
+    });
     let conversation = converse(&mut live, &answers, args, deadline).await;
     if conversation.is_err() {
         // Best effort: tell the worker we are leaving before the error is reported.
@@ -174,7 +188,8 @@ async fn converse(
             }
             Answer::Text(text) => {
                 info!(answer = i + 1, text = %text, "answering with text");
-                live.send(ClientMessage::Text(text.clone())).await?;
+                live.send_surviving(ClientMessage::Text(text.clone()))
+                    .await?;
             }
         }
     }
@@ -182,7 +197,7 @@ async fn converse(
         return Ok(());
     }
     info!("answers exhausted; ending the interview");
-    live.send(ClientMessage::End).await?;
+    live.send_surviving(ClientMessage::End).await?;
     live.wait_ended(within(END_WAIT)).await
 }
 
@@ -383,6 +398,7 @@ struct ApiFeedback {
 }
 
 /// A client of the server's JSON API, signed in after [`ApiClient::sign_in`].
+#[derive(Clone)]
 struct ApiClient {
     http: reqwest::Client,
     base: String,
@@ -508,12 +524,61 @@ pub(crate) enum LiveError {
     /// The server did not do what was waited for in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
+    /// A dropped socket could not be opened again within the reconnect window.
+    #[error("the interview socket dropped and could not be reopened: {0}")]
+    Reconnect(String),
+}
+
+/// What is needed to open the interview socket again after it dropped.
+struct Rejoin {
+    api: ApiClient,
+    interview_id: String,
+}
+
+/// Why one attempt to reopen the interview socket failed.
+#[derive(Debug, thiserror::Error)]
+enum RejoinError {
+    /// The token call failed.
+    #[error(transparent)]
+    Api(ApiError),
+    /// The socket could not be opened.
+    #[error("cannot open the interview socket: {0}")]
+    Socket(#[source] tokio_tungstenite::tungstenite::Error),
+}
+
+impl RejoinError {
+    /// Whether another attempt may succeed: the server is restarting or draining (no
+    /// answer, 5xx), or still holds the old connection (409 on the socket); not a refused
+    /// sign-in or a missing interview.
+    fn is_retryable(&self) -> bool {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        match self {
+            Self::Api(ApiError::Network { .. }) => true,
+            Self::Api(ApiError::Rejected { status, .. }) => *status >= 500 || *status == 429,
+            Self::Api(ApiError::InvalidReply { .. }) => false,
+            Self::Socket(WsError::Http(r)) => {
+                let s = r.status().as_u16();
+                s == 409 || s == 429 || s >= 500
+            }
+            Self::Socket(_) => true,
+        }
+    }
+
+    /// Whether the interview is over (its token is refused with 409: it ended).
+    fn interview_over(&self) -> bool {
+        matches!(self, Self::Api(ApiError::Rejected { status: 409, .. }))
+    }
 }
 
 /// What the reader task passes on to the conversation.
 #[derive(Debug)]
 enum LiveEvent {
     Started,
+    /// `SessionResumed`: `awaiting_answer` when the interviewer's last turn finished and
+    /// nothing is under way (the candidate's turn).
+    Resumed {
+        awaiting_answer: bool,
+    },
     TurnComplete,
     Ended(String),
     Closed,
@@ -538,6 +603,10 @@ struct LiveSocket {
     turns_pending: usize,
     ended: Option<String>,
     closed: bool,
+    /// Set after a reconnect: what the replay said about the interviewer's turn.
+    resumed: Option<bool>,
+    /// How to reopen the socket after a drop; `None` never reopens.
+    rejoin: Option<Rejoin>,
 }
 
 impl LiveSocket {
@@ -557,6 +626,8 @@ impl LiveSocket {
             turns_pending: 0,
             ended: None,
             closed: false,
+            resumed: None,
+            rejoin: None,
         })
     }
 
@@ -564,9 +635,107 @@ impl LiveSocket {
         self.ended.is_some() || self.closed
     }
 
+    /// Whether the socket dropped before the interview ended, and may be reopened.
+    fn dropped(&self) -> bool {
+        self.closed && self.ended.is_none() && self.rejoin.is_some()
+    }
+
+    /// Reopens a dropped socket (see the module docs) and waits for `SessionResumed`.
+    /// Returns whether the interviewer waits for an answer, or `None` when the interview
+    /// ended meanwhile (then [`LiveSocket::over`] holds).
+    async fn reconnect(&mut self) -> Result<Option<bool>, LiveError> {
+        let Some(rejoin) = &self.rejoin else {
+            return Ok(None);
+        };
+        let dropped_at = Instant::now();
+        warn!("the interview socket dropped; reconnecting");
+        let body = InterviewIdBody {
+            interview_id: &rejoin.interview_id,
+        };
+        let attempt = || async {
+            let token: WorkerToken = rejoin
+                .api
+                .call("interview.generateWsToken", &body)
+                .await
+                .map_err(RejoinError::Api)?;
+            tokio_tungstenite::connect_async(&token.ws_url)
+                .await
+                .map(|(socket, _)| socket)
+                .map_err(RejoinError::Socket)
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(usize::MAX);
+        let opened = tokio::time::timeout(
+            RECONNECT_WINDOW,
+            attempt
+                .retry(backoff)
+                .when(RejoinError::is_retryable)
+                .notify(|e, delay| debug!(error = %e, ?delay, "reconnect attempt failed")),
+        )
+        .await;
+        let socket = match opened {
+            Ok(Ok(socket)) => socket,
+            Ok(Err(e)) if e.interview_over() => {
+                info!("the interview ended while the socket was down");
+                self.ended = Some("ended while disconnected".to_owned());
+                return Ok(None);
+            }
+            Ok(Err(e)) => return Err(LiveError::Reconnect(e.to_string())),
+            Err(_) => return Err(LiveError::Reconnect("no answer within 90 s".to_owned())),
+        };
+        self.reader.abort();
+        let (sink, stream) = socket.split();
+        let (tx, events) = mpsc::channel(64);
+        self.reader = tokio::spawn(read_socket(stream, tx));
+        self.sink = sink;
+        self.events = events;
+        self.closed = false;
+        self.resumed = None;
+        let limit = Instant::now() + TURN_WAIT;
+        while self.resumed.is_none() && !self.over() {
+            self.next_before(limit, "the replay of the interview")
+                .await?;
+        }
+        let Some(awaiting_answer) = self.resumed else {
+            return if self.dropped() {
+                Box::pin(self.reconnect()).await
+            } else {
+                Ok(None)
+            };
+        };
+        info!(
+            recovery_ms = dropped_at.elapsed().as_millis() as u64,
+            awaiting_answer, "interview socket reopened; the interview goes on"
+        );
+        Ok(Some(awaiting_answer))
+    }
+
+    /// Sends `msg`; when the socket has dropped, reopens it and sends again.
+    async fn send_surviving(&mut self, msg: ClientMessage) -> Result<(), LiveError> {
+        loop {
+            match self.send(msg.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if self.rejoin.is_none() => return Err(e),
+                Err(e) => {
+                    debug!(error = %e, "send failed; reopening the socket");
+                    self.closed = true;
+                    if self.reconnect().await?.is_none() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
     fn note(&mut self, event: Option<LiveEvent>) {
         match event {
             Some(LiveEvent::Started) => self.started = true,
+            Some(LiveEvent::Resumed { awaiting_answer }) => {
+                self.started = true;
+                self.resumed = Some(awaiting_answer);
+            }
             Some(LiveEvent::TurnComplete) => self.turns_pending += 1,
             Some(LiveEvent::Ended(reason)) => self.ended = Some(reason),
             Some(LiveEvent::Closed) | None => self.closed = true,
@@ -601,6 +770,13 @@ impl LiveSocket {
                 self.turns_pending -= 1;
                 return Ok(Turn::Complete);
             }
+            if self.dropped() {
+                // The interviewer's turn may have finished while the socket was down.
+                if let Some(awaiting) = self.reconnect().await? {
+                    self.turns_pending = usize::from(awaiting);
+                }
+                continue;
+            }
             if self.over() {
                 return Ok(Turn::Over);
             }
@@ -609,7 +785,17 @@ impl LiveSocket {
     }
 
     async fn wait_ended(&mut self, limit: Instant) -> anyhow::Result<()> {
-        while !self.over() {
+        loop {
+            if self.dropped() {
+                if self.reconnect().await?.is_some() {
+                    // The end request may have been lost with the socket.
+                    self.send(ClientMessage::End).await?;
+                }
+                continue;
+            }
+            if self.over() {
+                break;
+            }
             self.next_before(limit, "the end of the interview").await?;
         }
         if self.ended.is_none() {
@@ -627,7 +813,8 @@ impl LiveSocket {
 
     /// Streams `samples` then 1.5 s of silence as `AudioChunk` frames of `frame_ms`,
     /// paced so frame `n` leaves at `start + (samples before n) / 16 000 Hz / speed`
-    /// (`speed` 0: no pacing). Stops early, without error, if the interview ends.
+    /// (`speed` 0: no pacing). Stops early, without error, if the interview ends. When the
+    /// socket drops, it is reopened and the answer goes on from the frame not yet sent.
     async fn send_audio(
         &mut self,
         samples: &[i16],
@@ -655,6 +842,9 @@ impl LiveSocket {
                     self.note(Some(event));
                 }
             }
+            if self.dropped() {
+                self.reconnect().await?;
+            }
             if self.over() {
                 info!(
                     frames_sent,
@@ -663,7 +853,7 @@ impl LiveSocket {
                 return Ok(());
             }
             sent_samples += frame.len() / 2;
-            self.send(ClientMessage::Audio(frame)).await?;
+            self.send_surviving(ClientMessage::Audio(frame)).await?;
             frames_sent += 1;
         }
         debug!(frames_sent, "answer sent");
@@ -729,15 +919,6 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             );
             Some(LiveEvent::Started)
         }
-        ServerMessage::SessionResumed(s) => {
-            info!(
-                interview_id = %s.interview_id,
-                elapsed_ms = s.elapsed_ms,
-                entries = s.transcript.len(),
-                "interview resumed"
-            );
-            Some(LiveEvent::Started)
-        }
         ServerMessage::AudioResponse(a) => {
             // This client does not play audio; it keeps the books a player would.
             *queued_audio_bytes += a.audio_content.len();
@@ -778,6 +959,22 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
         ServerMessage::ErrorResponse(e) => {
             warn!(code = e.code, message = %e.message, "the server reported an error");
             None
+        }
+        ServerMessage::SessionResumed(r) => {
+            let last_ai = r
+                .transcript
+                .last()
+                .is_some_and(|e| e.speaker == preppal_core::proto::Speaker::Ai as i32);
+            let awaiting_answer = r.open_turns.is_empty() && last_ai;
+            info!(
+                interview_id = %r.interview_id,
+                entries = r.transcript.len(),
+                elapsed_ms = r.elapsed_ms,
+                awaiting_answer,
+                "interview resumed"
+            );
+            *queued_audio_bytes = 0;
+            Some(LiveEvent::Resumed { awaiting_answer })
         }
         ServerMessage::SessionEnded(e) => {
             let reason = EndedReason::try_from(e.reason)

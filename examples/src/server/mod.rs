@@ -15,8 +15,8 @@ pub mod auth;
 pub mod document;
 pub mod error;
 pub mod limits;
-pub mod oidc;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod pages;
 pub mod secrets;
@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// Google sign-in (see [`oidc`]).
     #[command(flatten)]
     pub google: oidc::GoogleArgs,
+    /// Seconds an interview waits for its candidate to reconnect after the connection
+    /// dropped, before it is finished with what was said (0 finishes it at once).
+    #[arg(long, env = "PREPPAL_RECONNECT_GRACE_SECS", default_value_t = 60)]
+    pub reconnect_grace_secs: u64,
+    /// Seconds `serve` gives live interviews to be finished and saved on SIGTERM or ctrl-c.
+    #[arg(long, env = "PREPPAL_DRAIN_TIMEOUT_SECS", default_value_t = 60)]
+    pub drain_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -108,6 +115,8 @@ impl ServeArgs {
             gemini_model: None,
             limits: limits::LimitArgs::default(),
             google: oidc::GoogleArgs::default(),
+            reconnect_grace_secs: 60,
+            drain_timeout_secs: 60,
         }
     }
 
@@ -369,7 +378,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             feedbacker,
             keys.clone(),
         )
-        .with_limits(Arc::clone(&limits)),
+        .with_limits(Arc::clone(&limits))
+        .with_reconnect_grace(std::time::Duration::from_secs(args.reconnect_grace_secs)),
     );
     let state = Arc::new(AppState {
         store,
@@ -452,6 +462,24 @@ pub(crate) fn feedbacker(
     }
 }
 
+/// Picks up every interview the store holds IN_PROGRESS that no driver of this process runs
+/// (left by a crash or a drain timeout; see [`WorkerTier::adopt`]). Returns how many.
+///
+/// # Errors
+/// The store's, when the interviews cannot be listed.
+pub async fn recover_interviews(state: &AppState) -> anyhow::Result<usize> {
+    let mut adopted = 0;
+    for i in state.store.interviews_in_progress().await? {
+        if state.worker.adopt(&i.id).await {
+            adopted += 1;
+        }
+    }
+    if adopted > 0 {
+        tracing::info!(adopted, "interviews in progress recovered");
+    }
+    Ok(adopted)
+}
+
 /// A server listening on a socket, running in a background task.
 #[derive(Debug)]
 pub struct Running {
@@ -484,6 +512,7 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     let router = server.router;
+    recover_interviews(&server.state).await?;
     let task = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Running {
         addr,
@@ -493,7 +522,10 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
     })
 }
 
-/// `preppal serve`: runs until Ctrl-C or SIGTERM.
+/// `preppal serve`: picks up the interviews a previous run left IN_PROGRESS
+/// ([`recover_interviews`]), then runs until Ctrl-C or SIGTERM, which drains: no new
+/// connections, every live interview finished and saved ([`WorkerTier::drain`]), bounded
+/// by `--drain-timeout-secs`.
 ///
 /// # Errors
 /// As [`build`], or when the address cannot be bound.
@@ -508,9 +540,34 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "Preppal is listening: open http://{addr}/"
     );
     let _simulator = server.simulator;
+    recover_interviews(&server.state).await?;
+    let worker = Arc::clone(&server.state.worker);
+    let drain_timeout = std::time::Duration::from_secs(args.drain_timeout_secs);
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel();
+    // On the signal: stop taking connections, and finish every live interview (its
+    // transcript and feedback saved, its candidate's socket closed with 1012) while the
+    // listener winds down.
+    let drain = async move {
+        shutdown_signal().await;
+        let tier = Arc::clone(&worker);
+        tokio::spawn(async move {
+            let left = tier.drain(drain_timeout).await;
+            let _ = drained_tx.send(left);
+        });
+    };
     axum::serve(listener, server.router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(drain)
         .await?;
+    match tokio::time::timeout(drain_timeout, drained_rx).await {
+        Ok(Ok(0)) => tracing::info!("every live interview was finished and saved"),
+        Ok(Ok(left)) => {
+            tracing::warn!(
+                left,
+                "drain timeout: interviews still live were left IN_PROGRESS"
+            )
+        }
+        _ => tracing::warn!("drain did not finish in time"),
+    }
     Ok(())
 }
 

@@ -18,11 +18,20 @@ struct Harness {
 }
 
 impl Harness {
+    /// A session with no open-turn checkpoints, so `step` jumps between the lifecycle timers.
     fn new(max: Duration) -> Self {
+        Self::with_config(SessionConfig::new(max).with_checkpoint_interval(Duration::ZERO))
+    }
+
+    fn with_config(config: SessionConfig) -> Self {
         let now = Instant::now();
+        Self::from_session(InterviewSession::new("iv-1", config, now), now)
+    }
+
+    fn from_session(session: InterviewSession, now: Instant) -> Self {
         Self {
             now,
-            session: InterviewSession::new("iv-1", SessionConfig::new(max), now),
+            session,
             to_model: vec![],
             to_client: vec![],
             persist: vec![],
@@ -97,6 +106,8 @@ impl Harness {
                 SessionEvent::Interrupted => "Interrupted",
                 SessionEvent::WrapUp => "WrapUp",
                 SessionEvent::GoAway { .. } => "GoAway",
+                SessionEvent::ClientDetached => "ClientDetached",
+                SessionEvent::ClientAttached => "ClientAttached",
                 SessionEvent::Ended { .. } => "Ended",
             })
             .collect()
@@ -391,7 +402,9 @@ fn illegal_transitions_are_refused_by_the_lifecycle() {
         let to = match p {
             PersistAction::Status(s) => *s,
             PersistAction::Finish { status, .. } => *status,
-            PersistAction::Transcript(_) | PersistAction::AnswerAudio(_) => continue,
+            PersistAction::Transcript(_)
+            | PersistAction::OpenTurns(_)
+            | PersistAction::AnswerAudio(_) => continue,
         };
         assert_eq!(status.check_transition(to), Ok(true));
         status = to;
@@ -473,72 +486,235 @@ fn pauses_within_an_answer_are_tallied_on_the_sample_timeline() {
     assert!(matches!(h.persist[n - 1], PersistAction::Finish { .. }));
 }
 
+fn entry(sequence: u32, speaker: Speaker, text: &str, start_ms: u64) -> TranscriptEntry {
+    TranscriptEntry {
+        sequence,
+        speaker,
+        text: text.into(),
+        start_ms,
+        end_ms: start_ms + 1_000,
+    }
+}
+
 #[test]
-fn a_taken_over_interview_continues_the_stored_sequence_and_time_limit() {
-    let stored = vec![
-        TranscriptEntry {
-            sequence: 0,
-            speaker: Speaker::Ai,
-            text: "Tell me about yourself.".into(),
-            start_ms: 0,
-            end_ms: 2_000,
-        },
-        TranscriptEntry {
+fn a_dropped_client_is_waited_for_and_gets_the_transcript_when_it_comes_back() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription(
+        "Tell me about yourself.".into(),
+    ))
+    .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    h.advance(Duration::from_secs(2));
+    h.client(ClientMessage::Text("I build backends".into()))
+        .unwrap();
+    h.session.handle_client_detached(h.now);
+    h.drain();
+    assert!(!h.session.is_ended() && !h.session.is_client_attached());
+    assert_eq!(h.event_names().last(), Some(&"ClientDetached"));
+    // The open answer is offered for storage at once, numbered as it will be.
+    assert_eq!(
+        h.persist.last(),
+        Some(&PersistAction::OpenTurns(vec![TranscriptEntry {
             sequence: 1,
             speaker: Speaker::User,
-            text: "I build backends.".into(),
-            start_ms: 3_000,
-            end_ms: 5_000,
-        },
-    ];
-    let now = Instant::now();
-    let mut h = Harness::new(Duration::from_secs(600));
-    h.now = now;
-    h.session = InterviewSession::resume(
-        "iv-1",
-        SessionConfig::new(Duration::from_secs(600)),
-        stored.clone(),
-        Duration::from_secs(60),
-        now,
+            text: "I build backends".into(),
+            start_ms: 2_000,
+            end_ms: 2_000,
+        }]))
     );
+    // The model goes on; nothing reaches the absent client.
+    let shown = h.to_client.len();
+    h.advance(Duration::from_secs(1));
+    h.model(ModelEvent::OutputTranscription("Thanks. Why".into()))
+        .unwrap();
+    assert_eq!(h.to_client.len(), shown);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now - Duration::from_secs(1) + Duration::from_secs(60))
+    );
+
+    h.advance(Duration::from_secs(5));
+    h.session.handle_client_attached(h.now).unwrap();
     h.drain();
-    assert_eq!(h.session.status(), InterviewStatus::InProgress);
-    // The client gets the stored transcript, the model no Begin, the store no status.
-    match h.to_client.as_slice() {
-        [M::SessionResumed(r)] => {
-            assert_eq!(r.elapsed_ms, 60_000);
-            assert_eq!(r.max_duration_ms, 600_000);
-            let seqs: Vec<u32> = r.transcript.iter().map(|e| e.sequence).collect();
-            assert_eq!(seqs, [0, 1]);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(h.to_model.is_empty(), "{:?}", h.to_model);
-    assert!(h.persist.is_empty(), "{:?}", h.persist);
-    // The resumed connection's setupComplete changes nothing; the next turn is number 2.
-    h.model(ModelEvent::SetupComplete).unwrap();
-    h.model(ModelEvent::OutputTranscription("Next question.".into()))
+    let Some(M::SessionResumed(r)) = h.to_client.last() else {
+        panic!("no SessionResumed: {:?}", h.to_client.last())
+    };
+    assert_eq!(r.elapsed_ms, 8_000);
+    assert_eq!(r.max_duration_ms, 600_000);
+    let finished: Vec<_> = r
+        .transcript
+        .iter()
+        .map(|e| (e.sequence, e.text.as_str()))
+        .collect();
+    assert_eq!(
+        finished,
+        [(0, "Tell me about yourself."), (1, "I build backends")]
+    );
+    let open: Vec<_> = r
+        .open_turns
+        .iter()
+        .map(|e| (e.sequence, e.text.as_str()))
+        .collect();
+    assert_eq!(open, [(2, "Thanks. Why")]);
+    // The rest of the turn reaches the client; the grace timer is gone.
+    h.model(ModelEvent::OutputTranscription(" Rust?".into()))
         .unwrap();
     h.model(ModelEvent::TurnComplete).unwrap();
-    let stored_now: Vec<&TranscriptEntry> = h
-        .persist
-        .iter()
-        .filter_map(|p| match p {
-            PersistAction::Transcript(b) => Some(b),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    assert_eq!(stored_now.len(), 1);
-    assert_eq!(stored_now[0].sequence, 2);
-    assert_eq!(stored_now[0].start_ms, 60_000);
-    // The limit counts from the interview's start, not from the takeover.
-    h.advance(Duration::from_secs(539));
-    h.session.handle_timeout(h.now);
-    assert!(!h.session.is_ended());
-    h.advance(Duration::from_secs(1));
-    h.session.handle_timeout(h.now);
+    assert!(
+        matches!(h.to_client.last(), Some(M::TranscriptUpdate(u)) if u.text == "Thanks. Why Rust?" && u.is_final)
+    );
+    assert!(h.session.poll_timeout().unwrap() > h.now + 5 * MIN);
+    assert_eq!(
+        h.event_names()
+            .iter()
+            .filter(|n| **n == "ClientAttached")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_grace_period_passing_ends_the_interview_with_what_was_said() {
+    let config = SessionConfig::new(10 * MIN)
+        .with_checkpoint_interval(Duration::ZERO)
+        .with_reconnect_grace(Duration::from_secs(3));
+    let mut h = Harness::with_config(config.clone());
+    h.model(ModelEvent::SetupComplete).unwrap();
+    h.model(ModelEvent::OutputTranscription("Hello.".into()))
+        .unwrap();
+    h.session.handle_client_detached(h.now);
     h.drain();
-    assert_eq!(h.session.end_reason(), Some(&EndReason::TimeLimit));
+    assert!(h.step());
+    assert_eq!(h.session.end_reason(), Some(&EndReason::ClientGone));
     assert_eq!(h.session.status(), InterviewStatus::Completed);
+    assert_eq!(
+        h.stored_entries().len(),
+        1,
+        "the open turn was finished and stored"
+    );
+    assert_eq!(
+        h.session.handle_client_attached(h.now),
+        Err(SessionError::Ended)
+    );
+
+    // Zero grace: the drop ends it at once (ERROR when nothing was said).
+    let mut h = Harness::with_config(config.with_reconnect_grace(Duration::ZERO));
+    h.model(ModelEvent::SetupComplete).unwrap();
+    h.session.handle_client_detached(h.now);
+    h.drain();
+    assert_eq!(h.session.end_reason(), Some(&EndReason::ClientGone));
+    assert_eq!(h.session.status(), InterviewStatus::Error);
+}
+
+#[test]
+fn a_long_turn_is_offered_for_storage_every_interval_and_then_finished_under_its_sequence() {
+    let mut h = Harness::with_config(SessionConfig::new(10 * MIN));
+    h.model(ModelEvent::SetupComplete).unwrap();
+    h.model(ModelEvent::OutputTranscription("Tell me".into()))
+        .unwrap();
+    assert!(h.step(), "the checkpoint timer is armed");
+    let open = |h: &Harness| -> Vec<TranscriptEntry> {
+        h.persist
+            .iter()
+            .filter_map(|p| match p {
+                PersistAction::OpenTurns(o) => Some(o.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    assert_eq!(open(&h).len(), 1);
+    assert!(h.step());
+    assert_eq!(
+        open(&h).len(),
+        1,
+        "unchanged open turns are not offered again"
+    );
+    h.model(ModelEvent::OutputTranscription(" about yourself.".into()))
+        .unwrap();
+    assert!(h.step());
+    let offered = open(&h);
+    assert_eq!(offered.len(), 2);
+    assert_eq!(offered[1].text, "Tell me about yourself.");
+    h.model(ModelEvent::TurnComplete).unwrap();
+    let stored = h.stored_entries();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].sequence, offered[0].sequence);
+    assert!(
+        stored[0].text.starts_with(&offered[0].text),
+        "the finished entry extends the offered one"
+    );
+}
+
+#[test]
+fn a_resumed_interview_goes_on_after_its_stored_entries_without_a_new_greeting() {
+    let now = Instant::now();
+    let stored = vec![
+        entry(0, Speaker::Ai, "Tell me about yourself.", 0),
+        entry(1, Speaker::User, "I build backends.", 4_000),
+    ];
+    let session = InterviewSession::resume(
+        "iv-1",
+        SessionConfig::new(10 * MIN).with_checkpoint_interval(Duration::ZERO),
+        stored.clone(),
+        Duration::from_secs(30),
+        now,
+    );
+    let mut h = Harness::from_session(session, now);
+    assert!(!h.session.is_client_attached());
+    h.session.handle_client_attached(h.now).unwrap();
+    h.drain();
+    assert!(h.to_client.is_empty(), "nothing before the model is ready");
+    h.model(ModelEvent::SetupComplete).unwrap();
+    assert!(
+        !h.to_model.contains(&ModelCommand::Begin),
+        "no second greeting"
+    );
+    assert!(!h
+        .to_client
+        .iter()
+        .any(|m| matches!(m, M::SessionStarted(_))));
+    let Some(M::SessionResumed(r)) = h.to_client.last() else {
+        panic!("no SessionResumed")
+    };
+    assert_eq!((r.elapsed_ms, r.transcript.len()), (30_000, 2));
+    h.model(ModelEvent::OutputTranscription("Why Rust?".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    let e = &h.stored_entries()[0];
+    assert_eq!((e.sequence, e.start_ms), (2, 30_000));
+    // The time limit counts the 30 s already spent.
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(now + 10 * MIN - Duration::from_secs(30) - Duration::from_secs(60))
+    );
+
+    // Nobody comes back: the stored entries are finished COMPLETED.
+    let session = InterviewSession::resume(
+        "iv-2",
+        SessionConfig::new(10 * MIN).with_reconnect_grace(Duration::from_secs(5)),
+        stored,
+        Duration::from_secs(30),
+        now,
+    );
+    let mut h = Harness::from_session(session, now);
+    assert!(h.step());
+    assert_eq!(h.session.end_reason(), Some(&EndReason::ClientGone));
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+}
+
+#[test]
+fn shutdown_ends_completed_with_what_was_said() {
+    let mut h = Harness::started(10 * MIN);
+    h.model(ModelEvent::OutputTranscription("Tell me".into()))
+        .unwrap();
+    h.session.handle_shutdown(h.now);
+    h.drain();
+    assert_eq!(h.session.end_reason(), Some(&EndReason::ServerShutdown));
+    assert_eq!(h.session.status(), InterviewStatus::Completed);
+    assert_eq!(EndReason::ServerShutdown.as_str(), "server_shutdown");
+    assert!(
+        matches!(h.to_client.last(), Some(M::SessionEnded(e)) if e.reason == proto::session_ended::Reason::ServerShutdown as i32)
+    );
+    assert_eq!(h.stored_entries().len(), 1);
 }

@@ -1,15 +1,31 @@
 //! The worker tier: the interview WebSocket `/interview/{interviewId}?token=JWT`, served by
 //! one driver task per live interview, talking to the model (Gemini Live or the simulator)
 //! and persisting through the web tier's worker API.
+//!
+//! # Reconnects and shutdown
+//!
+//! A driver outlives its candidate's connection: when the socket drops (closed, failed,
+//! or silent past [`driver::CLIENT_SILENCE_LIMIT`] while pinged), the interview and the
+//! model session go on for the reconnect grace period ([`WorkerTier::with_reconnect_grace`]).
+//! The handoff registry maps each live interview to its driver; a connection for an
+//! interview whose driver has no client is handed to that driver, which sends it the
+//! transcript so far (`SessionResumed`). A second connection while the first is alive gets
+//! 409: a half-dead first connection (a vanished peer) counts as alive until the driver's
+//! pings go unanswered for [`driver::CLIENT_SILENCE_LIMIT`], after which the client's retry
+//! is accepted. On [`WorkerTier::drain`] (SIGTERM, ctrl-c) every driver finishes its
+//! interview with what was kept and closes the candidate's socket with 1012.
 
 pub mod backend;
 pub mod driver;
 pub mod lease;
 pub mod persist;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use axum::extract::ws::WebSocket;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,12 +33,13 @@ use axum::routing::get;
 use axum::Router;
 use preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{AnswerAudio, Feedback, InterviewSession, SessionConfig, TranscriptEntry};
+use preppal_core::{AnswerAudio, Feedback, TranscriptEntry};
 use preppal_gemini::{
     interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
     ResilientSession,
 };
 use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
 
 use super::limits::Limits;
 use super::tokens::TokenKeys;
@@ -51,7 +68,7 @@ impl std::fmt::Debug for ModelConnector {
 }
 
 impl ModelConnector {
-    /// Connects for one interview: `setup` with the interviewer's system instruction (and
+    /// Connects for one new interview: `setup` with the interviewer's system instruction (and
     /// `sessionResumption`; `contextWindowCompression` when the interview may last longer than
     /// 15 minutes), then waits for `setupComplete`. The session it returns moves to a new
     /// connection on `goAway`, retryable closes and stalls, so the interview outlives any
@@ -59,12 +76,23 @@ impl ModelConnector {
     ///
     /// # Errors
     /// [`LiveError`] from the client when the first connection cannot be made.
-    ///
-    /// An interview taken over from another worker (`ctx.resumption_handle` is set)
-    /// resumes the model's session with the stored handle; when there is none or it is
-    /// refused (the handle expired), it connects afresh and, for an interview in progress,
-    /// gives the new session the stored transcript as history.
     pub async fn connect(&self, ctx: &GetContextResponse) -> Result<ResilientSession, LiveError> {
+        ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await
+    }
+
+    /// Connects for an interview already under way (taken over from a worker that died, or
+    /// picked up after a restart): with the stored resumption handle when there is one, so
+    /// the model's own session goes on; when there is none or it is refused (the handle
+    /// expired), a new session seeded with `entries` (the stored transcript) instead of
+    /// greeting the candidate again.
+    ///
+    /// # Errors
+    /// As [`ModelConnector::connect`].
+    pub async fn connect_seeded(
+        &self,
+        ctx: &GetContextResponse,
+        entries: &[TranscriptEntry],
+    ) -> Result<ResilientSession, LiveError> {
         if !ctx.resumption_handle.is_empty() {
             let config = self
                 .config(ctx)
@@ -76,24 +104,8 @@ impl ModelConnector {
                 }
             }
         }
-        let mut live =
-            ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await?;
-        // An interview in progress on a fresh model session: give it the conversation kept.
-        let in_progress = preppal_core::InterviewStatus::from_proto_i32(ctx.status)
-            .is_ok_and(|s| s == preppal_core::InterviewStatus::InProgress);
-        if in_progress && ctx.started_at_ms != 0 {
-            let entries: Vec<TranscriptEntry> = ctx
-                .transcript
-                .iter()
-                .cloned()
-                .filter_map(|e| TranscriptEntry::try_from(e).ok())
-                .collect();
-            let reply_now = entries
-                .last()
-                .is_some_and(|e| e.speaker == preppal_core::Speaker::User);
-            live.seed_history(&entries, reply_now).await?;
-        }
-        Ok(live)
+        ResilientSession::connect_seeded(self.config(ctx), ReconnectPolicy::default(), entries)
+            .await
     }
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
@@ -157,7 +169,31 @@ pub struct WorkerTier {
     /// This worker's id and lease lifetime when interviews are leased (`preppal worker`);
     /// `None` in `preppal serve`, where one process owns every interview.
     pub lease: Option<LeaseConfig>,
-    live: Mutex<HashSet<String>>,
+    /// How long a driver keeps an interview after its candidate's socket dropped.
+    pub reconnect_grace: Duration,
+    live: Mutex<HashMap<String, Handoff>>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// The registry's entry for one live interview: how to reach its driver.
+#[derive(Debug, Clone)]
+struct Handoff {
+    /// Sockets for the driver to attach.
+    attach: mpsc::Sender<WebSocket>,
+    /// Whether the driver has a client attached now.
+    connected: Arc<AtomicBool>,
+}
+
+/// What a driver gets from the registry when it is started: the sockets handed to it
+/// and the flag it keeps up to date.
+#[derive(Debug)]
+pub struct DriverLink {
+    /// Reconnecting clients' sockets, handed over by [`interview_socket`].
+    pub attach: mpsc::Receiver<WebSocket>,
+    /// Set while a client is attached; [`interview_socket`] refuses a second client then.
+    pub connected: Arc<AtomicBool>,
+    /// Changes to `true` when the server drains.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 impl WorkerTier {
@@ -175,7 +211,37 @@ impl WorkerTier {
             keys,
             limits: Arc::new(Limits::default()),
             lease: None,
-            live: Mutex::new(HashSet::new()),
+            reconnect_grace: DEFAULT_RECONNECT_GRACE,
+            live: Mutex::new(HashMap::new()),
+            shutdown: watch::channel(false).0,
+        }
+    }
+
+    /// The same tier keeping interviews `grace` after their candidate's socket dropped
+    /// (by default [`DEFAULT_RECONNECT_GRACE`]; zero ends them at once).
+    pub fn with_reconnect_grace(mut self, grace: Duration) -> Self {
+        self.reconnect_grace = grace;
+        self
+    }
+
+    /// Whether the tier is draining: no new interview is accepted.
+    pub fn is_draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Drains the tier: refuses new interviews and reconnects, asks every driver to finish
+    /// its interview with what was kept (COMPLETED with feedback when anything was said),
+    /// and waits until every driver has ended or `timeout` has passed. Returns how many
+    /// interviews were still live at the timeout (0 when all finished).
+    pub async fn drain(&self, timeout: Duration) -> usize {
+        self.shutdown.send_replace(true);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let live = self.live_count();
+            if live == 0 || tokio::time::Instant::now() >= deadline {
+                return live;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -195,8 +261,12 @@ impl WorkerTier {
     pub fn is_live(&self, interview_id: &str) -> bool {
         self.live
             .lock()
-            .map(|s| s.contains(interview_id))
+            .map(|s| s.contains_key(interview_id))
             .unwrap_or(false)
+    }
+
+    fn handoff(&self, interview_id: &str) -> Option<Handoff> {
+        self.live.lock().ok()?.get(interview_id).cloned()
     }
 
     /// How many interviews are live in this process.
@@ -204,12 +274,65 @@ impl WorkerTier {
         self.live.lock().map(|s| s.len()).unwrap_or(0)
     }
 
-    fn claim(self: &Arc<Self>, interview_id: &str) -> Option<LiveGuard> {
-        let mut set = self.live.lock().ok()?;
-        set.insert(interview_id.to_owned()).then(|| LiveGuard {
-            tier: Arc::clone(self),
-            interview_id: interview_id.to_owned(),
-        })
+    /// Picks up the interview `interview_id`, left IN_PROGRESS with no live driver (as after
+    /// a crash or a drain timeout), with no client connected: its driver waits the
+    /// reconnect grace period for the candidate (who then continues where the stored
+    /// transcript stops, the model seeded from it), then finishes it COMPLETED with what
+    /// was stored and feedback on it. Returns whether a driver was started: not when one
+    /// already runs, the interview is not IN_PROGRESS, or it cannot be loaded (logged).
+    pub async fn adopt(self: &Arc<Self>, interview_id: &str) -> bool {
+        if self.is_live(interview_id) {
+            return false;
+        }
+        let ctx = match self.backend.get_context(interview_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(interview = %interview_id, error = %e, "interview to recover could not be loaded");
+                return false;
+            }
+        };
+        if preppal_core::InterviewStatus::from_proto_i32(ctx.status)
+            != Ok(preppal_core::InterviewStatus::InProgress)
+        {
+            return false;
+        }
+        let Some((guard, link)) = self.claim(interview_id) else {
+            return false;
+        };
+        tracing::info!(interview = %interview_id, entries = ctx.transcript.len(), "interview in progress with no live owner: waiting for its candidate");
+        tokio::spawn(async move {
+            driver::run(Arc::clone(&guard.tier), ctx, None, link).await;
+            drop(guard);
+        });
+        true
+    }
+
+    /// Registers a driver for `interview_id`, or `None` when one already runs.
+    fn claim(self: &Arc<Self>, interview_id: &str) -> Option<(LiveGuard, DriverLink)> {
+        let mut map = self.live.lock().ok()?;
+        if map.contains_key(interview_id) {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(4);
+        let connected = Arc::new(AtomicBool::new(false));
+        map.insert(
+            interview_id.to_owned(),
+            Handoff {
+                attach: tx,
+                connected: Arc::clone(&connected),
+            },
+        );
+        Some((
+            LiveGuard {
+                tier: Arc::clone(self),
+                interview_id: interview_id.to_owned(),
+            },
+            DriverLink {
+                attach: rx,
+                connected,
+                shutdown: self.shutdown.subscribe(),
+            },
+        ))
     }
 }
 
@@ -221,8 +344,8 @@ struct LiveGuard {
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        if let Ok(mut set) = self.tier.live.lock() {
-            set.remove(&self.interview_id);
+        if let Ok(mut map) = self.tier.live.lock() {
+            map.remove(&self.interview_id);
         }
     }
 }
@@ -235,11 +358,18 @@ pub struct TokenQuery {
     pub token: String,
 }
 
+/// How long an interview waits for its candidate to reconnect by default: 60 s.
+pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(60);
+
 /// `GET /interview/{interviewId}?token=JWT`: checks the token, then asks the web tier for
-/// the interview and refuses before the upgrade when it does not exist or belongs to someone
-/// else (404, "not found"), has ended (409), or when the user already holds the most live
-/// interviews allowed (429); then upgrades and runs the interview's driver. A refused token
-/// gets 401 with no detail; every refusal's reason is logged.
+/// the interview and refuses before the upgrade when the server is draining (503), the
+/// interview does not exist or belongs to someone else (404, "not found"), has ended
+/// (409), already has a connected client (409), or when the user already holds the most
+/// live interviews allowed (429). When a driver runs the interview with no client (the
+/// candidate's socket dropped), the new socket is handed to it; otherwise it upgrades and
+/// starts the interview's driver (which resumes from the stored transcript when the
+/// interview was already IN_PROGRESS, as after a restart). A refused token gets 401 with
+/// no detail; every refusal's reason is logged.
 pub async fn interview_socket(
     State(tier): State<Arc<WorkerTier>>,
     Path(interview_id): Path<String>,
@@ -253,6 +383,13 @@ pub async fn interview_socket(
             return (StatusCode::UNAUTHORIZED, "unauthorized").into_response();
         }
     };
+    if tier.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down; try again shortly",
+        )
+            .into_response();
+    }
     let ctx = match tier.backend.get_context(&interview_id).await {
         Ok(c) => c,
         Err(BackendError::Refused(e)) if e.code == 404 => {
@@ -272,22 +409,35 @@ pub async fn interview_socket(
         tracing::info!(interview = %interview_id, status = ctx.status, "interview socket refused: the interview has ended");
         return (StatusCode::CONFLICT, "the interview has ended").into_response();
     }
+    // The transport admits twice the codec's limit, so a message a little too large gets a
+    // typed 413 from the codec and the connection goes on; far larger ones close it.
+    let ws = ws
+        .max_message_size(2 * MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES);
+    if let Some(handoff) = tier.handoff(&interview_id) {
+        if handoff.connected.load(Ordering::SeqCst) {
+            tracing::info!(interview = %interview_id, "interview socket refused: a client is connected");
+            return (StatusCode::CONFLICT, "the interview is already connected").into_response();
+        }
+        tracing::info!(interview = %interview_id, "client reconnecting to its running interview");
+        return ws.on_upgrade(move |socket| async move {
+            if let Err(mpsc::error::SendError(socket)) = handoff.attach.send(socket).await {
+                driver::refuse(socket, 409, "the interview has ended", 1008).await;
+            }
+        });
+    }
     let slot = match tier.limits.claim_live(&claims.sub) {
         Ok(s) => s,
         Err(e) => return (StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response(),
     };
-    let Some(guard) = tier.claim(&interview_id) else {
+    let Some((guard, link)) = tier.claim(&interview_id) else {
         return (StatusCode::CONFLICT, "the interview is already connected").into_response();
     };
-    // The transport admits twice the codec's limit, so a message a little too large gets a
-    // typed 413 from the codec and the connection goes on; far larger ones close it.
-    ws.max_message_size(2 * MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| async move {
-            driver::run(socket, interview_id, claims.sub, Arc::clone(&guard.tier)).await;
-            drop(guard);
-            drop(slot);
-        })
+    ws.on_upgrade(move |socket| async move {
+        driver::run(Arc::clone(&guard.tier), ctx, Some(socket), link).await;
+        drop(guard);
+        drop(slot);
+    })
 }
 
 /// The worker tier's routes.
@@ -313,40 +463,4 @@ async fn worker_healthz(State(tier): State<Arc<WorkerTier>>) -> axum::Json<serde
         "worker_id": tier.lease.as_ref().map(|l| l.worker_id.clone()),
         "live_interviews": tier.live_count(),
     }))
-}
-
-/// The session for an interview described by `ctx`: a new one, or, when the interview is
-/// already IN_PROGRESS (its worker died, or this process restarted), one that continues
-/// from the stored transcript ([`InterviewSession::resume`]) with the time already spent:
-/// the larger of the wall time since `started_at_ms` and the end of the last stored entry.
-pub fn session_for(
-    ctx: &GetContextResponse,
-    config: SessionConfig,
-    now: std::time::Instant,
-) -> InterviewSession {
-    let in_progress = preppal_core::InterviewStatus::from_proto_i32(ctx.status)
-        .is_ok_and(|s| s == preppal_core::InterviewStatus::InProgress);
-    if !in_progress || ctx.started_at_ms == 0 {
-        return InterviewSession::new(ctx.interview_id.clone(), config, now);
-    }
-    let entries: Vec<TranscriptEntry> = ctx
-        .transcript
-        .iter()
-        .cloned()
-        .filter_map(|e| match TranscriptEntry::try_from(e) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                tracing::warn!(interview = %ctx.interview_id, error = %err, "stored transcript entry skipped");
-                None
-            }
-        })
-        .collect();
-    let wall_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .saturating_sub(ctx.started_at_ms);
-    let last_end_ms = entries.iter().map(|e| e.end_ms).max().unwrap_or(0);
-    let elapsed = std::time::Duration::from_millis(wall_ms.max(last_end_ms));
-    tracing::info!(interview = %ctx.interview_id, entries = entries.len(), elapsed_ms = elapsed.as_millis(), "taking over an interview in progress");
-    InterviewSession::resume(ctx.interview_id.clone(), config, entries, elapsed, now)
 }

@@ -23,21 +23,21 @@ pub struct Finished {
 }
 
 /// Applies actions from `rx` until a `Finish` has been handled or the driver goes away.
-/// Returns what was finished, or `None` if the driver stopped before the end.
+/// `stored` are the entries already in the store (those of an interview resumed after a
+/// restart): the feedback covers them and what follows. Finished entries are stored at
+/// every turn end ([`PersistAction::Transcript`]); open turns as they stand every few
+/// seconds ([`PersistAction::OpenTurns`]), which the finished entry later extends under the
+/// same sequence, so nothing is stored twice. Returns what was finished, or `None` if the
+/// driver stopped before the end.
 pub async fn run(
     backend: Backend,
     feedbacker: Feedbacker,
     ctx: GetContextResponse,
+    stored: Vec<TranscriptEntry>,
     mut rx: mpsc::Receiver<PersistAction>,
 ) -> Option<Finished> {
     let id = ctx.interview_id.clone();
-    // An interview taken over in progress: feedback covers what was stored before too.
-    let mut kept: Vec<TranscriptEntry> = ctx
-        .transcript
-        .iter()
-        .cloned()
-        .filter_map(|e| TranscriptEntry::try_from(e).ok())
-        .collect();
+    let mut kept: Vec<TranscriptEntry> = stored;
     let mut audio: Vec<AnswerAudio> = Vec::new();
     while let Some(action) = rx.recv().await {
         match action {
@@ -57,6 +57,10 @@ pub async fn run(
                 }
                 kept.extend(batch);
             }
+            PersistAction::OpenTurns(open) => match backend.submit_transcript(&id, &open).await {
+                Ok(n) => tracing::debug!(interview = %id, stored = n, "open turns stored"),
+                Err(e) => tracing::warn!(interview = %id, error = %e, "open turns not stored"),
+            },
             PersistAction::AnswerAudio(tally) => audio = tally,
             PersistAction::Finish { status, reason } => {
                 let mut error_message = String::new();
