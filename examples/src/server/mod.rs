@@ -541,21 +541,37 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let _simulator = server.simulator;
     recover_interviews(&server.state).await?;
-    let worker = Arc::clone(&server.state.worker);
     let drain_timeout = std::time::Duration::from_secs(args.drain_timeout_secs);
+    serve_until_drained(
+        listener,
+        server.router,
+        Arc::clone(&server.state.worker),
+        drain_timeout,
+    )
+    .await
+}
+
+/// Serves `router` on `listener` until Ctrl-C or SIGTERM, then drains `worker`: no new
+/// connections, every live interview finished and saved (its candidate's socket closed with
+/// 1012), bounded by `drain_timeout`.
+///
+/// # Errors
+/// When the listener fails.
+pub(crate) async fn serve_until_drained(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    worker: Arc<WorkerTier>,
+    drain_timeout: std::time::Duration,
+) -> anyhow::Result<()> {
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel();
-    // On the signal: stop taking connections, and finish every live interview (its
-    // transcript and feedback saved, its candidate's socket closed with 1012) while the
-    // listener winds down.
     let drain = async move {
         shutdown_signal().await;
-        let tier = Arc::clone(&worker);
         tokio::spawn(async move {
-            let left = tier.drain(drain_timeout).await;
+            let left = worker.drain(drain_timeout).await;
             let _ = drained_tx.send(left);
         });
     };
-    axum::serve(listener, server.router)
+    axum::serve(listener, router)
         .with_graceful_shutdown(drain)
         .await?;
     match tokio::time::timeout(drain_timeout, drained_rx).await {

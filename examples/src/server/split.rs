@@ -85,6 +85,13 @@ pub struct WorkerArgs {
     /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// Seconds an interview waits for its candidate to reconnect after the connection
+    /// dropped, before it is finished with what was said (0 finishes it at once).
+    #[arg(long, env = "PREPPAL_RECONNECT_GRACE_SECS", default_value_t = 60)]
+    pub reconnect_grace_secs: u64,
+    /// Seconds the worker gives live interviews to be finished and saved on SIGTERM or ctrl-c.
+    #[arg(long, env = "PREPPAL_DRAIN_TIMEOUT_SECS", default_value_t = 60)]
+    pub drain_timeout_secs: u64,
 }
 
 /// Reads a secret that every process must share from `env_var`.
@@ -183,14 +190,19 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let tier = Arc::new(
         WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))
             .with_limits(Arc::new(limits::Limits::new(args.limits)))
+            .with_reconnect_grace(Duration::from_secs(args.reconnect_grace_secs))
             .with_lease(LeaseConfig {
                 worker_id: worker_id.clone(),
                 ttl: Duration::from_millis(args.lease_ttl_ms),
             }),
     );
     tracing::info!(%addr, %worker_id, web = %args.web_url, lease_ttl_ms = args.lease_ttl_ms, "Preppal worker is listening");
-    axum::serve(listener, super::worker::standalone_router(tier))
-        .with_graceful_shutdown(super::shutdown_signal())
-        .await?;
-    Ok(())
+    let router = super::worker::standalone_router(Arc::clone(&tier));
+    super::serve_until_drained(
+        listener,
+        router,
+        tier,
+        Duration::from_secs(args.drain_timeout_secs),
+    )
+    .await
 }
