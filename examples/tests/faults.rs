@@ -3,7 +3,9 @@
 //! it outlives the server), and a raw WebSocket client (tokio-tungstenite) speaking the
 //! interview protocol. For every fault the stored transcript is compared with what the
 //! client was shown and the simulator heard: in order, nothing lost, nothing twice. The
-//! time each fault takes to recover from is printed (never asserted).
+//! time each fault takes to recover from is printed (never asserted). The command-line
+//! client's own reconnect is checked through a loopback TCP proxy that cuts every
+//! connection (a network drop).
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,13 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ToClient;
 use preppal_core::proto::{self, session_ended::Reason};
+use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SimulatorHandle, SpeechMode};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -578,11 +583,20 @@ async fn after_kill_9_a_returning_candidate_resumes_and_the_other_is_finished() 
     assert_eq!(c.shown, back_shown, "nothing was lost");
     assert!(sim.connections() > models, "a new model session");
     // The new model session was seeded with the stored conversation.
-    let seeded = sim.recorded()[models..]
-        .iter()
-        .flatten()
-        .any(|m| m.pointer("/clientContent/turns").is_some());
-    assert!(seeded, "the model was seeded with the stored transcript");
+    let seeded = |sim: &SimulatorHandle| {
+        sim.recorded()[models..]
+            .iter()
+            .flatten()
+            .any(|m| m.pointer("/clientContent/turns").is_some())
+    };
+    let until = Instant::now() + WAIT;
+    while !seeded(&sim) {
+        assert!(
+            Instant::now() < until,
+            "the model was seeded with the stored transcript"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     c.send(ClientMessage::Text(ANSWERS[1].into())).await;
     c.wait_ai_turn().await;
     c.end().await;
@@ -601,4 +615,136 @@ async fn after_kill_9_a_returning_candidate_resumes_and_the_other_is_finished() 
     assert_eq!(i["ended_reason"], "client_gone");
     assert_eq!(away.transcript(&away_id).await, away_shown);
     assert!(away.feedback(&away_id).await.is_object());
+}
+
+/// A loopback TCP proxy to `127.0.0.1:port` that can cut every connection through it.
+struct Proxy {
+    port: u16,
+    cut: watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(to: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, cuts) = watch::channel(0u64);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cuts = cuts.clone();
+                cuts.borrow_and_update();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", to)).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cuts.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+
+    /// Drops every connection open now (both ends see the connection fail).
+    fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+#[derive(Parser)]
+struct InterviewCli {
+    #[command(flatten)]
+    args: InterviewArgs,
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() {
+    let sim = simulator().await;
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(free_port(), data.path(), &sim, 30).await;
+    let proxy = Proxy::start(server.port).await;
+    let answers = [
+        ANSWERS[0],
+        ANSWERS[1],
+        "I ran the incident review and wrote the runbook.",
+    ];
+    let file = data.path().join("answers.txt");
+    std::fs::write(&file, answers.join("\n")).unwrap();
+    let email = "cli-drop@example.com";
+    let args = InterviewCli::parse_from([
+        "interview",
+        "--server",
+        &format!("http://127.0.0.1:{}", proxy.port),
+        "--job",
+        &fixture("interviews/backend-engineer.jd.txt")
+            .display()
+            .to_string(),
+        "--resume",
+        &fixture("interviews/backend-engineer.resume.txt")
+            .display()
+            .to_string(),
+        "--answers",
+        &file.display().to_string(),
+        "--email",
+        email,
+        "--timeout-secs",
+        "120",
+    ])
+    .args;
+    let cli = tokio::spawn(async move { hold_interview(&args).await });
+
+    // Once the first answer and the next question are stored, the network drops.
+    let api = Api::sign_in(&server.base(), email).await;
+    let until = Instant::now() + WAIT;
+    let id = loop {
+        let (_, v) = api.call("interview.getCurrent", json!({})).await;
+        if let Some(id) = v["interview"]["id"].as_str() {
+            if api.transcript(id).await.len() >= 3 {
+                break id.to_owned();
+            }
+        }
+        assert!(Instant::now() < until, "the interview did not get going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let answered = user_texts(&api.transcript(&id).await).len();
+    let cut = Instant::now();
+    proxy.cut();
+    while user_texts(&api.transcript(&id).await).len() <= answered {
+        assert!(cut.elapsed() < WAIT, "the conversation did not go on");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "fault network drop under the command-line client: next answer stored {} ms after the cut",
+        cut.elapsed().as_millis()
+    );
+
+    let report = cli.await.unwrap().unwrap();
+    assert_eq!(report.interview_id, id);
+    assert_eq!(report.status, "COMPLETED");
+    let stored = api.transcript(&id).await;
+    let reported: Vec<(String, String)> = report
+        .transcript
+        .iter()
+        .map(|e| (e.speaker.clone(), e.text.clone()))
+        .collect();
+    assert_eq!(reported, stored);
+    assert_eq!(user_texts(&stored), answers, "every answer once, in order");
+    assert_eq!(
+        heard_answers(&sim),
+        answers,
+        "the model heard every answer once"
+    );
+    assert!(report.feedback.is_some());
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("client reattached"),
+        "the client came back on a new socket"
+    );
 }

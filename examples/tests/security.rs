@@ -575,6 +575,8 @@ async fn running(limits: LimitArgs) -> (Running, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let mut a = args(data.path().into());
     a.limits = limits;
+    // A dropped socket finishes its interview a second later (the grace for a reconnect).
+    a.reconnect_grace_secs = 1;
     (spawn(&a).await.unwrap(), data)
 }
 

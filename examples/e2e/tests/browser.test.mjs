@@ -200,7 +200,7 @@ test('end the interview, read the feedback, export it', async () => {
   assert.ok(Array.isArray(data.transcript) && data.transcript.length >= 2);
 });
 
-test('text mode: a dropped connection shows the indicator and ends cleanly', async () => {
+test('text mode: a dropped connection shows the indicator and the interview goes on', async () => {
   await page.click('#again');
   await page.locator('#setup').waitFor();
   await page.selectOption('#jd-pick', '');
@@ -221,20 +221,35 @@ test('text mode: a dropped connection shows the indicator and ends cleanly', asy
   await page.locator('#live').waitFor();
   await page.waitForFunction(() => !document.querySelector('#answer').disabled);
   assert.match(await page.textContent('#mic-status'), /Text mode/);
-  await page.locator('#captions .caption-ai').first().waitFor();
+  await page.locator('#captions .caption-ai.final').first().waitFor();
+  const aiLines = await page.locator('#captions .caption-ai').count();
   assert.equal(sockets.length, 1);
   await sockets[0].upstream.close();
   await sockets[0].ws.close({ code: 4000, reason: 'network dropped' });
   await page.waitForFunction(() => document.querySelector('#connection').dataset.state === 'reconnecting');
   assert.match(await page.textContent('#connection'), /Reconnecting/);
   await screenshot(page, '09-live-reconnecting');
-  // The server ends an interview whose socket closed, so the reconnection is refused and
-  // the page moves on to the results.
+  // The server kept the interview for the grace period: the page reconnects, redraws its
+  // captions from the replay (no line twice) and the interview goes on.
+  await page.waitForFunction(() => document.querySelector('#connection').dataset.state === 'open', null, {
+    timeout: 30000,
+  });
+  assert.match(await page.textContent('#connection'), /Reconnected/);
+  assert.equal(sockets.length, 2);
+  await page.waitForFunction(() => /Reconnected/.test(document.querySelector('#live-status').textContent));
+  assert.equal(await page.locator('#captions .caption-ai').count(), aiLines, 'no caption shown twice');
+  await page.fill('#answer', 'I rewrote the tracking fan-out service in Rust.');
+  await page.click('#send');
+  await page.waitForFunction((n) => document.querySelectorAll('#captions .caption-ai').length > n, aiLines, {
+    timeout: 30000,
+  });
+  assert.equal(await page.locator('#captions .caption-user').count(), 1);
+  await page.click('#end');
   await page.locator('#results').waitFor({ timeout: 30000 });
   await page.waitForFunction(() => document.querySelector('#results-status').dataset.state === 'ready', null, {
     timeout: 60000,
   });
-  assert.match(await page.textContent('#results-status'), /connection/i);
+  assert.match(await page.textContent('#results-status'), /You ended the interview/);
 });
 
 test('history: list, open, delete', async () => {

@@ -188,6 +188,7 @@ async fn converse(
             }
             Answer::Text(text) => {
                 info!(answer = i + 1, text = %text, "answering with text");
+                live.typed_answer = Some(text.clone());
                 live.send_surviving(ClientMessage::Text(text.clone()))
                     .await?;
             }
@@ -578,6 +579,8 @@ enum LiveEvent {
     /// nothing is under way (the candidate's turn).
     Resumed {
         awaiting_answer: bool,
+        /// The text of the candidate's last turn in the replay (finished or open).
+        last_answer: Option<String>,
     },
     TurnComplete,
     Ended(String),
@@ -605,6 +608,10 @@ struct LiveSocket {
     closed: bool,
     /// Set after a reconnect: what the replay said about the interviewer's turn.
     resumed: Option<bool>,
+    /// The candidate's last turn in the last replay.
+    replayed_answer: Option<String>,
+    /// The last typed answer sent, until the interviewer's next turn ends.
+    typed_answer: Option<String>,
     /// How to reopen the socket after a drop; `None` never reopens.
     rejoin: Option<Rejoin>,
 }
@@ -627,6 +634,8 @@ impl LiveSocket {
             ended: None,
             closed: false,
             resumed: None,
+            replayed_answer: None,
+            typed_answer: None,
             rejoin: None,
         })
     }
@@ -732,9 +741,13 @@ impl LiveSocket {
     fn note(&mut self, event: Option<LiveEvent>) {
         match event {
             Some(LiveEvent::Started) => self.started = true,
-            Some(LiveEvent::Resumed { awaiting_answer }) => {
+            Some(LiveEvent::Resumed {
+                awaiting_answer,
+                last_answer,
+            }) => {
                 self.started = true;
                 self.resumed = Some(awaiting_answer);
+                self.replayed_answer = last_answer;
             }
             Some(LiveEvent::TurnComplete) => self.turns_pending += 1,
             Some(LiveEvent::Ended(reason)) => self.ended = Some(reason),
@@ -768,12 +781,21 @@ impl LiveSocket {
         loop {
             if self.turns_pending > 0 {
                 self.turns_pending -= 1;
+                self.typed_answer = None;
                 return Ok(Turn::Complete);
             }
             if self.dropped() {
                 // The interviewer's turn may have finished while the socket was down.
                 if let Some(awaiting) = self.reconnect().await? {
                     self.turns_pending = usize::from(awaiting);
+                    // A typed answer lost with the socket (not in the replay) is sent again.
+                    if let Some(text) = self.typed_answer.clone() {
+                        if self.replayed_answer.as_deref().map(str::trim) != Some(text.trim()) {
+                            info!(text = %text, "the answer was lost with the socket; sending it again");
+                            self.send_surviving(ClientMessage::Text(text)).await?;
+                            self.turns_pending = 0;
+                        }
+                    }
                 }
                 continue;
             }
@@ -966,6 +988,14 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
                 .last()
                 .is_some_and(|e| e.speaker == preppal_core::proto::Speaker::Ai as i32);
             let awaiting_answer = r.open_turns.is_empty() && last_ai;
+            let user = preppal_core::proto::Speaker::User as i32;
+            let last_answer = r
+                .transcript
+                .iter()
+                .chain(&r.open_turns)
+                .filter(|e| e.speaker == user)
+                .max_by_key(|e| e.sequence)
+                .map(|e| e.text.clone());
             info!(
                 interview_id = %r.interview_id,
                 entries = r.transcript.len(),
@@ -974,7 +1004,10 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
                 "interview resumed"
             );
             *queued_audio_bytes = 0;
-            Some(LiveEvent::Resumed { awaiting_answer })
+            Some(LiveEvent::Resumed {
+                awaiting_answer,
+                last_answer,
+            })
         }
         ServerMessage::SessionEnded(e) => {
             let reason = EndedReason::try_from(e.reason)
