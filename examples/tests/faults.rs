@@ -143,7 +143,12 @@ struct Api {
 
 impl Api {
     async fn sign_in(base: &str, email: &str) -> Self {
-        let http = reqwest::Client::new();
+        // No pooled connections: each call opens its own, so a frozen one never stalls it.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
         let v: Value = http
             .post(format!("{base}/api/auth/dev"))
             .json(&json!({ "email": email }))
@@ -617,10 +622,12 @@ async fn after_kill_9_a_returning_candidate_resumes_and_the_other_is_finished() 
     assert!(away.feedback(&away_id).await.is_object());
 }
 
-/// A loopback TCP proxy to `127.0.0.1:port` that can cut every connection through it.
+/// A loopback TCP proxy to `127.0.0.1:port` that can cut every connection through it, or
+/// freeze them (open, forwarding nothing: a peer that vanished without a word).
 struct Proxy {
     port: u16,
     cut: watch::Sender<u64>,
+    freeze: watch::Sender<u64>,
 }
 
 impl Proxy {
@@ -628,22 +635,35 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (cut, cuts) = watch::channel(0u64);
+        let (freeze, freezes) = watch::channel(0u64);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let mut cuts = cuts.clone();
                 cuts.borrow_and_update();
+                let mut freezes = freezes.clone();
+                freezes.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", to)).await else {
                         return;
                     };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cuts.changed() => {}
+                    let frozen = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => false,
+                        _ = cuts.changed() => false,
+                        _ = freezes.changed() => true,
+                    };
+                    if frozen {
+                        // Both ends stay open and hear nothing, until the next cut.
+                        let _ = cuts.changed().await;
                     }
                 });
             }
         });
-        Self { port, cut }
+        Self { port, cut, freeze }
+    }
+
+    /// Freezes every connection open now.
+    fn freeze(&self) {
+        self.freeze.send_modify(|n| *n += 1);
     }
 
     /// Drops every connection open now (both ends see the connection fail).
@@ -747,4 +767,38 @@ async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() 
         log.contains("client reattached"),
         "the client came back on a new socket"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_peer_is_noticed_by_its_unanswered_pings_and_the_client_gets_back_in() {
+    let sim = simulator().await;
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(free_port(), data.path(), &sim, 60).await;
+    let proxy = Proxy::start(server.port).await;
+    let api = Api::sign_in(
+        &format!("http://127.0.0.1:{}", proxy.port),
+        "vanish@example.com",
+    )
+    .await;
+    let (id, c) = first_exchange(&api).await;
+    let shown = c.shown.clone();
+
+    // The client's connection goes silent (no close, no reset); its retries are refused
+    // with 409 until the server's pings have gone unanswered long enough.
+    let frozen = Instant::now();
+    proxy.freeze();
+    let mut c2 = api.reconnect(&id).await;
+    c2.wait_resumed(&shown).await;
+    eprintln!(
+        "fault vanished peer (no FIN): conversation going on after {} ms",
+        frozen.elapsed().as_millis()
+    );
+    c2.send(ClientMessage::Text(ANSWERS[1].into())).await;
+    c2.wait_ai_turn().await;
+    c2.end().await;
+    assert_eq!(api.wait_finished(&id).await["status"], "COMPLETED");
+    assert_eq!(api.transcript(&id).await, c2.shown);
+    assert_eq!(heard_answers(&sim), ANSWERS);
+    proxy.cut();
+    drop(c);
 }
