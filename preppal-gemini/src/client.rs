@@ -25,13 +25,16 @@ pub const ABNORMAL_CLOSURE: u16 = 1006;
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 /// The WebSocket settings of a Live connection: messages and frames of at most
-/// [`MAX_MESSAGE_BYTES`], a 128 KiB write buffer and at most 1 MiB of queued writes, so a
+/// [`MAX_MESSAGE_BYTES`], 8 KiB read and write buffers and at most 1 MiB of queued writes, so a
 /// stalled peer cannot make the process buffer without bound.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
-        .write_buffer_size(128 << 10)
+        // 8 KiB buffers: a 100 ms chunk (about 6.5 KB of JSON) fits, and a thousand
+        // interviews do not hold 256 KiB of buffers each (tungstenite's defaults).
+        .read_buffer_size(8 << 10)
+        .write_buffer_size(8 << 10)
         .max_write_buffer_size(1 << 20)
 }
 

@@ -130,23 +130,32 @@ fn user_turn(text: &str) -> String {
 /// - `Instruct(s)` → a `clientContent` user turn with `s` and `turnComplete: true`.
 pub fn encode_command(cmd: &ModelCommand) -> Option<String> {
     match cmd {
-        ModelCommand::Audio(pcm) => Some(
-            json!({
-                "realtimeInput": {
-                    "audio": {
-                        "mimeType": INPUT_AUDIO_MIME,
-                        "data": base64::engine::general_purpose::STANDARD.encode(pcm),
-                    }
-                }
-            })
-            .to_string(),
-        ),
+        ModelCommand::Audio(pcm) => Some(realtime_audio_message(pcm)),
         ModelCommand::Text(text) => Some(json!({ "realtimeInput": { "text": text } }).to_string()),
         ModelCommand::Begin => Some(user_turn(BEGIN_PROMPT)),
         ModelCommand::Instruct(text) => Some(user_turn(text)),
         // `ModelCommand` is non-exhaustive: anything newer has no wire form in this build.
         _ => None,
     }
+}
+
+/// `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":<base64>}}}`, written
+/// into one string of exactly its length (one allocation per frame; the frame goes out as
+/// this string's bytes without a copy).
+fn realtime_audio_message(pcm: &[u8]) -> String {
+    const HEAD: &str = r#"{"realtimeInput":{"audio":{"mimeType":""#;
+    const DATA: &str = r#"","data":""#;
+    const TAIL: &str = r#""}}}"#;
+    let data_len = base64::encoded_len(pcm.len(), true).unwrap_or(0);
+    let mut out = String::with_capacity(
+        HEAD.len() + INPUT_AUDIO_MIME.len() + DATA.len() + data_len + TAIL.len(),
+    );
+    out.push_str(HEAD);
+    out.push_str(INPUT_AUDIO_MIME);
+    out.push_str(DATA);
+    base64::engine::general_purpose::STANDARD.encode_string(pcm, &mut out);
+    out.push_str(TAIL);
+    out
 }
 
 /// Token counts of a server message's `usageMetadata` (§4.5). Counters are `None` when
@@ -206,11 +215,12 @@ fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct WireServerMessage {
+struct WireServerMessage<'a> {
     #[serde(default, alias = "setup_complete")]
     setup_complete: Option<serde::de::IgnoredAny>,
     #[serde(default, alias = "server_content")]
-    server_content: Option<WireServerContent>,
+    #[serde(borrow)]
+    server_content: Option<WireServerContent<'a>>,
     #[serde(default, alias = "go_away")]
     go_away: Option<WireGoAway>,
     #[serde(default, alias = "usage_metadata")]
@@ -230,9 +240,9 @@ struct WireResumptionUpdate {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct WireServerContent {
-    #[serde(default, alias = "model_turn")]
-    model_turn: Option<WireContent>,
+struct WireServerContent<'a> {
+    #[serde(default, borrow, alias = "model_turn")]
+    model_turn: Option<WireContent<'a>>,
     #[serde(default, alias = "input_transcription")]
     input_transcription: Option<WireTranscription>,
     #[serde(default, alias = "output_transcription")]
@@ -246,29 +256,32 @@ struct WireServerContent {
 }
 
 #[derive(Deserialize, Default)]
-struct WireContent {
-    #[serde(default)]
-    parts: Option<Vec<WirePart>>,
+struct WireContent<'a> {
+    #[serde(default, borrow)]
+    parts: Option<Vec<WirePart<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct WirePart {
+struct WirePart<'a> {
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]
     thought: Option<bool>,
-    #[serde(default, alias = "inline_data")]
-    inline_data: Option<WireBlob>,
+    #[serde(default, borrow, alias = "inline_data")]
+    inline_data: Option<WireBlob<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct WireBlob {
-    #[serde(default, alias = "mime_type")]
-    mime_type: Option<String>,
-    #[serde(default)]
-    data: Option<String>,
+/// `Cow` so the audio's text can be borrowed from the frame; serde deserializes an
+/// `Option<Cow<str>>` as owned, though, so it is still copied once before its decode
+/// (the allocation bench counts it).
+struct WireBlob<'a> {
+    #[serde(default, borrow, alias = "mime_type")]
+    mime_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    data: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]

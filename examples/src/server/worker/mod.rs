@@ -411,9 +411,13 @@ pub async fn interview_socket(
     }
     // The transport admits twice the codec's limit, so a message a little too large gets a
     // typed 413 from the codec and the connection goes on; far larger ones close it.
+    // 8 KiB socket buffers: a 100 ms frame fits, and live interviews do not hold
+    // tungstenite's default 128 KiB read and write buffers each.
     let ws = ws
         .max_message_size(2 * MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES);
+        .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024);
     if let Some(handoff) = tier.handoff(&interview_id) {
         if handoff.connected.load(Ordering::SeqCst) {
             tracing::info!(interview = %interview_id, "interview socket refused: a client is connected");
