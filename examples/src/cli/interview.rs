@@ -722,6 +722,15 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             );
             Some(LiveEvent::Started)
         }
+        ServerMessage::SessionResumed(s) => {
+            info!(
+                interview_id = %s.interview_id,
+                elapsed_ms = s.elapsed_ms,
+                entries = s.transcript.len(),
+                "interview resumed"
+            );
+            Some(LiveEvent::Started)
+        }
         ServerMessage::AudioResponse(a) => {
             // This client does not play audio; it keeps the books a player would.
             *queued_audio_bytes += a.audio_content.len();

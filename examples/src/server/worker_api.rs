@@ -79,8 +79,14 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                 persona: i.persona,
                 duration_ms: i.duration_ms,
                 status: proto::InterviewStatus::from(i.status) as i32,
-                transcript: transcript.iter().map(proto::TranscriptEntry::from).collect(),
-                started_at_ms: i.started_at_ms.and_then(|t| u64::try_from(t).ok()).unwrap_or(0),
+                transcript: transcript
+                    .iter()
+                    .map(proto::TranscriptEntry::from)
+                    .collect(),
+                started_at_ms: i
+                    .started_at_ms
+                    .and_then(|t| u64::try_from(t).ok())
+                    .unwrap_or(0),
                 resumption_handle: handle.unwrap_or_default(),
             }))
         }
