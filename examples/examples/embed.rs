@@ -1,6 +1,7 @@
 //! Embedding Preppal in your own axum app: one WebSocket route runs a live interview with
 //! `preppal-core` (the session), `preppal-gemini` (the model connection, here the
-//! simulator) and `preppal-store` (the transcript), in about 40 lines of app code.
+//! simulator) and `preppal-store` (the interview and its transcript), in under 40 lines of
+//! app code.
 //!
 //! Run it with `cargo run -p preppal-examples --example embed`, then speak the protocol of
 //! `proto/interview.proto` (binary protobuf frames) on `ws://127.0.0.1:3001/interview`.
@@ -9,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
-use axum::{extract::State, routing::get, Router};
-use preppal_core::{codec, PersistAction, SessionConfig};
+use axum::{extract::State, response::Response, routing::get, Router};
+use futures::{SinkExt as _, StreamExt as _};
+use preppal_core::SessionConfig;
 use preppal_gemini::{interviewer_instruction, LiveConfig, LiveInterview};
-use preppal_store::{InterviewStore, MemoryStore, NewInterview};
+use preppal_store::{persist_to, InterviewStore, MemoryStore, NewInterview};
 
 type App = (Arc<MemoryStore>, String);
 const JD: &str = "Rust backend engineer";
@@ -30,45 +31,19 @@ async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(|ws| async { run(ws, app).await.unwrap_or_default() })
 }
 
-async fn run(mut ws: WebSocket, (store, url): App) -> Option<()> {
+async fn run(ws: WebSocket, (store, url): App) -> Option<()> {
     let user_id = store.upsert_user("demo@example.com", "Demo").await.ok()?.id;
-    let (job_description_text, resume_text) = (JD.to_owned(), RESUME.to_owned());
-    let new = NewInterview {
-        user_id,
-        idempotency_key: uuid::Uuid::new_v4().to_string(),
-        persona: String::new(),
-        duration_ms: 600_000,
-        job_description_id: None,
-        resume_id: None,
-        job_description_text,
-        resume_text,
-    };
+    let new = NewInterview::from_texts(user_id, JD, RESUME, 600_000);
     let id = store.create_interview(new).await.ok()?.id;
     let model = LiveConfig::new("key", interviewer_instruction("", JD, RESUME)).with_endpoint(url);
     let limits = SessionConfig::new(Duration::from_secs(600));
-    let mut interview = LiveInterview::start(&id, limits, model, Default::default())
-        .await
-        .ok()?;
-    while !interview.is_ended() {
-        tokio::select! {
-            msg = ws.recv() => match msg {
-                Some(Ok(Message::Binary(frame))) => if let Ok(m) = codec::decode_client(frame) { interview.handle_client(m).await },
-                Some(Ok(_)) => {}
-                _ => interview.handle_client_gone().await,
-            },
-            () = interview.tick() => {}
-        }
-        while let Some(msg) = interview.poll_to_client() {
-            ws.send(Message::Binary(codec::encode_server(&msg)))
-                .await
-                .ok()?;
-        }
-        while let Some(action) = interview.poll_persist() {
-            if let PersistAction::Transcript(batch) = action {
-                store.append_transcript(&id, &batch).await.ok()?;
-            }
-        }
-    }
+    let live = LiveInterview::start(&id, limits, model, Default::default());
+    let live = live.await.ok()?;
+    let (tx, rx) = ws.split();
+    let binary = |m: Result<Message, _>| m.ok().filter(|m| matches!(m, Message::Binary(_)));
+    let rx = rx.filter_map(|m| async move { binary(m).map(Message::into_data) });
+    let tx = tx.with(|b| async { Ok::<_, axum::Error>(Message::Binary(b)) });
+    live.run(rx, tx, persist_to(&*store, &id)).await;
     Some(())
 }
 
@@ -84,7 +59,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use futures::{SinkExt as _, StreamExt as _};
-    use preppal_core::codec::ClientMessage;
+    use preppal_core::codec::{self, ClientMessage};
     use preppal_core::proto::server_to_client_message::Message as ToClient;
     use preppal_gemini::simulator::{Simulator, SimulatorConfig, SpeechMode};
     use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -142,5 +117,23 @@ mod tests {
         let speakers: Vec<&str> = transcript.iter().map(|e| e.speaker.as_str()).collect();
         assert_eq!(speakers, ["AI", "USER", "AI"], "{transcript:?}");
         assert_eq!(transcript[1].text, "I built a fan-out service in Rust.");
+        // The status actions went to the store too: the candidate ended it.
+        let interview = store.get_interview_unscoped(&interview_id).await.unwrap();
+        assert_eq!(interview.status, preppal_core::InterviewStatus::Completed);
+        assert_eq!(interview.ended_reason.as_deref(), Some("user_ended"));
+    }
+
+    #[test]
+    fn the_app_is_at_most_40_lines_of_code() {
+        let app = include_str!("embed.rs")
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap();
+        let lines = app
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .count();
+        assert!(lines <= 40, "{lines} lines of app code");
     }
 }

@@ -18,7 +18,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7070")]
     addr: SocketAddr,
-    /// Questions the interviewer asks (4 to 6).
+    /// Questions the interviewer asks (4 to 6) when the system instruction states no
+    /// interview length; the server's instruction states it, and the interviewer then asks
+    /// questions until it is told to wrap up.
     #[arg(long, default_value_t = 5)]
     questions: usize,
     /// Send `goAway` this many seconds after each connection opens, and again as often.

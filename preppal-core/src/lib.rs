@@ -34,7 +34,10 @@ pub mod transcript;
 
 pub use feedback::{verify_quotes, Feedback, FeedbackSource, QuestionNote, Score, Scores};
 pub use metrics::{AnswerAudio, InterviewMetrics};
-pub use model::{ModelCommand, ModelEvent};
+pub use model::{
+    FunctionCall, FunctionResponse, ModalityTokenCount, ModelCommand, ModelEvent,
+    TurnCompleteReason, UsageMetadata,
+};
 pub use session::{
     EndReason, InterviewSession, PersistAction, SessionConfig, SessionError, SessionEvent,
 };

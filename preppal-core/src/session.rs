@@ -65,7 +65,7 @@ use bytes::Bytes;
 
 use crate::codec::ClientMessage;
 use crate::metrics::{AnswerAudio, PAUSE_THRESHOLD_MS};
-use crate::model::{ModelCommand, ModelEvent};
+use crate::model::{FunctionResponse, ModelCommand, ModelEvent};
 use crate::proto::{self, server_to_client_message::Message as ToClient, ServerToClientMessage};
 use crate::status::InterviewStatus;
 use crate::transcript::{Speaker, Transcript, TranscriptEntry};
@@ -584,8 +584,24 @@ impl InterviewSession {
             ModelEvent::GoAway { time_left_ms } => {
                 self.events.push_back(SessionEvent::GoAway { time_left_ms });
             }
-            // SetupComplete again (a resumed connection), text parts, generationComplete and
-            // transcription of an interrupted turn change nothing here.
+            // The interview declares no functions, so any call is refused at once: the
+            // server expects an answer before more candidate audio (§3.4).
+            ModelEvent::ToolCall(calls) => {
+                let responses = calls
+                    .iter()
+                    .map(|call| {
+                        FunctionResponse::to(
+                            call,
+                            serde_json::json!({ "error": format!("no function named {:?}", call.name) }),
+                        )
+                    })
+                    .collect();
+                self.to_model
+                    .push_back(ModelCommand::ToolResponse(responses));
+            }
+            // SetupComplete again (a resumed connection), text parts, generationComplete,
+            // a turn's reason, tool call cancellations, usage and transcription of an
+            // interrupted turn change nothing here.
             _ => {}
         }
         Ok(())

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::config::LiveConfig;
+use crate::config::{CredentialPlacement, LiveConfig};
 use crate::error::LiveError;
 use crate::protocol::{encode_command, parse_server_frame, setup_message, UsageMetadata};
 
@@ -59,36 +59,35 @@ pub struct LiveSession<S = MaybeTlsStream<TcpStream>> {
     /// dropped (§4.1, §8b item 5).
     dropping_audio: bool,
     dropped_audio_bytes: u64,
+    /// Ids of `toolCall`s not yet answered nor cancelled: candidate audio is held back
+    /// meanwhile (the server closes with 1008 otherwise, §3.4).
+    pending_tool_calls: Vec<String>,
+    gated_audio_bytes: u64,
+    /// Automatic activity detection is disabled: `activityStart` / `activityEnd` allowed.
+    manual_activity: bool,
 }
 
 impl LiveSession {
-    /// Opens a connection to `config.endpoint`, sends `setup` and waits for `setupComplete`.
+    /// Checks `config` ([`LiveConfig::validate`]), opens a connection to `config.endpoint`,
+    /// sends `setup` and waits for `setupComplete`.
     ///
-    /// The API key goes in the `x-goog-api-key` header of the upgrade request (§1.2), never
-    /// in the URL. The upgrade and the setup share one deadline of `config.setup_timeout`.
+    /// The credential goes where [`LiveConfig::credential_placement`] says
+    /// ([`upgrade_request`]): by default the `x-goog-api-key` header (an API key) or
+    /// `Authorization: Token` (an ephemeral token), never in the URL (§1.2). The upgrade and
+    /// the setup share one deadline of `config.setup_timeout`.
     ///
     /// # Errors
-    /// - [`LiveError::InvalidConfig`] for a key that is not a valid header value or a bad
-    ///   endpoint URL (an empty key sends no header, and the server refuses it);
+    /// - [`LiveError::Config`] for a combination the service refuses, before dialing;
+    /// - [`LiveError::InvalidConfig`] for an endpoint URL that cannot be parsed (an empty key
+    ///   sends no credential, and the server refuses it);
     /// - [`LiveError::UpgradeRefused`] with the HTTP status when the server refuses the
     ///   upgrade (401/403 bad key, 429 quota, ...);
     /// - [`LiveError::SetupTimeout`], [`LiveError::ClosedDuringSetup`],
     ///   [`LiveError::Protocol`] and [`LiveError::WebSocket`] as in [`LiveSession::from_stream`].
     pub async fn connect(config: &LiveConfig) -> Result<Self, LiveError> {
+        config.validate()?;
         let deadline = Instant::now() + config.setup_timeout;
-        let mut request = config
-            .endpoint
-            .as_str()
-            .into_client_request()
-            .map_err(|e| LiveError::InvalidConfig(format!("endpoint: {e}")))?;
-        // An empty key sends no header at all: the server answers for itself (401).
-        if !config.api_key.is_empty() {
-            let mut key = HeaderValue::from_str(&config.api_key).map_err(|_| {
-                LiveError::InvalidConfig("the API key is not a valid header value".to_owned())
-            })?;
-            key.set_sensitive(true);
-            request.headers_mut().insert("x-goog-api-key", key);
-        }
+        let request = upgrade_request(config)?;
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
             Some(websocket_config()),
@@ -107,6 +106,51 @@ impl LiveSession {
         };
         Self::setup(ws, config, deadline).await
     }
+}
+
+/// The WebSocket upgrade request for `config`: its endpoint, with the credential placed as
+/// [`LiveConfig::credential_placement`] says (gemini-live-protocol notes §1.2):
+///
+/// | credential | `Header` (default) | `Query` |
+/// |---|---|---|
+/// | API key | `x-goog-api-key: KEY` | `?key=KEY` |
+/// | ephemeral token (`auth_tokens/...`) | `Authorization: Token auth_tokens/...` | `?access_token=auth_tokens/...` |
+///
+/// One form only, never both. An empty credential is not sent. Header values are marked
+/// sensitive; query values are form-encoded (with `reqwest::Url`).
+///
+/// # Errors
+/// [`LiveError::InvalidConfig`] when the endpoint is not a WebSocket URL or the credential
+/// is not a valid header value.
+pub fn upgrade_request(
+    config: &LiveConfig,
+) -> Result<tungstenite::handshake::client::Request, LiveError> {
+    let token = config.is_ephemeral_token();
+    let mut endpoint = config.endpoint.clone();
+    if !config.api_key.is_empty() && config.credential_placement == CredentialPlacement::Query {
+        let name = if token { "access_token" } else { "key" };
+        let mut url = reqwest::Url::parse(&endpoint)
+            .map_err(|e| LiveError::InvalidConfig(format!("endpoint: {e}")))?;
+        url.query_pairs_mut().append_pair(name, &config.api_key);
+        endpoint = url.into();
+    }
+    let mut request = endpoint
+        .as_str()
+        .into_client_request()
+        .map_err(|e| LiveError::InvalidConfig(format!("endpoint: {e}")))?;
+    if !config.api_key.is_empty() && config.credential_placement == CredentialPlacement::Header {
+        let (name, value) = if token {
+            ("authorization", format!("Token {}", config.api_key))
+        } else {
+            ("x-goog-api-key", config.api_key.clone())
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            LiveError::InvalidConfig("the API key is not a valid header value".to_owned())
+        })?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(name, value);
+    }
+    Ok(request)
 }
 
 impl<S> LiveSession<S>
@@ -204,6 +248,9 @@ where
                     ended: false,
                     dropping_audio: false,
                     dropped_audio_bytes: 0,
+                    pending_tool_calls: Vec::new(),
+                    gated_audio_bytes: 0,
+                    manual_activity: config.manual_activity(),
                 };
                 session.queue(pending);
                 return Ok(session);
@@ -213,14 +260,39 @@ where
 
     /// Sends one command.
     ///
-    /// Audio, text, `Begin` and `Instruct` become one Text frame each (see
-    /// [`crate::protocol::encode_command`]); [`ModelCommand::Close`] sends a close frame with
-    /// code 1000, after which [`LiveSession::next_event`] yields the server's
-    /// [`ModelEvent::Closed`]; closing twice, or after the server closed, is not an error. Not cancel-safe: a cancelled send may have written part of a frame.
+    /// Audio, text, `Begin`, `Instruct` and `ToolResponse` become one Text frame each (see
+    /// [`crate::protocol::encode_command`]). While a [`ModelEvent::ToolCall`] is neither
+    /// answered by a [`ModelCommand::ToolResponse`] with its id nor cancelled by
+    /// [`ModelEvent::ToolCallCancellation`], [`ModelCommand::Audio`] is dropped (and counted
+    /// in [`LiveSession::gated_audio_bytes`]) instead of sent: the server closes with 1008
+    /// on audio during a pending tool call (gemini-live-protocol notes §3.4, §8b item 4).
+    ///
+    /// [`ModelCommand::Close`] sends a close frame with code 1000, after which
+    /// [`LiveSession::next_event`] yields the server's [`ModelEvent::Closed`]; closing twice,
+    /// or after the server closed, is not an error. Not cancel-safe: a cancelled send may
+    /// have written part of a frame.
     ///
     /// # Errors
-    /// [`LiveError::WebSocket`] when the frame cannot be written, including after close.
+    /// - [`LiveError::CommandNotAllowed`] for [`ModelCommand::ActivityStart`] /
+    ///   [`ModelCommand::ActivityEnd`] unless the config disabled automatic activity
+    ///   detection ([`LiveConfig::with_manual_activity`]); nothing is sent;
+    /// - [`LiveError::WebSocket`] when the frame cannot be written, including after close.
     pub async fn send(&mut self, cmd: ModelCommand) -> Result<(), LiveError> {
+        match &cmd {
+            ModelCommand::Audio(pcm) if !self.pending_tool_calls.is_empty() => {
+                self.gated_audio_bytes += pcm.len() as u64;
+                return Ok(());
+            }
+            ModelCommand::ToolResponse(responses) => self
+                .pending_tool_calls
+                .retain(|id| !responses.iter().any(|r| &r.id == id)),
+            ModelCommand::ActivityStart | ModelCommand::ActivityEnd if !self.manual_activity => {
+                return Err(LiveError::CommandNotAllowed(
+                    "activityStart/activityEnd need automatic activity detection disabled",
+                ));
+            }
+            _ => {}
+        }
         match encode_command(&cmd) {
             Some(text) => self
                 .ws
@@ -324,6 +396,12 @@ where
             match &event {
                 ModelEvent::Interrupted => self.dropping_audio = true,
                 ModelEvent::TurnComplete => self.dropping_audio = false,
+                ModelEvent::ToolCall(calls) => self
+                    .pending_tool_calls
+                    .extend(calls.iter().map(|c| c.id.clone())),
+                ModelEvent::ToolCallCancellation(ids) => {
+                    self.pending_tool_calls.retain(|id| !ids.contains(id));
+                }
                 ModelEvent::Audio(audio) if self.dropping_audio => {
                     self.dropped_audio_bytes += audio.len() as u64;
                     continue;
@@ -332,6 +410,17 @@ where
             }
             self.pending.push_back(event);
         }
+    }
+
+    /// Bytes of candidate audio held back because a tool call was pending (see
+    /// [`LiveSession::send`]).
+    pub fn gated_audio_bytes(&self) -> u64 {
+        self.gated_audio_bytes
+    }
+
+    /// Whether a `toolCall` is waiting for its `toolResponse` (candidate audio is held back).
+    pub fn tool_call_pending(&self) -> bool {
+        !self.pending_tool_calls.is_empty()
     }
 
     /// Bytes of model audio dropped because they belonged to an interrupted generation.

@@ -9,6 +9,17 @@ use std::time::Duration;
 pub const DEFAULT_ENDPOINT: &str =
     "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
 
+/// The Gemini Developer API endpoint for ephemeral tokens: `BidiGenerateContentConstrained`
+/// on the `v1alpha` surface (tokens are v1alpha-only).
+///
+/// Source: gemini-live-protocol notes §1.1 and §1.2 (docs and both official SDKs).
+pub const EPHEMERAL_TOKEN_ENDPOINT: &str =
+    "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained";
+
+/// The prefix of an ephemeral token's name: a credential starting with it is a token, not an
+/// API key, as the official SDKs decide (§1.1).
+pub const EPHEMERAL_TOKEN_PREFIX: &str = "auth_tokens/";
+
 /// The native-audio Live model used unless another is set (released 2025-12-12).
 ///
 /// Source: gemini-live-protocol notes §1.4 (deprecations page and changelog). Model names
@@ -77,7 +88,216 @@ pub struct LiveConfig {
     /// the 15-minute limit of an audio session (§3.1, §6.1). Default `false`; see
     /// [`LiveConfig::with_interview_length`].
     pub context_window_compression: bool,
+    /// `setup.realtimeInputConfig.automaticActivityDetection`; `None` sends nothing (the
+    /// server's defaults: on, sensitivities HIGH, §3.1).
+    pub automatic_activity_detection: Option<AutomaticActivityDetection>,
+    /// `setup.realtimeInputConfig.activityHandling`; `None` sends nothing (the server's
+    /// default, [`ActivityHandling::StartOfActivityInterrupts`]).
+    pub activity_handling: Option<ActivityHandling>,
+    /// Where the credential goes: a header (default) or the URL's query (§1.2).
+    pub credential_placement: CredentialPlacement,
+    /// `setup.generationConfig.enableAffectiveDialog` (v1alpha only, not on 3.1 models,
+    /// §1.4, §3.1). Default `false`.
+    pub affective_dialog: bool,
+    /// `setup.proactivity.proactiveAudio` (v1alpha only, not on 3.1 models, §1.4, §3.1).
+    /// Default `false`.
+    pub proactive_audio: bool,
 }
+
+/// Where [`LiveConfig::api_key`] (an API key, or an ephemeral token when it starts with
+/// [`EPHEMERAL_TOKEN_PREFIX`]) is put in the upgrade request (gemini-live-protocol notes §1.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialPlacement {
+    /// A header: `x-goog-api-key: KEY` for an API key (the Python SDK since 2025-07), or
+    /// `Authorization: Token auth_tokens/...` for an ephemeral token (the Python SDK). Keeps
+    /// the credential out of URLs and logs.
+    #[default]
+    Header,
+    /// The URL's query: `?key=KEY` (the docs and the JS SDK), or
+    /// `?access_token=auth_tokens/...` for an ephemeral token (the JS SDK).
+    Query,
+}
+
+/// `startOfSpeechSensitivity` of automatic activity detection (§3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartSensitivity {
+    /// `START_SENSITIVITY_HIGH`: speech is detected more often (the server's default).
+    High,
+    /// `START_SENSITIVITY_LOW`: speech is detected less often.
+    Low,
+}
+
+impl StartSensitivity {
+    /// The wire value.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::High => "START_SENSITIVITY_HIGH",
+            Self::Low => "START_SENSITIVITY_LOW",
+        }
+    }
+}
+
+/// `endOfSpeechSensitivity` of automatic activity detection (§3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndSensitivity {
+    /// `END_SENSITIVITY_HIGH`: speech ends sooner (the server's default).
+    High,
+    /// `END_SENSITIVITY_LOW`: speech ends later.
+    Low,
+}
+
+impl EndSensitivity {
+    /// The wire value.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::High => "END_SENSITIVITY_HIGH",
+            Self::Low => "END_SENSITIVITY_LOW",
+        }
+    }
+}
+
+/// `activityHandling`: what candidate activity does to a model turn under way (§3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActivityHandling {
+    /// `START_OF_ACTIVITY_INTERRUPTS`: the candidate barges in (the server's default).
+    StartOfActivityInterrupts,
+    /// `NO_INTERRUPTION`: the model finishes its turn whatever the candidate does.
+    NoInterruption,
+}
+
+impl ActivityHandling {
+    /// The wire value.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::StartOfActivityInterrupts => "START_OF_ACTIVITY_INTERRUPTS",
+            Self::NoInterruption => "NO_INTERRUPTION",
+        }
+    }
+}
+
+/// `realtimeInputConfig.automaticActivityDetection` (gemini-live-protocol notes §3.1): the
+/// server's voice activity detection, or (with `disabled`) manual activity signals, where
+/// the client marks each candidate turn with `activityStart` / `activityEnd`
+/// ([`preppal_core::ModelCommand::ActivityStart`], [`preppal_core::ModelCommand::ActivityEnd`]).
+///
+/// Unset fields are not sent (the server's defaults apply). Recommended
+/// `silence_duration_ms` is 500–800 ms; 100–200 ms fragments turns (§3.1).
+///
+/// ```
+/// use preppal_gemini::config::{AutomaticActivityDetection, EndSensitivity};
+/// let aad = AutomaticActivityDetection::default()
+///     .with_end_of_speech_sensitivity(EndSensitivity::Low)
+///     .with_silence_duration_ms(800);
+/// assert!(!aad.disabled);
+/// assert!(AutomaticActivityDetection::manual().disabled);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AutomaticActivityDetection {
+    /// `disabled`: `true` turns the server's detection off; the client then sends
+    /// `activityStart` / `activityEnd` around each candidate turn.
+    pub disabled: bool,
+    /// `startOfSpeechSensitivity`.
+    pub start_of_speech_sensitivity: Option<StartSensitivity>,
+    /// `endOfSpeechSensitivity`.
+    pub end_of_speech_sensitivity: Option<EndSensitivity>,
+    /// `prefixPaddingMs`: speech needed before a start of speech is committed, in ms.
+    pub prefix_padding_ms: Option<u32>,
+    /// `silenceDurationMs`: silence that ends a candidate turn, in ms.
+    pub silence_duration_ms: Option<u32>,
+}
+
+impl AutomaticActivityDetection {
+    /// Manual activity signals: detection `disabled`.
+    pub fn manual() -> Self {
+        Self {
+            disabled: true,
+            ..Self::default()
+        }
+    }
+    /// Sets [`AutomaticActivityDetection::start_of_speech_sensitivity`].
+    pub fn with_start_of_speech_sensitivity(mut self, s: StartSensitivity) -> Self {
+        self.start_of_speech_sensitivity = Some(s);
+        self
+    }
+    /// Sets [`AutomaticActivityDetection::end_of_speech_sensitivity`].
+    pub fn with_end_of_speech_sensitivity(mut self, s: EndSensitivity) -> Self {
+        self.end_of_speech_sensitivity = Some(s);
+        self
+    }
+    /// Sets [`AutomaticActivityDetection::prefix_padding_ms`].
+    pub fn with_prefix_padding_ms(mut self, ms: u32) -> Self {
+        self.prefix_padding_ms = Some(ms);
+        self
+    }
+    /// Sets [`AutomaticActivityDetection::silence_duration_ms`].
+    pub fn with_silence_duration_ms(mut self, ms: u32) -> Self {
+        self.silence_duration_ms = Some(ms);
+        self
+    }
+}
+
+/// A [`LiveConfig`] that a model family or endpoint refuses, found before dialing
+/// ([`LiveConfig::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An ephemeral token needs the `v1alpha` `BidiGenerateContentConstrained` endpoint
+    /// ([`EPHEMERAL_TOKEN_ENDPOINT`], §1.1, §1.2).
+    #[error("an ephemeral token needs the v1alpha BidiGenerateContentConstrained endpoint, not {endpoint}")]
+    TokenNeedsConstrainedEndpoint {
+        /// The configured endpoint.
+        endpoint: String,
+    },
+    /// An API key on the `BidiGenerateContentConstrained` endpoint, which takes ephemeral
+    /// tokens only (§1.1).
+    #[error("the BidiGenerateContentConstrained endpoint takes ephemeral tokens, not API keys")]
+    KeyOnConstrainedEndpoint,
+    /// A feature that needs the `v1alpha` surface on another endpoint (§1.1, §1.4).
+    #[error("{feature} needs the v1alpha endpoint")]
+    NeedsV1alpha {
+        /// The setup field: `enableAffectiveDialog` or `proactivity.proactiveAudio`.
+        feature: &'static str,
+    },
+    /// A feature the model family does not support (§1.4, §3.1).
+    #[error("{feature} is not supported on {model}")]
+    UnsupportedOnModel {
+        /// The setup field.
+        feature: &'static str,
+        /// The model resource name.
+        model: String,
+    },
+    /// A model that was shut down (§1.4: the half-cascade Live models, 2025-12-09).
+    #[error("{model} was shut down; use {replacement}")]
+    RetiredModel {
+        /// The model resource name.
+        model: String,
+        /// Its replacement.
+        replacement: &'static str,
+    },
+    /// A Vertex AI model id, not valid on the Gemini Developer API (§1.4).
+    #[error("{model} is a Vertex AI model id, not valid on generativelanguage.googleapis.com")]
+    VertexModel {
+        /// The model resource name.
+        model: String,
+    },
+}
+
+/// Models shut down on 2025-12-09 and their replacement (gemini-live-protocol notes §1.4).
+const RETIRED_MODELS: [(&str, &str); 2] = [
+    (
+        "models/gemini-2.0-flash-live-001",
+        "models/gemini-2.5-flash-native-audio-preview-12-2025",
+    ),
+    (
+        "models/gemini-live-2.5-flash-preview",
+        "models/gemini-2.5-flash-native-audio-preview-12-2025",
+    ),
+];
 
 impl LiveConfig {
     /// Settings with the given key and system instruction and the defaults for the rest.
@@ -94,7 +314,139 @@ impl LiveConfig {
             session_resumption: false,
             resumption_handle: None,
             context_window_compression: false,
+            automatic_activity_detection: None,
+            activity_handling: None,
+            credential_placement: CredentialPlacement::Header,
+            affective_dialog: false,
+            proactive_audio: false,
         }
+    }
+
+    /// Settings that connect with an ephemeral token (`auth_tokens/...`, minted with
+    /// [`crate::tokens::create_ephemeral_token`]) instead of an API key, on
+    /// [`EPHEMERAL_TOKEN_ENDPOINT`].
+    ///
+    /// ```
+    /// let c = preppal_gemini::LiveConfig::with_ephemeral_token("auth_tokens/abc", "You are an interviewer.");
+    /// assert!(c.endpoint.contains("v1alpha") && c.endpoint.ends_with("BidiGenerateContentConstrained"));
+    /// assert!(c.is_ephemeral_token());
+    /// assert!(c.validate().is_ok());
+    /// ```
+    pub fn with_ephemeral_token(
+        token: impl Into<String>,
+        system_instruction: impl Into<String>,
+    ) -> Self {
+        Self::new(token, system_instruction).with_endpoint(EPHEMERAL_TOKEN_ENDPOINT)
+    }
+
+    /// Whether [`LiveConfig::api_key`] is an ephemeral token (it starts with
+    /// [`EPHEMERAL_TOKEN_PREFIX`], as the SDKs decide).
+    pub fn is_ephemeral_token(&self) -> bool {
+        self.api_key.starts_with(EPHEMERAL_TOKEN_PREFIX)
+    }
+
+    /// Sets [`LiveConfig::automatic_activity_detection`].
+    pub fn with_automatic_activity_detection(mut self, aad: AutomaticActivityDetection) -> Self {
+        self.automatic_activity_detection = Some(aad);
+        self
+    }
+
+    /// Manual activity signals: automatic activity detection `disabled`; the client marks
+    /// candidate turns with [`preppal_core::ModelCommand::ActivityStart`] and
+    /// [`preppal_core::ModelCommand::ActivityEnd`].
+    pub fn with_manual_activity(self) -> Self {
+        self.with_automatic_activity_detection(AutomaticActivityDetection::manual())
+    }
+
+    /// Whether automatic activity detection is disabled (manual activity signals).
+    pub fn manual_activity(&self) -> bool {
+        self.automatic_activity_detection
+            .is_some_and(|a| a.disabled)
+    }
+
+    /// Sets [`LiveConfig::activity_handling`].
+    pub fn with_activity_handling(mut self, handling: ActivityHandling) -> Self {
+        self.activity_handling = Some(handling);
+        self
+    }
+
+    /// Sets [`LiveConfig::credential_placement`].
+    pub fn with_credential_placement(mut self, placement: CredentialPlacement) -> Self {
+        self.credential_placement = placement;
+        self
+    }
+
+    /// Sets [`LiveConfig::affective_dialog`].
+    pub fn with_affective_dialog(mut self, on: bool) -> Self {
+        self.affective_dialog = on;
+        self
+    }
+
+    /// Sets [`LiveConfig::proactive_audio`].
+    pub fn with_proactive_audio(mut self, on: bool) -> Self {
+        self.proactive_audio = on;
+        self
+    }
+
+    /// Checks, before dialing, combinations the service refuses (gemini-live-protocol notes
+    /// §1.1, §1.2, §1.4, §3.1). [`crate::LiveSession::connect`] calls it first. (A malformed
+    /// endpoint or credential is reported by [`crate::client::upgrade_request`] as
+    /// [`crate::LiveError::InvalidConfig`].)
+    ///
+    /// # Errors
+    /// - [`ConfigError::TokenNeedsConstrainedEndpoint`] / [`ConfigError::KeyOnConstrainedEndpoint`]:
+    ///   an ephemeral token off, or an API key on, the v1alpha constrained endpoint;
+    /// - [`ConfigError::NeedsV1alpha`]: affective dialog or proactive audio on v1beta;
+    /// - [`ConfigError::UnsupportedOnModel`]: affective dialog or proactive audio on a
+    ///   `gemini-3.1` model;
+    /// - [`ConfigError::RetiredModel`]: a half-cascade model shut down in 2025-12;
+    /// - [`ConfigError::VertexModel`]: a Vertex AI model id (`gemini-live-...`).
+    ///
+    /// ```
+    /// use preppal_gemini::config::ConfigError;
+    /// let c = preppal_gemini::LiveConfig::new("k", "s").with_model("gemini-3.1-flash-live-preview")
+    ///     .with_endpoint(preppal_gemini::config::DEFAULT_ENDPOINT.replace("v1beta", "v1alpha"))
+    ///     .with_affective_dialog(true);
+    /// assert!(matches!(c.validate(), Err(ConfigError::UnsupportedOnModel { .. })));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let endpoint = self.endpoint.trim();
+        let path = endpoint.split(['?', '#']).next().unwrap_or(endpoint);
+        let constrained = path.ends_with("BidiGenerateContentConstrained");
+        let v1alpha = path.contains(".v1alpha.");
+        if self.is_ephemeral_token() && !(constrained && v1alpha) {
+            return Err(ConfigError::TokenNeedsConstrainedEndpoint {
+                endpoint: self.endpoint.clone(),
+            });
+        }
+        if constrained && !self.api_key.is_empty() && !self.is_ephemeral_token() {
+            return Err(ConfigError::KeyOnConstrainedEndpoint);
+        }
+        let model = model_resource_name(&self.model);
+        if let Some((_, replacement)) = RETIRED_MODELS.iter().find(|(m, _)| *m == model) {
+            return Err(ConfigError::RetiredModel { model, replacement });
+        }
+        if model.starts_with("models/gemini-live-")
+            && model != "models/gemini-live-2.5-flash-preview"
+        {
+            return Err(ConfigError::VertexModel { model });
+        }
+        let three_one = model.starts_with("models/gemini-3.1");
+        for (on, feature) in [
+            (self.affective_dialog, "enableAffectiveDialog"),
+            (self.proactive_audio, "proactivity.proactiveAudio"),
+        ] {
+            if !on {
+                continue;
+            }
+            if three_one {
+                return Err(ConfigError::UnsupportedOnModel { feature, model });
+            }
+            if !v1alpha {
+                return Err(ConfigError::NeedsV1alpha { feature });
+            }
+        }
+        Ok(())
     }
 
     /// Sets [`LiveConfig::session_resumption`].
@@ -191,6 +543,14 @@ impl fmt::Debug for LiveConfig {
                 "context_window_compression",
                 &self.context_window_compression,
             )
+            .field(
+                "automatic_activity_detection",
+                &self.automatic_activity_detection,
+            )
+            .field("activity_handling", &self.activity_handling)
+            .field("credential_placement", &self.credential_placement)
+            .field("affective_dialog", &self.affective_dialog)
+            .field("proactive_audio", &self.proactive_audio)
             .finish()
     }
 }
@@ -211,6 +571,10 @@ fn neutralise(data: &str) -> String {
     data.trim().replace("<<<", "< < <").replace(">>>", "> > >")
 }
 
+/// The line of a timed system instruction ([`timed_interviewer_instruction`]) that states the
+/// interview's length; it is followed by the number of whole minutes and `" minutes."`.
+pub const INTERVIEW_LENGTH_PREFIX: &str = "Interview length:";
+
 /// The interviewer's system instruction for one interview.
 ///
 /// It gives the role and `persona`, asks for 4 to 6 questions one at a time drawn from the
@@ -218,7 +582,7 @@ fn neutralise(data: &str) -> String {
 /// nearly up. The job description and resume are placed between the [`JOB_DESCRIPTION_BEGIN`]
 /// / [`JOB_DESCRIPTION_END`] and [`RESUME_BEGIN`] / [`RESUME_END`] lines and marked as data,
 /// not instructions; any `<<<` or `>>>` inside them is broken up so they cannot close their
-/// block early.
+/// block early. See [`timed_interviewer_instruction`] for an interview of known length.
 ///
 /// ```
 /// let s = preppal_gemini::interviewer_instruction("a friendly engineering manager", "Rust engineer", "Jo, 5 years of Go");
@@ -226,18 +590,82 @@ fn neutralise(data: &str) -> String {
 /// assert!(s.contains("Rust engineer") && s.contains("Jo, 5 years of Go"));
 /// ```
 pub fn interviewer_instruction(persona: &str, job_description: &str, resume: &str) -> String {
+    instruction(persona, job_description, resume, None)
+}
+
+/// The interviewer's system instruction for an interview that lasts `length`.
+///
+/// As [`interviewer_instruction`], but instead of a fixed 4 to 6 questions it states the
+/// length on its own line (`"Interview length: N minutes."`, [`INTERVIEW_LENGTH_PREFIX`],
+/// N = `length` in whole minutes, at least 1) and asks the interviewer to keep asking
+/// questions, follow-ups included, until it is told that time is nearly up. A long interview
+/// then does not run out of questions before its time limit.
+///
+/// ```
+/// use std::time::Duration;
+/// let s = preppal_gemini::timed_interviewer_instruction("", "Rust engineer", "Jo", Duration::from_secs(300));
+/// assert!(s.contains("Interview length: 5 minutes."));
+/// assert!(!s.contains("between 4 and 6 questions"));
+/// ```
+pub fn timed_interviewer_instruction(
+    persona: &str,
+    job_description: &str,
+    resume: &str,
+    length: Duration,
+) -> String {
+    instruction(persona, job_description, resume, Some(length))
+}
+
+/// The interview length stated by a [`timed_interviewer_instruction`], in whole minutes;
+/// `None` when the instruction states none. Only the text before the job description is
+/// read, so the candidate's data cannot state a length.
+///
+/// ```
+/// use std::time::Duration;
+/// let s = preppal_gemini::timed_interviewer_instruction("", "jd", "cv", Duration::from_secs(1800));
+/// assert_eq!(preppal_gemini::config::stated_length_minutes(&s), Some(30));
+/// assert_eq!(preppal_gemini::config::stated_length_minutes("no length"), None);
+/// ```
+pub fn stated_length_minutes(instruction: &str) -> Option<u64> {
+    let head = instruction
+        .split(JOB_DESCRIPTION_BEGIN)
+        .next()
+        .unwrap_or(instruction);
+    let start = head.find(INTERVIEW_LENGTH_PREFIX)? + INTERVIEW_LENGTH_PREFIX.len();
+    let rest = head[start..].trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+fn instruction(
+    persona: &str,
+    job_description: &str,
+    resume: &str,
+    length: Option<Duration>,
+) -> String {
     let persona = persona.trim();
     let persona = if persona.is_empty() {
         "a professional, friendly interviewer"
     } else {
         persona
     };
+    let pacing = match length {
+        None => "- Greet the candidate briefly, then ask between 4 and 6 questions in total, one at a time. \
+                 Wait for the candidate's answer before asking the next question.\n"
+            .to_owned(),
+        Some(length) => format!(
+            "{INTERVIEW_LENGTH_PREFIX} {} minutes.\n\
+             - Greet the candidate briefly, then ask questions one at a time, with follow-ups on \
+             their answers, and keep going until you are told that time is nearly up. Wait for \
+             the candidate's answer before asking the next question.\n",
+            (length.as_secs() / 60).max(1)
+        ),
+    };
     format!(
         "You are a job interviewer running a live, spoken mock interview. Your persona: {persona}.\n\
          \n\
          How to run the interview:\n\
-         - Greet the candidate briefly, then ask between 4 and 6 questions in total, one at a time. \
-         Wait for the candidate's answer before asking the next question.\n\
+         {pacing}\
          - Draw the questions from the job description and the resume below: the role's \
          responsibilities, the skills it asks for, and the projects and experience on the resume.\n\
          - Keep each of your turns short: one or two sentences and a single question. Do not \
@@ -270,6 +698,79 @@ mod tests {
         assert_eq!(c.setup_timeout, Duration::from_secs(10));
         assert_eq!(c.clone().with_model("models/x").model, "models/x");
         assert_eq!(c.with_model("x").model, "models/x");
+    }
+
+    #[test]
+    fn combinations_the_service_refuses_are_refused_before_dialing() {
+        let v1alpha = DEFAULT_ENDPOINT.replace("v1beta", "v1alpha");
+        let ok = LiveConfig::new("k", "s");
+        assert_eq!(ok.validate(), Ok(()));
+        // Ephemeral tokens: v1alpha constrained endpoint only; API keys never there.
+        assert!(matches!(
+            LiveConfig::new("auth_tokens/t", "s").validate(),
+            Err(ConfigError::TokenNeedsConstrainedEndpoint { .. })
+        ));
+        assert!(matches!(
+            LiveConfig::new("auth_tokens/t", "s")
+                .with_endpoint(EPHEMERAL_TOKEN_ENDPOINT.replace("v1alpha", "v1beta"))
+                .validate(),
+            Err(ConfigError::TokenNeedsConstrainedEndpoint { .. })
+        ));
+        assert_eq!(
+            LiveConfig::with_ephemeral_token("auth_tokens/t", "s").validate(),
+            Ok(())
+        );
+        assert_eq!(
+            LiveConfig::new("AIzaKEY", "s")
+                .with_endpoint(EPHEMERAL_TOKEN_ENDPOINT)
+                .validate(),
+            Err(ConfigError::KeyOnConstrainedEndpoint)
+        );
+        // Affective dialog and proactive audio: v1alpha, and not on 3.1.
+        assert_eq!(
+            ok.clone().with_affective_dialog(true).validate(),
+            Err(ConfigError::NeedsV1alpha {
+                feature: "enableAffectiveDialog"
+            })
+        );
+        assert_eq!(
+            ok.clone()
+                .with_endpoint(v1alpha.clone())
+                .with_proactive_audio(true)
+                .validate(),
+            Ok(())
+        );
+        assert_eq!(
+            ok.clone()
+                .with_endpoint(v1alpha)
+                .with_model("gemini-3.1-flash-live-preview")
+                .with_proactive_audio(true)
+                .validate(),
+            Err(ConfigError::UnsupportedOnModel {
+                feature: "proactivity.proactiveAudio",
+                model: "models/gemini-3.1-flash-live-preview".into()
+            })
+        );
+        // Retired and Vertex model ids.
+        assert!(matches!(
+            ok.clone()
+                .with_model("gemini-2.0-flash-live-001")
+                .validate(),
+            Err(ConfigError::RetiredModel { .. })
+        ));
+        assert!(matches!(
+            ok.clone()
+                .with_model("gemini-live-2.5-flash-preview")
+                .validate(),
+            Err(ConfigError::RetiredModel { .. })
+        ));
+        assert_eq!(
+            ok.with_model("gemini-live-2.5-flash-native-audio")
+                .validate(),
+            Err(ConfigError::VertexModel {
+                model: "models/gemini-live-2.5-flash-native-audio".into()
+            })
+        );
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub enum LiveError {
     /// endpoint that is not a `ws://` / `wss://` URL). Fix the configuration; do not retry.
     #[error("invalid Live configuration: {0}")]
     InvalidConfig(String),
+    /// The configuration is a combination the service refuses, found before dialing
+    /// ([`crate::LiveConfig::validate`]). Fix the configuration; do not retry.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A command the connection's configuration does not allow, such as `activityStart`
+    /// while automatic activity detection is on (§3.2). Nothing was sent.
+    #[error("command not allowed on this connection: {0}")]
+    CommandNotAllowed(&'static str),
 }
 
 impl LiveError {
@@ -67,7 +75,10 @@ impl LiveError {
             Self::UpgradeRefused { status } => *status == 408 || (500..=599).contains(status),
             Self::SetupTimeout => true,
             Self::ClosedDuringSetup { code, reason } => is_retryable_close(*code, reason),
-            Self::Protocol(_) | Self::InvalidConfig(_) => false,
+            Self::Protocol(_)
+            | Self::InvalidConfig(_)
+            | Self::Config(_)
+            | Self::CommandNotAllowed(_) => false,
             Self::WebSocket(e) => matches!(
                 e,
                 tungstenite::Error::Io(_)

@@ -9,9 +9,12 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use preppal_core::codec::ClientMessage;
+use bytes::Bytes;
+use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use preppal_core::codec::{self, ClientMessage};
 use preppal_core::proto::ServerToClientMessage;
 use preppal_core::{InterviewSession, ModelCommand, PersistAction, SessionConfig, SessionEvent};
 
@@ -21,7 +24,8 @@ use crate::resilient::{ReconnectPolicy, ResilientSession};
 
 /// A live interview: an [`InterviewSession`] driven by a [`ResilientSession`].
 ///
-/// Use it from one task: pass candidate messages to [`LiveInterview::handle_client`], poll
+/// Either hand it the candidate's frames with [`LiveInterview::run`], or drive it step by
+/// step from one task: pass candidate messages to [`LiveInterview::handle_client`], poll
 /// [`LiveInterview::tick`] (cancel-safe, so it can sit in `tokio::select!` next to the
 /// candidate's socket), and after each call drain [`LiveInterview::poll_to_client`] and
 /// [`LiveInterview::poll_persist`] until [`LiveInterview::is_ended`].
@@ -53,6 +57,67 @@ impl LiveInterview {
             live: Some(live),
             to_model: VecDeque::new(),
         })
+    }
+
+    /// Runs the whole interview over the candidate's binary frames, then returns the
+    /// session (its transcript, status and end reason).
+    ///
+    /// - `from_client` yields the payload of each binary frame the candidate sends (a
+    ///   protobuf `ClientToServerMessage`, `proto/interview.proto`); its end means the
+    ///   candidate is gone. A frame that does not decode is logged and skipped.
+    /// - `to_client` takes each `ServerToClientMessage` the session produces, encoded, to
+    ///   be sent as one binary frame; a send that fails means the candidate is gone.
+    /// - `persist` is awaited for each storage action, in order (for example
+    ///   `preppal_store::persist_to(&store, &id)`); the loop waits for it, so storage keeps
+    ///   pace with the interview. A failed action is logged and the interview goes on.
+    ///
+    /// It returns once the interview has ended and every message and action was handed on.
+    pub async fn run<R, W, P, F, E>(
+        mut self,
+        from_client: R,
+        to_client: W,
+        mut persist: P,
+    ) -> InterviewSession
+    where
+        R: Stream<Item = Bytes>,
+        W: Sink<Bytes>,
+        P: FnMut(PersistAction) -> F,
+        F: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let mut from_client = std::pin::pin!(from_client);
+        let mut to_client = std::pin::pin!(to_client);
+        let mut client_open = true;
+        loop {
+            tokio::select! {
+                frame = from_client.next(), if client_open => match frame {
+                    Some(frame) => match codec::decode_client(frame) {
+                        Ok(msg) => self.handle_client(msg).await,
+                        Err(e) => tracing::debug!(error = %e, "candidate frame refused"),
+                    },
+                    None => {
+                        client_open = false;
+                        self.handle_client_gone().await;
+                    }
+                },
+                () = self.tick() => {}
+            }
+            while let Some(msg) = self.poll_to_client() {
+                if client_open && to_client.send(codec::encode_server(&msg)).await.is_err() {
+                    client_open = false;
+                    self.handle_client_gone().await;
+                }
+            }
+            while let Some(action) = self.poll_persist() {
+                if let Err(e) = persist(action).await {
+                    tracing::warn!(error = %e, "storage action failed");
+                }
+            }
+            if self.is_ended() {
+                let _ = to_client.close().await;
+                return self.session;
+            }
+        }
     }
 
     /// The session, to read its transcript and status.

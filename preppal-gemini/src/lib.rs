@@ -22,6 +22,8 @@
 //!   with backoff, buffering candidate input during the switch.
 //! - [`LiveInterview`] wires a `preppal_core::InterviewSession` to a [`ResilientSession`]:
 //!   an app moves the candidate's frames and stores the transcript, nothing more.
+//! - [`tokens`] mints ephemeral tokens (`auth_tokens/...`) over REST, for clients that
+//!   must not hold the API key; [`LiveConfig::with_ephemeral_token`] connects with one.
 //! - [`FeedbackClient`] calls the REST `generateContent` method with a JSON schema and
 //!   returns a [`preppal_core::Feedback`].
 //! - `simulator` (feature `simulator`) serves the Live protocol on loopback with a scripted
@@ -84,11 +86,14 @@ pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod tokens;
 
 pub use client::LiveSession;
-pub use config::{interviewer_instruction, LiveConfig};
+pub use config::ConfigError;
+pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveConfig};
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
 pub use interview::LiveInterview;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
 pub use resilient::{ReconnectPolicy, ResilientSession};
+pub use tokens::{create_ephemeral_token, EphemeralToken, EphemeralTokenRequest, TokenError};

@@ -10,8 +10,9 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use bytes::Bytes;
-use preppal_core::{ModelCommand, ModelEvent};
-use serde::{Deserialize, Deserializer};
+pub use preppal_core::UsageMetadata;
+use preppal_core::{FunctionCall, FunctionResponse, ModelCommand, ModelEvent, TurnCompleteReason};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::{model_resource_name, LiveConfig};
@@ -49,11 +50,15 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, ProtocolError> {
 /// The `setup` message, the first and only first message of a connection (§3.1), as compact JSON.
 ///
 /// Shape: `{"setup": {"model", "generationConfig": {"responseModalities": ["AUDIO"],
-/// "speechConfig"?}, "systemInstruction": {"parts": [{"text"}]}, "inputAudioTranscription"?:
-/// {}, "outputAudioTranscription"?: {}}}`. `speechConfig` goes inside `generationConfig`;
-/// the transcription configs are direct children of `setup` (placement verified from the
-/// Python SDK's converters, §3.1). `speechConfig` is only sent when a voice is set; each
-/// transcription config only when asked for.
+/// "speechConfig"?, "enableAffectiveDialog"?}, "systemInstruction": {"parts": [{"text"}]},
+/// "inputAudioTranscription"?: {}, "outputAudioTranscription"?: {}, "sessionResumption"?,
+/// "contextWindowCompression"?, "realtimeInputConfig"?: {"automaticActivityDetection"?:
+/// {"disabled", "startOfSpeechSensitivity"?, "endOfSpeechSensitivity"?, "prefixPaddingMs"?,
+/// "silenceDurationMs"?}, "activityHandling"?}, "proactivity"?: {"proactiveAudio": true}}}`.
+/// `speechConfig` and `enableAffectiveDialog` go inside `generationConfig`; the
+/// transcription configs, `realtimeInputConfig` and `proactivity` are direct children of
+/// `setup` (placement verified from the Python SDK's converters, §3.1). Optional parts are
+/// only sent when set.
 pub fn setup_message(config: &LiveConfig) -> String {
     let mut generation_config = json!({ "responseModalities": ["AUDIO"] });
     if let Some(voice) = &config.voice {
@@ -78,6 +83,35 @@ pub fn setup_message(config: &LiveConfig) -> String {
     }
     if config.context_window_compression {
         setup["contextWindowCompression"] = json!({ "slidingWindow": {} });
+    }
+    let mut realtime_input = serde_json::Map::new();
+    if let Some(aad) = &config.automatic_activity_detection {
+        let mut a = json!({ "disabled": aad.disabled });
+        if let Some(s) = aad.start_of_speech_sensitivity {
+            a["startOfSpeechSensitivity"] = json!(s.as_wire());
+        }
+        if let Some(s) = aad.end_of_speech_sensitivity {
+            a["endOfSpeechSensitivity"] = json!(s.as_wire());
+        }
+        if let Some(ms) = aad.prefix_padding_ms {
+            a["prefixPaddingMs"] = json!(ms);
+        }
+        if let Some(ms) = aad.silence_duration_ms {
+            a["silenceDurationMs"] = json!(ms);
+        }
+        realtime_input.insert("automaticActivityDetection".to_owned(), a);
+    }
+    if let Some(handling) = config.activity_handling {
+        realtime_input.insert("activityHandling".to_owned(), json!(handling.as_wire()));
+    }
+    if !realtime_input.is_empty() {
+        setup["realtimeInputConfig"] = Value::Object(realtime_input);
+    }
+    if config.affective_dialog {
+        setup["generationConfig"]["enableAffectiveDialog"] = json!(true);
+    }
+    if config.proactive_audio {
+        setup["proactivity"] = json!({ "proactiveAudio": true });
     }
     json!({ "setup": setup }).to_string()
 }
@@ -108,6 +142,23 @@ pub fn history_message(turns: &[(preppal_core::Speaker, String)], turn_complete:
     json!({ "clientContent": { "turns": turns, "turnComplete": turn_complete } }).to_string()
 }
 
+/// A `toolResponse` message answering function calls (§3.4): one `functionResponses`
+/// entry per response, in order, each with its call's `id` and `name`.
+///
+/// ```
+/// use preppal_core::{FunctionCall, FunctionResponse};
+/// let call = FunctionCall::new("fc_1", "f", serde_json::Value::Null);
+/// let m = preppal_gemini::protocol::tool_response_message(&[FunctionResponse::to(&call, serde_json::json!({"result": "ok"}))]);
+/// assert_eq!(m, r#"{"toolResponse":{"functionResponses":[{"id":"fc_1","name":"f","response":{"result":"ok"}}]}}"#);
+/// ```
+pub fn tool_response_message(responses: &[FunctionResponse]) -> String {
+    let responses: Vec<Value> = responses
+        .iter()
+        .map(|r| json!({ "id": r.id, "name": r.name, "response": r.response }))
+        .collect();
+    json!({ "toolResponse": { "functionResponses": responses } }).to_string()
+}
+
 /// A `clientContent` message with one user turn and `turnComplete: true` (§3.3).
 fn user_turn(text: &str) -> String {
     json!({
@@ -128,12 +179,22 @@ fn user_turn(text: &str) -> String {
 /// - `Text(s)` → `{"realtimeInput":{"text":s}}`.
 /// - `Begin` → a `clientContent` user turn with [`BEGIN_PROMPT`] and `turnComplete: true`.
 /// - `Instruct(s)` → a `clientContent` user turn with `s` and `turnComplete: true`.
+/// - `ActivityStart` / `ActivityEnd` → `{"realtimeInput":{"activityStart":{}}}` /
+///   `{"realtimeInput":{"activityEnd":{}}}` (manual activity signals, §3.2).
+/// - `ToolResponse(r)` → `{"toolResponse":{"functionResponses":[{"id","name","response"}]}}` (§3.4).
 pub fn encode_command(cmd: &ModelCommand) -> Option<String> {
     match cmd {
         ModelCommand::Audio(pcm) => Some(realtime_audio_message(pcm)),
         ModelCommand::Text(text) => Some(json!({ "realtimeInput": { "text": text } }).to_string()),
         ModelCommand::Begin => Some(user_turn(BEGIN_PROMPT)),
         ModelCommand::Instruct(text) => Some(user_turn(text)),
+        ModelCommand::ToolResponse(responses) => Some(tool_response_message(responses)),
+        ModelCommand::ActivityStart => {
+            Some(json!({ "realtimeInput": { "activityStart": {} } }).to_string())
+        }
+        ModelCommand::ActivityEnd => {
+            Some(json!({ "realtimeInput": { "activityEnd": {} } }).to_string())
+        }
         // `ModelCommand` is non-exhaustive: anything newer has no wire form in this build.
         _ => None,
     }
@@ -158,32 +219,6 @@ fn realtime_audio_message(pcm: &[u8]) -> String {
     out
 }
 
-/// Token counts of a server message's `usageMetadata` (§4.5). Counters are `None` when
-/// absent; int64 counters sent as JSON strings are read as numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct UsageMetadata {
-    /// `promptTokenCount`.
-    #[serde(default, deserialize_with = "int64")]
-    pub prompt_token_count: Option<u64>,
-    /// `cachedContentTokenCount`.
-    #[serde(default, deserialize_with = "int64")]
-    pub cached_content_token_count: Option<u64>,
-    /// `responseTokenCount` (Gemini API) or `candidatesTokenCount` (Vertex).
-    #[serde(default, alias = "candidatesTokenCount", deserialize_with = "int64")]
-    pub response_token_count: Option<u64>,
-    /// `toolUsePromptTokenCount`.
-    #[serde(default, deserialize_with = "int64")]
-    pub tool_use_prompt_token_count: Option<u64>,
-    /// `thoughtsTokenCount`.
-    #[serde(default, deserialize_with = "int64")]
-    pub thoughts_token_count: Option<u64>,
-    /// `totalTokenCount`.
-    #[serde(default, deserialize_with = "int64")]
-    pub total_token_count: Option<u64>,
-}
-
 /// One server message, decoded: its events in order and its `usageMetadata`, if any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -192,25 +227,6 @@ pub struct ServerFrame {
     pub events: Vec<ModelEvent>,
     /// `usageMetadata`, which may ride on any message (§2, §4.5).
     pub usage: Option<UsageMetadata>,
-}
-
-/// Reads an int64 counter sent as a JSON number or a JSON string (proto3 JSON, §2).
-fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumOrString {
-        Num(u64),
-        Str(String),
-    }
-    match Option::<NumOrString>::deserialize(d)? {
-        None => Ok(None),
-        Some(NumOrString::Num(n)) => Ok(Some(n)),
-        Some(NumOrString::Str(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("invalid int64 counter {s:?}"))),
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -227,6 +243,33 @@ struct WireServerMessage<'a> {
     usage_metadata: Option<UsageMetadata>,
     #[serde(default, alias = "session_resumption_update")]
     session_resumption_update: Option<WireResumptionUpdate>,
+    #[serde(default, alias = "tool_call")]
+    tool_call: Option<WireToolCall>,
+    #[serde(default, alias = "tool_call_cancellation")]
+    tool_call_cancellation: Option<WireToolCallCancellation>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireToolCall {
+    #[serde(default, alias = "function_calls")]
+    function_calls: Option<Vec<WireFunctionCall>>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireFunctionCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireToolCallCancellation {
+    #[serde(default)]
+    ids: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -253,6 +296,10 @@ struct WireServerContent<'a> {
     turn_complete: Option<bool>,
     #[serde(default)]
     interrupted: Option<bool>,
+    #[serde(default, alias = "turn_complete_reason")]
+    turn_complete_reason: Option<String>,
+    #[serde(default, alias = "waiting_for_input")]
+    waiting_for_input: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -340,7 +387,8 @@ fn is_pcm_audio(mime: Option<&str>) -> bool {
 
 /// Parses one server frame (the payload of a Text or Binary frame) into its events.
 ///
-/// Same as [`parse_server_frame`], without the `usageMetadata`.
+/// Same as [`parse_server_frame`], the events only (`usageMetadata` is among them as
+/// [`ModelEvent::Usage`]).
 ///
 /// # Errors
 /// As [`parse_server_frame`].
@@ -353,15 +401,20 @@ pub fn parse_server_message(frame: &[u8]) -> Result<Vec<ModelEvent>, ProtocolErr
 /// The payload is UTF-8 JSON, pretty-printed or compact; unknown fields are ignored and
 /// every field is optional (§2), so `{}` gives no events. Event order within one message:
 ///
-/// 1. `setupComplete` → [`ModelEvent::SetupComplete`];
+/// 1. `setupComplete` → [`ModelEvent::SetupComplete`], then `usageMetadata` →
+///    [`ModelEvent::Usage`] (first, so a turn's usage is known by its `TurnComplete`);
 /// 2. from `serverContent`: `inputTranscription` → [`ModelEvent::InputTranscription`],
 ///    `outputTranscription` → [`ModelEvent::OutputTranscription`], then every part of
 ///    `modelTurn.parts` in order (`inlineData` PCM audio → [`ModelEvent::Audio`] with the
 ///    base64 decoded, non-thought `text` → [`ModelEvent::Text`]), then `interrupted` →
 ///    [`ModelEvent::Interrupted`], `generationComplete` → [`ModelEvent::GenerationComplete`],
-///    `turnComplete` → [`ModelEvent::TurnComplete`];
-/// 3. `sessionResumptionUpdate` → [`ModelEvent::ResumptionUpdate`] (§4.4);
-/// 4. `goAway` → [`ModelEvent::GoAway`] with `timeLeft` (a Duration string) in ms.
+///    `turnComplete` → [`ModelEvent::TurnComplete`], preceded by
+///    [`ModelEvent::TurnCompleteReason`] when `turnCompleteReason` or `waitingForInput` came
+///    with it;
+/// 3. `toolCall` → [`ModelEvent::ToolCall`] (every `functionCalls` entry; `args` `null`
+///    when absent), `toolCallCancellation` → [`ModelEvent::ToolCallCancellation`] (§4.2);
+/// 4. `sessionResumptionUpdate` → [`ModelEvent::ResumptionUpdate`] (§4.4);
+/// 5. `goAway` → [`ModelEvent::GoAway`] with `timeLeft` (a Duration string) in ms.
 ///
 /// When `interrupted` is true, the message's `modelTurn` parts belong to the generation
 /// that was cut, so they are dropped (§4.1, §8b item 5); its transcriptions are kept.
@@ -379,6 +432,9 @@ pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
     let mut events = Vec::new();
     if msg.setup_complete.is_some() {
         events.push(ModelEvent::SetupComplete);
+    }
+    if let Some(usage) = &msg.usage_metadata {
+        events.push(ModelEvent::Usage(usage.clone()));
     }
     if let Some(content) = msg.server_content {
         let interrupted = content.interrupted == Some(true);
@@ -411,8 +467,37 @@ pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
             events.push(ModelEvent::GenerationComplete);
         }
         if content.turn_complete == Some(true) {
+            let waiting_for_input = content.waiting_for_input == Some(true);
+            if content.turn_complete_reason.is_some() || waiting_for_input {
+                events.push(ModelEvent::TurnCompleteReason {
+                    reason: TurnCompleteReason::from_wire(
+                        content.turn_complete_reason.as_deref().unwrap_or_default(),
+                    ),
+                    waiting_for_input,
+                });
+            }
             events.push(ModelEvent::TurnComplete);
         }
+    }
+    if let Some(call) = msg.tool_call {
+        let calls = call
+            .function_calls
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                FunctionCall::new(
+                    c.id.unwrap_or_default(),
+                    c.name.unwrap_or_default(),
+                    c.args.unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        events.push(ModelEvent::ToolCall(calls));
+    }
+    if let Some(cancellation) = msg.tool_call_cancellation {
+        events.push(ModelEvent::ToolCallCancellation(
+            cancellation.ids.unwrap_or_default(),
+        ));
     }
     if let Some(update) = msg.session_resumption_update {
         events.push(ModelEvent::ResumptionUpdate {
@@ -473,6 +558,63 @@ mod tests {
         let v: Value = serde_json::from_str(&setup_message(&plain)).unwrap();
         assert!(v["setup"]["generationConfig"].get("speechConfig").is_none());
         assert!(v["setup"].get("outputAudioTranscription").is_none());
+    }
+
+    #[test]
+    fn activity_detection_and_handling_in_realtime_input_config() {
+        use crate::config::{
+            ActivityHandling, AutomaticActivityDetection, EndSensitivity, StartSensitivity,
+        };
+        let plain: Value =
+            serde_json::from_str(&setup_message(&LiveConfig::new("k", "s"))).unwrap();
+        assert!(plain["setup"].get("realtimeInputConfig").is_none());
+        assert!(plain["setup"].get("proactivity").is_none());
+        let config = LiveConfig::new("k", "s")
+            .with_automatic_activity_detection(
+                AutomaticActivityDetection::default()
+                    .with_start_of_speech_sensitivity(StartSensitivity::Low)
+                    .with_end_of_speech_sensitivity(EndSensitivity::High)
+                    .with_prefix_padding_ms(300)
+                    .with_silence_duration_ms(800),
+            )
+            .with_activity_handling(ActivityHandling::NoInterruption)
+            .with_affective_dialog(true)
+            .with_proactive_audio(true);
+        let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
+        assert_eq!(
+            v["setup"]["realtimeInputConfig"],
+            json!({
+                "automaticActivityDetection": {
+                    "disabled": false,
+                    "startOfSpeechSensitivity": "START_SENSITIVITY_LOW",
+                    "endOfSpeechSensitivity": "END_SENSITIVITY_HIGH",
+                    "prefixPaddingMs": 300,
+                    "silenceDurationMs": 800
+                },
+                "activityHandling": "NO_INTERRUPTION"
+            })
+        );
+        assert_eq!(
+            v["setup"]["generationConfig"]["enableAffectiveDialog"],
+            true
+        );
+        assert_eq!(v["setup"]["proactivity"], json!({"proactiveAudio": true}));
+        let manual: Value = serde_json::from_str(&setup_message(
+            &LiveConfig::new("k", "s").with_manual_activity(),
+        ))
+        .unwrap();
+        assert_eq!(
+            manual["setup"]["realtimeInputConfig"],
+            json!({"automaticActivityDetection": {"disabled": true}})
+        );
+        assert_eq!(
+            encode_command(&ModelCommand::ActivityStart).unwrap(),
+            r#"{"realtimeInput":{"activityStart":{}}}"#
+        );
+        assert_eq!(
+            encode_command(&ModelCommand::ActivityEnd).unwrap(),
+            r#"{"realtimeInput":{"activityEnd":{}}}"#
+        );
     }
 
     #[test]
@@ -596,8 +738,14 @@ mod tests {
             "usageMetadata": {"promptTokenCount": "1200", "responseTokenCount": 85, "totalTokenCount": "1285",
               "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": 900}]}}"#;
         let frame = parse_server_frame(msg.as_bytes()).unwrap();
-        assert_eq!(frame.events, vec![ModelEvent::TurnComplete]);
         let usage = frame.usage.unwrap();
+        assert_eq!(
+            frame.events,
+            vec![ModelEvent::Usage(usage.clone()), ModelEvent::TurnComplete]
+        );
+        assert_eq!(usage.prompt_tokens_details.len(), 1);
+        assert_eq!(usage.prompt_tokens_details[0].modality, "AUDIO");
+        assert_eq!(usage.prompt_tokens_details[0].token_count, Some(900));
         assert_eq!(usage.prompt_token_count, Some(1200));
         assert_eq!(usage.response_token_count, Some(85));
         assert_eq!(usage.total_token_count, Some(1285));
@@ -618,6 +766,10 @@ mod tests {
         assert_eq!(
             parse(msg),
             vec![
+                ModelEvent::TurnCompleteReason {
+                    reason: TurnCompleteReason::NeedMoreInput,
+                    waiting_for_input: true
+                },
                 ModelEvent::TurnComplete,
                 ModelEvent::ResumptionUpdate {
                     handle: "Cj".into(),
@@ -633,7 +785,59 @@ mod tests {
             }]
         );
         assert_eq!(parse("{}"), vec![]);
-        assert_eq!(parse(r#"{"toolCall": {"functionCalls": []}}"#), vec![]);
+        assert_eq!(
+            parse(r#"{"toolCall": {"functionCalls": []}}"#),
+            vec![ModelEvent::ToolCall(vec![])]
+        );
+    }
+
+    #[test]
+    fn tool_calls_cancellations_and_turn_reasons() {
+        let msg = r#"{"toolCall": {"functionCalls": [
+            {"id": "fc_1", "name": "record_score", "args": {"score": 4}},
+            {"name": "no_id"}]}}"#;
+        assert_eq!(
+            parse(msg),
+            vec![ModelEvent::ToolCall(vec![
+                FunctionCall::new("fc_1", "record_score", json!({"score": 4})),
+                FunctionCall::new("", "no_id", Value::Null),
+            ])]
+        );
+        assert_eq!(
+            parse(r#"{"tool_call_cancellation": {"ids": ["fc_1", "fc_2"]}}"#),
+            vec![ModelEvent::ToolCallCancellation(vec![
+                "fc_1".into(),
+                "fc_2".into()
+            ])]
+        );
+        assert_eq!(
+            parse(
+                r#"{"serverContent": {"turnComplete": true, "turnCompleteReason": "SOMETHING_NEW"}}"#
+            ),
+            vec![
+                ModelEvent::TurnCompleteReason {
+                    reason: TurnCompleteReason::Other("SOMETHING_NEW".into()),
+                    waiting_for_input: false
+                },
+                ModelEvent::TurnComplete
+            ]
+        );
+        // A reason without turnComplete is not a turn end.
+        assert_eq!(
+            parse(r#"{"serverContent": {"turnCompleteReason": "NEED_MORE_INPUT"}}"#),
+            vec![]
+        );
+        let response = encode_command(&ModelCommand::ToolResponse(vec![FunctionResponse::to(
+            &FunctionCall::new("fc_1", "record_score", Value::Null),
+            json!({"error": "no"}),
+        )]))
+        .unwrap();
+        let v: Value = serde_json::from_str(&response).unwrap();
+        assert_eq!(
+            v,
+            json!({"toolResponse": {"functionResponses": [
+                {"id": "fc_1", "name": "record_score", "response": {"error": "no"}}]}})
+        );
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! - it asks for `sessionResumption` and keeps the last handle that came with
 //!   `resumable: true` (§4.4);
 //! - on `goAway` it starts a timer from `timeLeft` and switches at the first quiet moment (no
-//!   generation in flight), or when the timer fires, whichever comes first, even if the
-//!   server has gone silent;
+//!   generation in flight, and no candidate answer under way: candidate audio sent since the
+//!   model's last turn counts as one until the model answers, because audio sent after the
+//!   last resumption handle is not part of the resumed session), or when the timer fires,
+//!   whichever comes first, even if the server has gone silent;
 //! - on a retryable close it reconnects with the handle, with capped exponential backoff
 //!   (`backon`), after closing the old socket (a resume was refused while the old socket was
 //!   still open, §4.4);
@@ -163,6 +165,9 @@ pub struct ResilientSession {
     user_text: String,
     ai_turn_open: bool,
     generating: bool,
+    /// Candidate audio went out since the model's last turn and the model has not answered
+    /// yet: the candidate may be mid-answer, which a switch would cut.
+    candidate_turn_open: bool,
     begun: bool,
     awaiting_reply_since: Option<Instant>,
     /// A reply was owed when the last switch started: the stall watchdog waits for it again.
@@ -203,6 +208,7 @@ impl ResilientSession {
             user_text: String::new(),
             ai_turn_open: false,
             generating: false,
+            candidate_turn_open: false,
             begun: false,
             awaiting_reply_since: None,
             owed_reply: false,
@@ -330,6 +336,7 @@ impl ResilientSession {
                 self.awaiting_reply_since = Some(Instant::now());
             }
             ModelCommand::Instruct(_) => self.awaiting_reply_since = Some(Instant::now()),
+            ModelCommand::Audio(_) if !self.ai_turn_open => self.candidate_turn_open = true,
             _ => {}
         }
         match self.live.as_mut() {
@@ -393,7 +400,12 @@ impl ResilientSession {
             if self.ended {
                 return None;
             }
-            if self.migrate_wanted && !self.generating && self.switch.is_none() && !self.closing {
+            if self.migrate_wanted
+                && !self.generating
+                && !self.candidate_turn_open
+                && self.switch.is_none()
+                && !self.closing
+            {
                 self.start_switch("goAway".to_owned());
                 continue;
             }
@@ -475,6 +487,7 @@ impl ResilientSession {
                 }
                 self.ai_turn_open = true;
                 self.generating = true;
+                self.candidate_turn_open = false;
                 self.awaiting_reply_since = None;
                 self.last_model_output = now;
                 if let ModelEvent::OutputTranscription(t) = &event {
@@ -563,6 +576,7 @@ impl ResilientSession {
         self.flush_ai_text();
         self.generating = false;
         self.ai_turn_open = false;
+        self.candidate_turn_open = false;
         self.migrate_wanted = false;
         self.migrate_at = None;
         let owed_reply = self.awaiting_reply_since.take().is_some() || cut;

@@ -44,12 +44,19 @@ fn fast_silent() -> SimulatorConfig {
         .with_hold_turn_for_playback(false)
 }
 
+/// The next event other than `Usage` (token counts ride on many messages; the usage
+/// conformance tests are in `events.rs`).
 async fn next(live: &mut LiveSession) -> ModelEvent {
-    tokio::time::timeout(LIMIT, live.next_event())
-        .await
-        .expect("event in time")
-        .expect("an event")
-        .expect("not an error")
+    loop {
+        let event = tokio::time::timeout(LIMIT, live.next_event())
+            .await
+            .expect("event in time")
+            .expect("an event")
+            .expect("not an error");
+        if !matches!(event, ModelEvent::Usage(_)) {
+            return event;
+        }
+    }
 }
 
 /// One model turn: the joined transcription, audio bytes, and whether it was interrupted.

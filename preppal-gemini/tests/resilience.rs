@@ -53,18 +53,30 @@ fn fast_policy() -> ReconnectPolicy {
         .with_go_away_margin(Duration::from_millis(300))
 }
 
+/// The next event other than `Usage` (conformance of usage events is in `events.rs`).
 async fn next_live(live: &mut LiveSession) -> Option<ModelEvent> {
-    tokio::time::timeout(LIMIT, live.next_event())
-        .await
-        .expect("event in time")
-        .map(|e| e.expect("not an error"))
+    loop {
+        let event = tokio::time::timeout(LIMIT, live.next_event())
+            .await
+            .expect("event in time")
+            .map(|e| e.expect("not an error"));
+        if !matches!(event, Some(ModelEvent::Usage(_))) {
+            return event;
+        }
+    }
 }
 
+/// The next event other than `Usage` (conformance of usage events is in `events.rs`).
 async fn next_resilient(live: &mut ResilientSession) -> Option<ModelEvent> {
-    tokio::time::timeout(LIMIT, live.next_event())
-        .await
-        .expect("event in time")
-        .map(|e| e.expect("not an error"))
+    loop {
+        let event = tokio::time::timeout(LIMIT, live.next_event())
+            .await
+            .expect("event in time")
+            .map(|e| e.expect("not an error"));
+        if !matches!(event, Some(ModelEvent::Usage(_))) {
+            return event;
+        }
+    }
 }
 
 /// Events up to and including the next `TurnComplete` (or the end).
@@ -287,19 +299,27 @@ async fn interrupted_without_audio() {
 }
 
 #[tokio::test]
-async fn usage_only_message_gives_usage_and_no_event() {
+async fn usage_only_message_gives_a_usage_event_and_nothing_else() {
     let sim = Simulator::start(sim_config().with_fault(FaultTrigger::AfterSetup, Fault::UsageOnly))
         .await
         .unwrap();
     let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
     assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
-    // Nothing to yield: the read times out (next_event is cancel-safe).
+    // The usage message gives one Usage event and nothing more.
+    let event = tokio::time::timeout(LIMIT, live.next_event())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(event, ModelEvent::Usage(_)), "{event:?}");
+    // Nothing else to yield: the read times out (next_event is cancel-safe).
     assert!(
         tokio::time::timeout(Duration::from_millis(300), live.next_event())
             .await
             .is_err()
     );
     let usage = live.last_usage().expect("usage kept");
+    assert_eq!(event, ModelEvent::Usage(usage.clone()));
     assert_eq!(usage.response_token_count, Some(0));
     assert!(usage.prompt_token_count.unwrap() > 0);
 }
@@ -706,4 +726,91 @@ async fn audio_during_a_switch_is_buffered_bounded_and_sent_after_setup_complete
         .map(|d| preppal_gemini::protocol::decode_base64(d).unwrap()[0])
         .collect();
     assert_eq!(firsts, [2, 3, 4], "the newest audio, in order");
+}
+
+/// 16 kHz mono PCM16LE speech: the intro answer fixture.
+fn intro_pcm() -> Vec<u8> {
+    let wav = include_bytes!("fixtures/intro.wav");
+    let reader = hound::WavReader::new(std::io::Cursor::new(&wav[..])).unwrap();
+    reader
+        .into_samples::<i16>()
+        .flat_map(|s| s.unwrap().to_le_bytes())
+        .collect()
+}
+
+#[tokio::test]
+async fn go_away_during_a_spoken_answer_waits_for_the_reply_before_switching() {
+    // goAway 3 s after each connection opens, 50 s of time left: plenty to finish the
+    // answer. Audio sent after the last resumption handle is not part of a resumed
+    // session, so switching mid-answer would lose the answer.
+    let sim = Simulator::start(sim_config().with_go_away_after(Duration::from_secs(3)))
+        .await
+        .unwrap();
+    let mut live = ResilientSession::connect(config(&sim), fast_policy())
+        .await
+        .unwrap();
+    live.send(ModelCommand::Begin).await.unwrap();
+    let mut seen = Vec::new();
+    while !seen.contains(&ModelEvent::TurnComplete) {
+        seen.push(next_resilient(&mut live).await.unwrap());
+    }
+    // The candidate starts answering; goAway arrives mid-answer.
+    let pcm = intro_pcm();
+    let (first, rest) = pcm.split_at(pcm.len() / 2 / 3_200 * 3_200);
+    for chunk in first.chunks(3_200) {
+        live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
+            .await
+            .unwrap();
+    }
+    loop {
+        match next_resilient(&mut live).await.unwrap() {
+            ModelEvent::GoAway { .. } => break,
+            ModelEvent::Reconnecting { reason } => panic!("switched before goAway: {reason}"),
+            _ => {}
+        }
+    }
+    // The answer goes on and ends; the next question follows on the same connection, and
+    // only then does the session move.
+    let mut tail = rest.to_vec();
+    tail.extend(std::iter::repeat_n(0u8, 32_000)); // 1 s of silence
+    for chunk in tail.chunks(3_200) {
+        live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
+            .await
+            .unwrap();
+    }
+    let mut after = Vec::new();
+    loop {
+        let e = next_resilient(&mut live).await.unwrap();
+        let done = matches!(e, ModelEvent::Resumed { .. });
+        after.push(e);
+        if done {
+            break;
+        }
+    }
+    let reconnecting = after
+        .iter()
+        .position(|e| matches!(e, ModelEvent::Reconnecting { .. }))
+        .unwrap();
+    let generation_complete = after
+        .iter()
+        .position(|e| *e == ModelEvent::GenerationComplete)
+        .expect("the reply was generated before the switch");
+    assert!(generation_complete < reconnecting, "{after:?}");
+    assert_eq!(transcript_of(&after[..reconnecting]), script().lines[1]);
+    assert!(!after.contains(&ModelEvent::Interrupted), "{after:?}");
+    assert_eq!(
+        after[reconnecting + 1],
+        ModelEvent::Resumed { with_handle: true }
+    );
+    // Every chunk of the answer reached the first connection.
+    let recorded = sim.recorded();
+    let audio = recorded[0]
+        .iter()
+        .filter(|m| m.pointer("/realtimeInput/audio").is_some())
+        .count();
+    assert_eq!(
+        audio,
+        first.len().div_ceil(3_200) + tail.len().div_ceil(3_200)
+    );
+    sim.shutdown().await;
 }

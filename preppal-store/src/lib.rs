@@ -68,6 +68,7 @@ mod sql;
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod persist;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -84,6 +85,7 @@ pub use model::{
     Interview, InterviewSummary, JobDescription, Lease, NewInterview, Page, PageRequest, Resume,
     User,
 };
+pub use persist::{apply_persist_action, persist_to};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]

@@ -81,6 +81,36 @@ pub struct NewInterview {
     pub resume_text: String,
 }
 
+impl NewInterview {
+    /// An interview of `user_id` over pasted texts (no library records), lasting
+    /// `duration_ms`, with the default persona (empty) and a fresh UUID v4 idempotency key:
+    /// what an app that does not retry creations needs.
+    ///
+    /// ```
+    /// let a = preppal_store::NewInterview::from_texts("u1", "Rust engineer", "Jo", 600_000);
+    /// let b = preppal_store::NewInterview::from_texts("u1", "Rust engineer", "Jo", 600_000);
+    /// assert_ne!(a.idempotency_key, b.idempotency_key);
+    /// assert_eq!(a.duration_ms, 600_000);
+    /// ```
+    pub fn from_texts(
+        user_id: impl Into<String>,
+        job_description_text: impl Into<String>,
+        resume_text: impl Into<String>,
+        duration_ms: u64,
+    ) -> Self {
+        Self {
+            user_id: user_id.into(),
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            persona: String::new(),
+            duration_ms,
+            job_description_id: None,
+            resume_id: None,
+            job_description_text: job_description_text.into(),
+            resume_text: resume_text.into(),
+        }
+    }
+}
+
 /// One interview, as stored.
 ///
 /// Only stores build it (`#[non_exhaustive]`); read its fields freely.

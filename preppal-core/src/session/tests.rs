@@ -718,3 +718,37 @@ fn shutdown_ends_completed_with_what_was_said() {
     );
     assert_eq!(h.stored_entries().len(), 1);
 }
+
+#[test]
+fn a_tool_call_is_refused_at_once_and_the_other_new_events_change_nothing() {
+    use crate::model::{FunctionCall, TurnCompleteReason, UsageMetadata};
+    let mut h = Harness::started(10 * MIN);
+    h.to_model.clear();
+    let call = FunctionCall::new("fc_1", "record_score", serde_json::json!({"score": 4}));
+    h.model(ModelEvent::ToolCall(vec![call.clone()])).unwrap();
+    assert_eq!(
+        h.to_model,
+        vec![ModelCommand::ToolResponse(vec![FunctionResponse::to(
+            &call,
+            serde_json::json!({"error": "no function named \"record_score\""})
+        )])]
+    );
+    h.to_model.clear();
+    let before = h.stored_entries();
+    h.model(ModelEvent::OutputTranscription("Why Rust?".into()))
+        .unwrap();
+    h.model(ModelEvent::Usage(UsageMetadata::default()))
+        .unwrap();
+    h.model(ModelEvent::ToolCallCancellation(vec!["fc_1".into()]))
+        .unwrap();
+    h.model(ModelEvent::TurnCompleteReason {
+        reason: TurnCompleteReason::NeedMoreInput,
+        waiting_for_input: true,
+    })
+    .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    assert!(h.to_model.is_empty(), "{:?}", h.to_model);
+    let after = h.stored_entries();
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert_eq!(after.last().unwrap().text, "Why Rust?");
+}

@@ -5,6 +5,12 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
+/// The close reason the real service sends when candidate audio arrives while a tool call
+/// is unanswered (as observed, gemini-live-protocol notes §3.4, §6.2).
+pub const OPERATION_ABORTED: &str = "The operation was aborted.";
+
 /// The close reason the real service sends when a connection outlives its `goAway`
 /// (as observed, gemini-live-protocol notes §4.3, §6.2).
 pub const DEADLINE_EXPIRED: &str = "Deadline expired before operation could complete.";
@@ -58,6 +64,31 @@ pub enum Fault {
     /// Stop reading the socket for this long: control frames (pongs) and client messages
     /// wait, as with the 8–30 s pongs measured on the real service (§6.1).
     SlowPongs(Duration),
+    /// Send `{"toolCall": {"functionCalls": [{"id", "name", "args"}]}}` (§4.2). Until a
+    /// `toolResponse` with this `id` arrives (or the call is cancelled), candidate audio is
+    /// answered with close 1008 [`OPERATION_ABORTED`], as on the real service (§3.4).
+    ToolCall {
+        /// `id` of the call.
+        id: String,
+        /// `name` of the function.
+        name: String,
+        /// `args`, a JSON object.
+        args: Value,
+    },
+    /// Send `{"toolCallCancellation": {"ids": [...]}}` (§4.2); the calls need no answer any
+    /// more.
+    ToolCallCancellation {
+        /// The cancelled calls' ids.
+        ids: Vec<String>,
+    },
+    /// The next `turnComplete` carries `turnCompleteReason` (and `waitingForInput: true`
+    /// when `waiting_for_input`), as newer models send (§4.1).
+    TurnCompleteReason {
+        /// The wire value, such as `"NEED_MORE_INPUT"`.
+        reason: String,
+        /// Send `waitingForInput: true` too.
+        waiting_for_input: bool,
+    },
 }
 
 /// One fault of a [`crate::simulator::SimulatorConfig`]: what, when, and on which connection.

@@ -2,9 +2,12 @@
 //! of the gemini-live-protocol notes and plays a scripted interviewer.
 //!
 //! Per connection it:
-//! - refuses the upgrade with HTTP 404 unless the path ends with `BidiGenerateContent`, and
-//!   with HTTP 401 unless an `x-goog-api-key` header or a `key` / `access_token` query
-//!   parameter is present (§1.2);
+//! - refuses the upgrade with HTTP 404 unless the path ends with `BidiGenerateContent` or
+//!   `BidiGenerateContentConstrained`, and with HTTP 401 unless an `x-goog-api-key` header,
+//!   an `Authorization: Token` header or a `key` / `access_token` query parameter is
+//!   present; the constrained path takes only an ephemeral token minted by the REST side's
+//!   `POST /v1alpha/auth_tokens`, sent one way only, with a use left (§1.2, §1.3). Every
+//!   upgrade's path and credential form is recorded ([`SimulatorHandle::upgrades`]);
 //! - requires `setup` as the first message (else close 1007 "Request contains an invalid
 //!   argument."), and answers `{"setupComplete": {}}` pretty-printed in a **Binary** frame,
 //!   as the real server does (§2);
@@ -23,13 +26,20 @@
 //! - ends candidate turns with a [`Vad`] on the audio's own sample timeline (800 ms of
 //!   non-speech after at least 200 ms of speech, or `silenceDurationMs` from the setup), on
 //!   `audioStreamEnd`, or with one `realtimeInput.text`; it does no speech recognition, so
-//!   it never sends `inputTranscription` for audio;
+//!   it never sends `inputTranscription` for audio; with
+//!   `realtimeInputConfig.automaticActivityDetection.disabled` its VAD is off and a turn
+//!   is what lies between the client's `activityStart` and `activityEnd` (activity signals
+//!   without it are closed with 1007, §3.2); with `activityHandling: NO_INTERRUPTION`
+//!   candidate activity never cuts a line;
 //! - on candidate speech while the line is still "playing" (from the start of the turn
 //!   until the audio's duration has passed on the wall clock) sends `interrupted`, drops the
 //!   rest of the line, then `turnComplete` (barge-in, §4.1);
 //! - closes with 1007 "realtime_input.media_chunks is deprecated. Use audio, video, or text
 //!   instead." on `mediaChunks` (§3.2), and 1007 on anything malformed;
 //! - records every client message as JSON ([`SimulatorHandle::recorded`]);
+//! - sends `toolCall`, `toolCallCancellation` and `turnComplete` with a
+//!   `turnCompleteReason` on cue ([`Fault`]); while a tool call is unanswered, candidate
+//!   audio is closed with 1008 [`OPERATION_ABORTED`] (§3.4);
 //! - when the setup asks for `sessionResumption`, sends `sessionResumptionUpdate` handles
 //!   (`resumable: false` with an empty handle while a line is being generated, a new
 //!   `resumable: true` handle after `setupComplete`, `generationComplete` and
@@ -73,9 +83,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-pub use faults::{Fault, FaultTrigger, ScriptedFault, DEADLINE_EXPIRED};
+pub use faults::{Fault, FaultTrigger, ScriptedFault, DEADLINE_EXPIRED, OPERATION_ABORTED};
 pub use rest::{FeedbackBehaviour, FABRICATED_QUOTE, QUOTE_WORDS};
-pub use script::{transcription_fragments, InterviewScript, MAX_QUESTIONS, MIN_QUESTIONS};
+pub use script::{
+    transcription_fragments, InterviewScript, MAX_QUESTIONS, MAX_TIMED_QUESTIONS, MIN_QUESTIONS,
+    QUESTIONS_PER_MINUTE,
+};
 pub use speech::{
     espeak, espeak_available, resample, silence_for, speak, SpeechMode, OUTPUT_SAMPLE_RATE_HZ,
     SILENT_WORDS_PER_SECOND,
@@ -90,6 +103,11 @@ use crate::protocol::{decode_base64, OUTPUT_AUDIO_MIME};
 /// The path of the simulated endpoint (the real `v1beta` path, §1.1).
 pub const SIMULATOR_PATH: &str =
     "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+
+/// The path of the simulated ephemeral-token endpoint (the real `v1alpha` constrained
+/// path, §1.1).
+pub const SIMULATOR_TOKEN_PATH: &str =
+    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained";
 
 /// Close reason for a malformed or out-of-order message (as observed, §6.2).
 pub const INVALID_ARGUMENT: &str = "Request contains an invalid argument.";
@@ -107,7 +125,10 @@ pub const CHUNK_BYTES: usize = 4_800;
 pub struct SimulatorConfig {
     /// Where to listen; default `127.0.0.1:0` (a free port on loopback).
     pub addr: SocketAddr,
-    /// How many questions the interviewer asks, clamped to 4..=6; default 5.
+    /// How many questions the interviewer asks, clamped to 4..=6; default 5. When the
+    /// setup's system instruction states the interview's length
+    /// ([`crate::timed_interviewer_instruction`]), the interviewer plans questions for the
+    /// whole length instead ([`InterviewScript::from_instruction`]).
     pub questions: usize,
     /// How lines are voiced; default [`SpeechMode::Auto`].
     pub voice: SpeechMode,
@@ -290,6 +311,69 @@ struct Shared {
     handles: Mutex<HashMap<String, u64>>,
     /// Session id → where that session is.
     sessions: Mutex<HashMap<u64, SavedSession>>,
+    /// Ephemeral tokens minted by the REST side: name → new sessions left.
+    tokens: Mutex<HashMap<String, u64>>,
+    /// The bodies of the `auth_tokens` requests, in order.
+    token_requests: Mutex<Vec<Value>>,
+    /// Every upgrade request's path and credential form, in order.
+    upgrades_seen: Mutex<Vec<UpgradeRecord>>,
+    next_token: AtomicU64,
+}
+
+/// How an upgrade request carried its credential (gemini-live-protocol notes §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialForm {
+    /// `x-goog-api-key` header.
+    ApiKeyHeader,
+    /// `?key=` query parameter.
+    ApiKeyQuery,
+    /// `Authorization: Token auth_tokens/...` header.
+    TokenHeader,
+    /// `?access_token=auth_tokens/...` query parameter.
+    TokenQuery,
+    /// No credential.
+    None,
+}
+
+/// One WebSocket upgrade request the simulator saw ([`SimulatorHandle::upgrades`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpgradeRecord {
+    /// The request path, without the query.
+    pub path: String,
+    /// The credential forms present, in the order header key, query key, header token,
+    /// query token (more than one means the client sent the credential twice).
+    pub credentials: Vec<CredentialForm>,
+    /// The credential value, when it was an ephemeral token (`auth_tokens/...`).
+    pub token: Option<String>,
+}
+
+impl Shared {
+    /// Mints an ephemeral token good for `uses` new sessions.
+    fn mint_token(&self, uses: u64) -> String {
+        let name = format!(
+            "auth_tokens/sim-{}",
+            self.next_token.fetch_add(1, Ordering::SeqCst) + 1
+        );
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.clone(), uses);
+        name
+    }
+
+    /// Uses `token` for one new session; `false` when it is unknown or used up.
+    fn use_token(&self, token: &str) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        match tokens.get_mut(token) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Shared {
@@ -359,8 +443,13 @@ impl Simulator {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let config = Arc::new(config);
         // The REST side (`generateContent`) listens on a second port of the same address.
-        let (rest_addr, rest_task) =
-            rest::start(addr.ip(), Arc::clone(&config), shutdown_rx.clone()).await?;
+        let (rest_addr, rest_task) = rest::start(
+            addr.ip(),
+            Arc::clone(&config),
+            Arc::clone(&shared),
+            shutdown_rx.clone(),
+        )
+        .await?;
         let live = accept_loop(listener, Arc::clone(&shared), config, shutdown_rx);
         let task = tokio::spawn(async move {
             live.await;
@@ -412,6 +501,30 @@ impl SimulatorHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Every WebSocket upgrade request, accepted or refused, in order: its path and the
+    /// credential forms it carried.
+    pub fn upgrades(&self) -> Vec<UpgradeRecord> {
+        self.shared
+            .upgrades_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The JSON bodies of the `POST /v1alpha/auth_tokens` requests, in order.
+    pub fn token_requests(&self) -> Vec<Value> {
+        self.shared
+            .token_requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The ephemeral-token endpoint URL: `ws://127.0.0.1:PORT/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained`.
+    pub fn token_url(&self) -> String {
+        format!("ws://{}{SIMULATOR_TOKEN_PATH}", self.addr)
     }
 
     /// How many WebSocket connections were accepted (refused upgrades do not count).
@@ -484,30 +597,85 @@ fn refuse(status: http::StatusCode, message: &str) -> ErrorResponse {
     response
 }
 
-/// The upgrade check: path and credential (§1.1, §1.2).
+/// What an upgrade request carries: its path and credentials (§1.2).
+fn upgrade_record(request: &Request) -> UpgradeRecord {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    // The query, form-decoded by the `url` parser behind `reqwest::Url`.
+    let pairs: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .and_then(|q| reqwest::Url::parse(&format!("http://simulator/?{q}")).ok())
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    let query = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let header_token =
+        header("authorization").and_then(|v| v.strip_prefix("Token ").map(str::to_owned));
+    let query_token = query("access_token");
+    let mut credentials = Vec::new();
+    if header("x-goog-api-key").is_some() {
+        credentials.push(CredentialForm::ApiKeyHeader);
+    }
+    if query("key").is_some() {
+        credentials.push(CredentialForm::ApiKeyQuery);
+    }
+    if header_token.is_some() {
+        credentials.push(CredentialForm::TokenHeader);
+    }
+    if query_token.is_some() {
+        credentials.push(CredentialForm::TokenQuery);
+    }
+    if credentials.is_empty() {
+        credentials.push(CredentialForm::None);
+    }
+    UpgradeRecord {
+        path: request.uri().path().to_owned(),
+        credentials,
+        token: header_token.or(query_token),
+    }
+}
+
+/// The upgrade check: path and credential (§1.1, §1.2). `BidiGenerateContent` takes an API
+/// key (header or query) or a token; `BidiGenerateContentConstrained` takes only an
+/// ephemeral token minted by the REST side, with a use left, sent one way only.
 // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
 #[allow(clippy::result_large_err)]
-fn check_upgrade(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
-    if !request.uri().path().ends_with("BidiGenerateContent") {
+fn check_upgrade(
+    record: &UpgradeRecord,
+    shared: &Shared,
+    response: Response,
+) -> Result<Response, ErrorResponse> {
+    const UNREGISTERED: &str =
+        "Method doesn't allow unregistered callers (callers without established identity).";
+    if record.path.ends_with("BidiGenerateContentConstrained") {
+        let token_forms = record
+            .credentials
+            .iter()
+            .filter(|c| matches!(c, CredentialForm::TokenHeader | CredentialForm::TokenQuery))
+            .count();
+        return match &record.token {
+            Some(token) if token_forms == 1 && shared.use_token(token) => Ok(response),
+            _ => Err(refuse(http::StatusCode::UNAUTHORIZED, UNREGISTERED)),
+        };
+    }
+    if !record.path.ends_with("BidiGenerateContent") {
         return Err(refuse(http::StatusCode::NOT_FOUND, "Not Found"));
     }
-    let header_key = request
-        .headers()
-        .get("x-goog-api-key")
-        .is_some_and(|v| !v.as_bytes().is_empty());
-    let query_key = request.uri().query().is_some_and(|q| {
-        q.split('&').any(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (name == "key" || name == "access_token") && !value.is_empty()
-        })
-    });
-    if header_key || query_key {
-        Ok(response)
+    if record.credentials.contains(&CredentialForm::None) {
+        Err(refuse(http::StatusCode::UNAUTHORIZED, UNREGISTERED))
     } else {
-        Err(refuse(
-            http::StatusCode::UNAUTHORIZED,
-            "Method doesn't allow unregistered callers (callers without established identity).",
-        ))
+        Ok(response)
     }
 }
 
@@ -522,12 +690,24 @@ async fn serve(
     let refused = config.refuse_upgrades.get(attempt).copied();
     // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
     #[allow(clippy::result_large_err)]
-    let callback = move |request: &Request, response: Response| match refused {
-        Some(status) => Err(refuse(
-            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
-            "Resource has been exhausted (e.g. check quota).",
-        )),
-        None => check_upgrade(request, response),
+    let callback = {
+        let shared = Arc::clone(&shared);
+        move |request: &Request, response: Response| {
+            let record = upgrade_record(request);
+            shared
+                .upgrades_seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(record.clone());
+            match refused {
+                Some(status) => Err(refuse(
+                    http::StatusCode::from_u16(status)
+                        .unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
+                    "Resource has been exhausted (e.g. check quota).",
+                )),
+                None => check_upgrade(&record, &shared, response),
+            }
+        }
     };
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(websocket_config()));
@@ -585,6 +765,12 @@ async fn serve(
         finishing: false,
         speaking: None,
         prompt_tokens: 0,
+        pending_tool_calls: Vec::new(),
+        turn_complete_reason: None,
+        manual_activity: false,
+        no_interruption: false,
+        in_activity: false,
+        reply_owed: false,
     };
     let _ = connection.run(shutdown).await;
     connection.save_session();
@@ -634,6 +820,20 @@ struct Connection {
     /// The resumable session this connection serves, when the setup asked for one.
     session: Option<u64>,
     handle_seq: u64,
+    /// Ids of tool calls sent and not yet answered nor cancelled.
+    pending_tool_calls: Vec<String>,
+    /// `turnCompleteReason` and `waitingForInput` for the next `turnComplete`.
+    turn_complete_reason: Option<(String, bool)>,
+    /// `automaticActivityDetection.disabled`: no VAD; turns are `activityStart` ..
+    /// `activityEnd`.
+    manual_activity: bool,
+    /// `activityHandling: NO_INTERRUPTION`: candidate activity never cuts a line.
+    no_interruption: bool,
+    /// Between `activityStart` and `activityEnd` (manual activity).
+    in_activity: bool,
+    /// A candidate turn ended while a line played under `NO_INTERRUPTION`: the next line
+    /// follows that line's `turnComplete`.
+    reply_owed: bool,
 }
 
 /// The server's JSON: pretty-printed in Binary frames as the real server sends it (§2), or
@@ -828,10 +1028,8 @@ impl Connection {
                     }
                 }
                 let usage = self.usage(0);
-                self.send(
-                    &json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }),
-                )
-                .await?;
+                let message = self.turn_complete(usage);
+                self.send(&message).await?;
                 self.send_resumption_update(true).await?;
                 if s.closing {
                     return self.close(1000, "").await;
@@ -846,7 +1044,38 @@ impl Connection {
                 tokio::time::sleep(pause).await;
                 Ok(())
             }
+            Fault::ToolCall { id, name, args } => {
+                self.pending_tool_calls.push(id.clone());
+                self.send(&json!({ "toolCall": { "functionCalls": [
+                    { "id": id, "name": name, "args": args } ] } }))
+                    .await
+            }
+            Fault::ToolCallCancellation { ids } => {
+                self.pending_tool_calls.retain(|id| !ids.contains(id));
+                self.send(&json!({ "toolCallCancellation": { "ids": ids } }))
+                    .await
+            }
+            Fault::TurnCompleteReason {
+                reason,
+                waiting_for_input,
+            } => {
+                self.turn_complete_reason = Some((reason, waiting_for_input));
+                Ok(())
+            }
         }
+    }
+
+    /// A `turnComplete` server message with `usage`, carrying the scripted
+    /// `turnCompleteReason` once if one is due.
+    fn turn_complete(&mut self, usage: Value) -> Value {
+        let mut content = json!({ "turnComplete": true });
+        if let Some((reason, waiting)) = self.turn_complete_reason.take() {
+            content["turnCompleteReason"] = Value::String(reason);
+            if waiting {
+                content["waitingForInput"] = Value::Bool(true);
+            }
+        }
+        json!({ "serverContent": content, "usageMetadata": usage })
     }
 
     /// Sends nothing more; closes with 1011 [`DEADLINE_EXPIRED`] at `close_at`, if given.
@@ -946,14 +1175,21 @@ impl Connection {
                     .join("\n")
             })
             .unwrap_or_default();
-        if let Some(ms) = field(setup, "realtimeInputConfig", "realtime_input_config")
-            .and_then(|c| {
-                field(
-                    c,
-                    "automaticActivityDetection",
-                    "automatic_activity_detection",
-                )
-            })
+        let realtime_input_config = field(setup, "realtimeInputConfig", "realtime_input_config");
+        let aad = realtime_input_config.and_then(|c| {
+            field(
+                c,
+                "automaticActivityDetection",
+                "automatic_activity_detection",
+            )
+        });
+        self.manual_activity =
+            aad.and_then(|a| a.get("disabled")).and_then(Value::as_bool) == Some(true);
+        self.no_interruption = realtime_input_config
+            .and_then(|c| field(c, "activityHandling", "activity_handling"))
+            .and_then(Value::as_str)
+            == Some("NO_INTERRUPTION");
+        if let Some(ms) = aad
             .and_then(|a| field(a, "silenceDurationMs", "silence_duration_ms"))
             .and_then(|v| {
                 v.as_u64()
@@ -1026,7 +1262,20 @@ impl Connection {
                     .unwrap_or(Value::Null);
                 self.on_client_content(&content).await
             }
-            Some("toolResponse" | "tool_response") => Ok(()),
+            Some("toolResponse" | "tool_response") => {
+                let answered: Vec<&str> = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(|r| field(r, "functionResponses", "function_responses"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("id").and_then(Value::as_str))
+                    .collect();
+                self.pending_tool_calls
+                    .retain(|id| !answered.contains(&id.as_str()));
+                Ok(())
+            }
             // `setup` again, several top-level keys, or an unknown message.
             _ => self.close(1007, INVALID_ARGUMENT).await,
         }
@@ -1035,6 +1284,9 @@ impl Connection {
     async fn on_realtime_input(&mut self, input: &Value) -> Step {
         if field(input, "mediaChunks", "media_chunks").is_some() {
             return self.close(1007, MEDIA_CHUNKS_DEPRECATED).await;
+        }
+        if input.get("audio").is_some() && !self.pending_tool_calls.is_empty() {
+            return self.close(1008, OPERATION_ABORTED).await;
         }
         if let Some(audio) = input.get("audio") {
             let data = audio.get("data").and_then(Value::as_str).unwrap_or("");
@@ -1047,16 +1299,37 @@ impl Connection {
             }
             // About 25 tokens per second of audio (§4.5).
             self.prompt_tokens += (pcm.len() as u64 / 2) * 25 / u64::from(rate);
-            for event in self.vad.push_pcm16le(&pcm) {
+            // With manual activity the client's signals, not the audio, mark the turns.
+            let events = if self.manual_activity {
+                Vec::new()
+            } else {
+                self.vad.push_pcm16le(&pcm)
+            };
+            for event in events {
                 match event {
                     VadEvent::SpeechStarted => {
-                        if self.speaking.is_some() {
+                        if self.speaking.is_some() && !self.no_interruption {
                             self.barge_in().await?;
                         }
                     }
                     VadEvent::TurnEnded => self.candidate_turn_ended().await?,
                 }
             }
+        }
+        let activity_start = field(input, "activityStart", "activity_start").is_some();
+        let activity_end = field(input, "activityEnd", "activity_end").is_some();
+        if (activity_start || activity_end) && !self.manual_activity {
+            // Activity signals only with automatic activity detection disabled (§3.2).
+            return self.close(1007, INVALID_ARGUMENT).await;
+        }
+        if activity_start {
+            self.in_activity = true;
+            if self.speaking.is_some() && !self.no_interruption {
+                self.barge_in().await?;
+            }
+        }
+        if activity_end && std::mem::take(&mut self.in_activity) {
+            self.candidate_turn_ended().await?;
         }
         if let Some(text) = input.get("text").and_then(Value::as_str) {
             self.prompt_tokens += (text.len() / 4) as u64;
@@ -1066,6 +1339,7 @@ impl Connection {
             self.candidate_turn_ended().await?;
         }
         if field(input, "audioStreamEnd", "audio_stream_end").and_then(Value::as_bool) == Some(true)
+            && !self.manual_activity
             && self.vad.stream_end() == Some(VadEvent::TurnEnded)
         {
             self.candidate_turn_ended().await?;
@@ -1121,6 +1395,10 @@ impl Connection {
     /// A candidate turn (or the kickoff) ended: say the next line.
     async fn candidate_turn_ended(&mut self) -> Step {
         if self.finishing {
+            return Ok(());
+        }
+        if self.no_interruption && self.speaking.is_some() {
+            self.reply_owed = true;
             return Ok(());
         }
         self.started = true;
@@ -1259,14 +1537,15 @@ impl Connection {
             let (tokens, closing) = (s.response_tokens, s.closing);
             self.speaking = None;
             let usage = self.usage(tokens);
-            self.send(
-                &json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }),
-            )
-            .await?;
+            let message = self.turn_complete(usage);
+            self.send(&message).await?;
             if closing {
                 return self.close(1000, "").await;
             }
             self.send_resumption_update(true).await?;
+            if std::mem::take(&mut self.reply_owed) {
+                self.candidate_turn_ended().await?;
+            }
         }
     }
 
@@ -1283,8 +1562,8 @@ impl Connection {
         self.send(&json!({ "serverContent": { "interrupted": true } }))
             .await?;
         let usage = self.usage(tokens);
-        self.send(&json!({ "serverContent": { "turnComplete": true }, "usageMetadata": usage }))
-            .await?;
+        let message = self.turn_complete(usage);
+        self.send(&message).await?;
         if s.closing {
             return self.close(1000, "").await;
         }

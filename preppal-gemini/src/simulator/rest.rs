@@ -15,6 +15,12 @@
 //!
 //! Like the real endpoint it answers 401 without an `x-goog-api-key` header or `key` query
 //! parameter, 404 for other paths, and 400 for a body that is not a request.
+//!
+//! It also mints ephemeral tokens: `POST /v1alpha/auth_tokens` (API key required) answers
+//! `{"name": "auth_tokens/sim-N", "uses", "expireTime"?, "newSessionExpireTime"?}`, and the
+//! Live side then accepts `auth_tokens/sim-N` on its constrained endpoint for `uses` new
+//! sessions (default 1; gemini-live-protocol notes §1.3). Request bodies are recorded
+//! ([`super::SimulatorHandle::token_requests`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +36,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::SimulatorConfig;
+use super::{Shared, SimulatorConfig};
+
+#[derive(Clone)]
+struct RestState {
+    config: Arc<SimulatorConfig>,
+    shared: Arc<Shared>,
+}
 
 /// The most words of an answer a simulated note quotes.
 pub const QUOTE_WORDS: usize = 8;
@@ -80,13 +92,15 @@ impl SimulatorConfig {
 pub(super) async fn start(
     ip: std::net::IpAddr,
     config: Arc<SimulatorConfig>,
+    shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/v1beta/models/{model_method}", post(generate_content))
-        .with_state(config);
+        .route("/v1alpha/auth_tokens", post(create_auth_token))
+        .with_state(RestState { config, shared });
     let task = tokio::spawn(async move {
         let stop = async move {
             while !*shutdown.borrow() {
@@ -114,8 +128,54 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+fn has_api_key(headers: &HeaderMap, query: Option<&str>) -> bool {
+    let header_key = headers
+        .get("x-goog-api-key")
+        .is_some_and(|v| !v.as_bytes().is_empty());
+    let query_key = query.is_some_and(|q| {
+        q.split('&')
+            .any(|p| p.strip_prefix("key=").is_some_and(|v| !v.is_empty()))
+    });
+    header_key || query_key
+}
+
+async fn create_auth_token(
+    State(state): State<RestState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !has_api_key(&headers, query.as_deref()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Method doesn't allow unregistered callers (callers without established identity).",
+        );
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid JSON payload received.");
+    };
+    if !request.is_object() {
+        return error(StatusCode::BAD_REQUEST, "Invalid JSON payload received.");
+    }
+    state
+        .shared
+        .token_requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(request.clone());
+    let uses = request.get("uses").and_then(Value::as_u64).unwrap_or(1);
+    let name = state.shared.mint_token(uses);
+    let mut token = json!({ "name": name, "uses": uses });
+    for key in ["expireTime", "newSessionExpireTime"] {
+        if let Some(v) = request.get(key) {
+            token[key] = v.clone();
+        }
+    }
+    Json(token).into_response()
+}
+
 async fn generate_content(
-    State(config): State<Arc<SimulatorConfig>>,
+    State(RestState { config, .. }): State<RestState>,
     Path(model_method): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -124,14 +184,7 @@ async fn generate_content(
     let Some(model) = model_method.strip_suffix(":generateContent") else {
         return error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let header_key = headers
-        .get("x-goog-api-key")
-        .is_some_and(|v| !v.as_bytes().is_empty());
-    let query_key = query.as_deref().is_some_and(|q| {
-        q.split('&')
-            .any(|p| p.strip_prefix("key=").is_some_and(|v| !v.is_empty()))
-    });
-    if !(header_key || query_key) {
+    if !has_api_key(&headers, query.as_deref()) {
         return error(
             StatusCode::UNAUTHORIZED,
             "Method doesn't allow unregistered callers (callers without established identity).",

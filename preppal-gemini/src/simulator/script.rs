@@ -1,12 +1,21 @@
 //! The simulated interviewer's lines, drawn deterministically from the job description and
 //! resume found in the setup's system instruction.
 
-use crate::config::{JOB_DESCRIPTION_BEGIN, JOB_DESCRIPTION_END, RESUME_BEGIN, RESUME_END};
+use crate::config::{
+    stated_length_minutes, JOB_DESCRIPTION_BEGIN, JOB_DESCRIPTION_END, RESUME_BEGIN, RESUME_END,
+};
 
 /// Fewest questions the simulated interviewer asks.
 pub const MIN_QUESTIONS: usize = 4;
-/// Most questions the simulated interviewer asks.
+/// Most questions the simulated interviewer asks in an interview of unstated length.
 pub const MAX_QUESTIONS: usize = 6;
+/// Questions planned per minute of an interview whose length the instruction states
+/// ([`crate::timed_interviewer_instruction`]): 3, one per 20 s, more than a spoken exchange
+/// fits in, so the interviewer runs out of time (and is told to wrap up) before it runs out
+/// of questions.
+pub const QUESTIONS_PER_MINUTE: usize = 3;
+/// Most questions of any script: 360 (two hours at [`QUESTIONS_PER_MINUTE`]).
+pub const MAX_TIMED_QUESTIONS: usize = 360;
 
 /// What the simulated interviewer says in one interview: `lines[0]` is the greeting with
 /// the first question, `lines[1..]` the following questions (one per candidate turn), and
@@ -88,6 +97,7 @@ struct Facts {
     first_name: Option<String>,
     employer: Option<String>,
     resume_bullet: Option<String>,
+    resume_bullets: Vec<String>,
     jd_bullets: Vec<String>,
     shared_skills: Vec<String>,
 }
@@ -137,6 +147,11 @@ fn facts(instruction: &str) -> Facts {
         .position(|l| l.starts_with("- ") || l.starts_with("* "))
     {
         f.resume_bullet = Some(clause(all[i][2..].trim()));
+        f.resume_bullets = bullets(resume)
+            .into_iter()
+            .map(clause)
+            .filter(|c| c.len() > 8)
+            .collect();
         if i > 0 {
             let header = strip_paren(all[i - 1]);
             if let Some((_, employer)) = header.rsplit_once(", ") {
@@ -169,9 +184,26 @@ impl InterviewScript {
     /// The script for a system instruction built by [`crate::interviewer_instruction`] (or
     /// any text with the same data markers), asking `questions` questions, clamped to
     /// [`MIN_QUESTIONS`]..=[`MAX_QUESTIONS`]. Missing data gives general questions instead.
+    ///
+    /// When the instruction states the interview's length
+    /// ([`crate::timed_interviewer_instruction`]), the script plans
+    /// [`QUESTIONS_PER_MINUTE`] questions per minute instead (at least the clamped
+    /// `questions`, at most [`MAX_TIMED_QUESTIONS`]): after the six opening questions come
+    /// questions on the job description's other requirements, on every resume bullet, on
+    /// the shared skills, general behavioural questions, and then follow-ups on those topics,
+    /// each line said once. The interview then ends when the interviewer is asked to wrap up.
     pub fn from_instruction(instruction: &str, questions: usize) -> Self {
         let f = facts(instruction);
-        let n = questions.clamp(MIN_QUESTIONS, MAX_QUESTIONS);
+        let n = match stated_length_minutes(instruction) {
+            Some(minutes) => usize::try_from(minutes)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(QUESTIONS_PER_MINUTE)
+                .clamp(
+                    questions.clamp(MIN_QUESTIONS, MAX_QUESTIONS),
+                    MAX_TIMED_QUESTIONS,
+                ),
+            None => questions.clamp(MIN_QUESTIONS, MAX_QUESTIONS),
+        };
         let role = match (&f.title, &f.company) {
             (Some(t), Some(c)) => format!("the {t} role at {c}"),
             (Some(t), None) => format!("the {t} role"),
@@ -221,6 +253,9 @@ impl InterviewScript {
             "Tell me about a time you disagreed with a colleague about a technical decision. How did you resolve it?"
                 .to_owned(),
         );
+        if n > questions.len() {
+            questions.extend(further_questions(&f).take(n - questions.len()));
+        }
         questions.truncate(n);
         let acknowledgements = [
             "Thank you.",
@@ -252,6 +287,59 @@ impl InterviewScript {
     pub fn question_count(&self) -> usize {
         self.lines.len()
     }
+}
+
+/// Questions after the six opening ones, for a long interview: the job description's
+/// further bullets, the resume's further bullets, the shared skills, general behavioural
+/// questions, then follow-ups on the same topics. No two are the same.
+fn further_questions(f: &Facts) -> impl Iterator<Item = String> + '_ {
+    let jd = f
+        .jd_bullets
+        .iter()
+        .skip(2)
+        .filter(|b| b.split_whitespace().count() >= 3)
+        .map(|b| format!("The posting also lists this: {b}. How does your experience match it?"));
+    let resume = f.resume_bullets.iter().skip(1).map(|b| {
+        format!("Your resume also says you {b}. What was the hardest part of that, and what did you learn?")
+    });
+    let skills = f.shared_skills.iter().skip(1).map(|s| {
+        format!("How have you used {s} in production, and what would you do differently today?")
+    });
+    let general = [
+        "Tell me about a time you had to learn something new quickly. How did you go about it?",
+        "Describe a decision you made with incomplete information. How did it turn out?",
+        "Tell me about a time you received critical feedback. What did you change?",
+        "How do you decide what to test, and what not to test?",
+        "Tell me about a time you had to explain a technical trade-off to someone outside engineering.",
+        "What is a mistake you made that taught you something important?",
+        "How do you keep a system observable once it is in production?",
+        "Tell me about a time you helped a colleague grow.",
+        "How do you handle a deadline that you believe cannot be met?",
+        "What would you want to achieve in your first three months in this role?",
+    ]
+    .into_iter()
+    .map(str::to_owned);
+    let topics: Vec<&String> = f
+        .jd_bullets
+        .iter()
+        .chain(&f.resume_bullets)
+        .chain(&f.shared_skills)
+        .collect();
+    let follow_ups = [
+        "Let's go deeper on one topic: when you {t}, which trade-offs did you weigh?",
+        "One more on that area: when you {t}, how did you measure whether it worked?",
+    ]
+    .into_iter()
+    .flat_map(move |template| {
+        topics
+            .clone()
+            .into_iter()
+            .map(move |t| template.replace("{t}", t))
+    });
+    jd.chain(resume)
+        .chain(skills)
+        .chain(general)
+        .chain(follow_ups)
 }
 
 /// Splits `line` into transcription fragments of varying length (3 to 11 bytes, cut at
@@ -337,6 +425,38 @@ mod tests {
         let s = InterviewScript::from_instruction("no markers here", 5);
         assert!(s.lines[0].starts_with("Hello, thanks"));
         assert!(s.lines.iter().all(|l| !l.contains("{")));
+    }
+
+    #[test]
+    fn a_timed_interview_plans_questions_for_its_length_without_repeats() {
+        use std::time::Duration;
+        let timed = |minutes: u64| {
+            crate::timed_interviewer_instruction("p", JD, CV, Duration::from_secs(minutes * 60))
+        };
+        let five = InterviewScript::from_instruction(&timed(5), 5);
+        assert_eq!(five.question_count(), 5 * QUESTIONS_PER_MINUTE);
+        let unique: std::collections::HashSet<&String> = five.lines.iter().collect();
+        assert_eq!(unique.len(), five.lines.len(), "{:#?}", five.lines);
+        // The opening questions are those of an untimed script.
+        let untimed = InterviewScript::from_instruction(&interviewer_instruction("p", JD, CV), 6);
+        assert_eq!(five.lines[..6], untimed.lines[..]);
+        assert!(
+            five.lines[6..]
+                .iter()
+                .any(|l| l.contains("How have you used Go in production")),
+            "{:#?}",
+            five.lines
+        );
+        // A one-minute interview still asks the minimum; a long one is capped by its topics.
+        assert_eq!(
+            InterviewScript::from_instruction(&timed(1), 5).question_count(),
+            5
+        );
+        let hour = InterviewScript::from_instruction(&timed(60), 5);
+        assert!(hour.question_count() > 30, "{}", hour.question_count());
+        assert!(hour.question_count() <= 60 * QUESTIONS_PER_MINUTE);
+        let unique: std::collections::HashSet<&String> = hour.lines.iter().collect();
+        assert_eq!(unique.len(), hour.lines.len());
     }
 
     #[test]

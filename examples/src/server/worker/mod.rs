@@ -35,7 +35,7 @@ use preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES;
 use preppal_core::proto::GetContextResponse;
 use preppal_core::{AnswerAudio, Feedback, TranscriptEntry};
 use preppal_gemini::{
-    interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
+    timed_interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
     ResilientSession,
 };
 use serde::Deserialize;
@@ -109,10 +109,12 @@ impl ModelConnector {
     }
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
-        let instruction = interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume);
+        let length = std::time::Duration::from_millis(ctx.duration_ms);
+        let instruction =
+            timed_interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume, length);
         let mut config = LiveConfig::new(self.api_key.clone(), instruction)
             .with_endpoint(self.endpoint.clone())
-            .with_interview_length(std::time::Duration::from_millis(ctx.duration_ms));
+            .with_interview_length(length);
         if let Some(m) = &self.model {
             config = config.with_model(m.clone());
         }
