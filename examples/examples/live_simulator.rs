@@ -40,8 +40,9 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let mut config = SimulatorConfig::default()
         .with_addr(args.addr)
-        .with_questions(args.questions)
         .with_realtime(args.realtime);
+    // The count applies when the instruction states no length; a stated length plans more.
+    config.questions = args.questions;
     if let Some(secs) = args.go_away_every_secs {
         config = config.with_go_away_every(Duration::from_secs(secs));
     }

@@ -472,7 +472,7 @@ async fn check_transcript(candidate: &Candidate, sim: &SimulatorHandle) {
         .find_map(|m| m.pointer("/setup/systemInstruction/parts/0/text"))
         .and_then(Value::as_str)
         .expect("a setup");
-    let script = InterviewScript::from_instruction(instruction, QUESTIONS);
+    let script = InterviewScript::with_question_count(instruction, QUESTIONS);
     let mut said: Vec<String> = script.lines.clone();
     said.push(script.closing.clone());
     let mut expected = Vec::new();

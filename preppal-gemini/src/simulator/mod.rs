@@ -128,8 +128,13 @@ pub struct SimulatorConfig {
     /// How many questions the interviewer asks, clamped to 4..=6; default 5. When the
     /// setup's system instruction states the interview's length
     /// ([`crate::timed_interviewer_instruction`]), the interviewer plans questions for the
-    /// whole length instead ([`InterviewScript::from_instruction`]).
+    /// whole length instead ([`InterviewScript::from_instruction`]), unless
+    /// `plan_by_length` is off.
     pub questions: usize,
+    /// Plan the questions from the interview length the instruction states; default
+    /// `true`. [`SimulatorConfig::with_questions`] turns it off, so the interviewer asks
+    /// exactly that many ([`InterviewScript::with_question_count`]).
+    pub plan_by_length: bool,
     /// How lines are voiced; default [`SpeechMode::Auto`].
     pub voice: SpeechMode,
     /// Pace audio at 100 ms per 100 ms chunk. Default `false`: send as fast as possible, as
@@ -179,6 +184,7 @@ impl Default for SimulatorConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             questions: 5,
+            plan_by_length: true,
             voice: SpeechMode::Auto,
             realtime: false,
             hold_turn_for_playback: true,
@@ -203,9 +209,11 @@ impl SimulatorConfig {
         self.addr = addr;
         self
     }
-    /// Sets [`SimulatorConfig::questions`].
+    /// Sets [`SimulatorConfig::questions`], asked whatever the interview's length
+    /// ([`SimulatorConfig::plan_by_length`] off).
     pub fn with_questions(mut self, questions: usize) -> Self {
         self.questions = questions;
+        self.plan_by_length = false;
         self
     }
     /// Sets [`SimulatorConfig::voice`].
@@ -1200,7 +1208,11 @@ impl Connection {
             self.vad = Vad::new(16_000, self.silence_duration_ms);
         }
         self.prompt_tokens = (instruction.len() / 4) as u64;
-        self.script = InterviewScript::from_instruction(&instruction, self.config.questions);
+        self.script = if self.config.plan_by_length {
+            InterviewScript::from_instruction(&instruction, self.config.questions)
+        } else {
+            InterviewScript::with_question_count(&instruction, self.config.questions)
+        };
         let mut owed = None;
         let resumption = field(setup, "sessionResumption", "session_resumption")
             .filter(|_| self.config.resumption);

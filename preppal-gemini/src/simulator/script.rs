@@ -193,8 +193,24 @@ impl InterviewScript {
     /// the shared skills, general behavioural questions, and then follow-ups on those topics,
     /// each line said once. The interview then ends when the interviewer is asked to wrap up.
     pub fn from_instruction(instruction: &str, questions: usize) -> Self {
+        Self::plan(instruction, questions, true)
+    }
+
+    /// The script for `instruction` asking exactly `questions` questions, clamped to
+    /// [`MIN_QUESTIONS`]..=[`MAX_QUESTIONS`], whatever length the instruction states: what a
+    /// simulator set up with [`crate::simulator::SimulatorConfig::with_questions`] asks.
+    pub fn with_question_count(instruction: &str, questions: usize) -> Self {
+        Self::plan(instruction, questions, false)
+    }
+
+    fn plan(instruction: &str, questions: usize, by_length: bool) -> Self {
         let f = facts(instruction);
-        let n = match stated_length_minutes(instruction) {
+        let stated = if by_length {
+            stated_length_minutes(instruction)
+        } else {
+            None
+        };
+        let n = match stated {
             Some(minutes) => usize::try_from(minutes)
                 .unwrap_or(usize::MAX)
                 .saturating_mul(QUESTIONS_PER_MINUTE)
