@@ -15,12 +15,11 @@
 
 use std::alloc::System;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine;
-use bytes::Bytes;
+use preppal_benches::{audio, server_content, started_session};
 use preppal_core::codec::{self, ClientMessage};
-use preppal_core::{InterviewSession, ModelEvent, SessionConfig};
+use preppal_core::ModelEvent;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -30,48 +29,6 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const FRAMES: u64 = 10_000;
 /// Frames run before measuring.
 const WARM_UP: u64 = 1_000;
-
-fn audio(ms: usize, rate_hz: usize) -> Bytes {
-    let samples = ms * rate_hz / 1000;
-    let mut v = Vec::with_capacity(samples * 2);
-    for i in 0..samples {
-        let s = ((i as f64 * 0.07).sin() * 6_000.0) as i16;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    Bytes::from(v)
-}
-
-fn server_content(ms: usize, transcription: bool) -> Vec<u8> {
-    let data = base64::engine::general_purpose::STANDARD.encode(audio(ms, 24_000));
-    let mut sc = serde_json::json!({
-        "modelTurn": { "parts": [ { "inlineData": { "mimeType": "audio/pcm;rate=24000", "data": data } } ] }
-    });
-    if transcription {
-        sc["outputTranscription"] = serde_json::json!({ "text": " tell me about a ti" });
-    }
-    // Pretty-printed, as the real server sends it.
-    serde_json::to_vec_pretty(&serde_json::json!({ "serverContent": sc })).unwrap()
-}
-
-fn started_session() -> (InterviewSession, Instant) {
-    let start = Instant::now();
-    let mut s = InterviewSession::new(
-        "allocs",
-        SessionConfig::new(Duration::from_secs(3_600)),
-        start,
-    );
-    s.handle_model(ModelEvent::SetupComplete, start).unwrap();
-    drain(&mut s);
-    (s, start)
-}
-
-fn drain(s: &mut InterviewSession) {
-    while s.poll_to_model().is_some()
-        || s.poll_to_client().is_some()
-        || s.poll_persist().is_some()
-        || s.poll_event().is_some()
-    {}
-}
 
 /// Runs `step` `WARM_UP` then `FRAMES` times; returns (allocations, bytes) per frame,
 /// counting reallocations as allocations.
@@ -102,7 +59,7 @@ fn main() {
                 black_box(codec::decode_client(frame.clone()).unwrap());
             }),
         ));
-        let (mut s, mut now) = started_session();
+        let (mut s, mut now) = started_session("allocs");
         rows.push((
             format!("up {ms} ms: session step (handle_client, poll_to_model)"),
             per_frame(|| {
@@ -119,7 +76,7 @@ fn main() {
                 black_box(preppal_gemini::encode_command(&cmd));
             }),
         ));
-        let (mut s, mut now) = started_session();
+        let (mut s, mut now) = started_session("allocs");
         rows.push((
             format!("up {ms} ms: whole path"),
             per_frame(|| {
@@ -139,14 +96,14 @@ fn main() {
         } else {
             "down 100 ms"
         };
-        let json = server_content(100, transcription);
+        let json = server_content(100, transcription, true);
         rows.push((
             format!("{label}: Gemini serverContent parse"),
             per_frame(|| {
                 black_box(preppal_gemini::protocol::parse_server_frame(&json).unwrap());
             }),
         ));
-        let (mut s, mut now) = started_session();
+        let (mut s, mut now) = started_session("allocs");
         let chunk = audio(100, 24_000);
         rows.push((
             format!("{label}: session step (handle_model, poll_to_client)"),
@@ -172,7 +129,7 @@ fn main() {
                 black_box(codec::encode_server(&msg));
             }),
         ));
-        let (mut s, mut now) = started_session();
+        let (mut s, mut now) = started_session("allocs");
         rows.push((
             format!("{label}: whole path"),
             per_frame(|| {

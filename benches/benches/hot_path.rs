@@ -6,36 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine;
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use preppal_benches::{audio, server_content, started_session};
 use preppal_core::codec::{self, ClientMessage};
 use preppal_core::proto::{self, server_to_client_message::Message as ToClient};
-use preppal_core::{InterviewSession, ModelCommand, ModelEvent, SessionConfig};
-
-/// PCM16LE mono speech-like audio: `ms` milliseconds at `rate_hz`.
-fn audio(ms: usize, rate_hz: usize) -> Bytes {
-    let samples = ms * rate_hz / 1000;
-    let mut v = Vec::with_capacity(samples * 2);
-    for i in 0..samples {
-        let s = ((i as f64 * 0.07).sin() * 6_000.0) as i16;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    Bytes::from(v)
-}
-
-fn server_content(ms: usize, transcription: bool) -> Vec<u8> {
-    let data = base64::engine::general_purpose::STANDARD.encode(audio(ms, 24_000));
-    let mut sc = serde_json::json!({
-        "modelTurn": { "parts": [ { "inlineData": { "mimeType": "audio/pcm;rate=24000", "data": data } } ] }
-    });
-    if transcription {
-        sc["outputTranscription"] = serde_json::json!({ "text": " tell me about a ti" });
-    }
-    serde_json::to_vec(&serde_json::json!({ "serverContent": sc })).unwrap()
-}
+use preppal_core::{ModelCommand, ModelEvent};
 
 fn browser_frames(c: &mut Criterion) {
     let mut g = c.benchmark_group("browser_frame_decode");
@@ -77,7 +54,7 @@ fn gemini_frames(c: &mut Criterion) {
         ("100ms_audio", false),
         ("100ms_audio_with_transcription", true),
     ] {
-        let frame = server_content(100, transcription);
+        let frame = server_content(100, transcription, false);
         g.throughput(Throughput::Bytes(frame.len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), &frame, |b, f| {
             b.iter(|| preppal_gemini::parse_server_message(black_box(f)).unwrap())
@@ -87,18 +64,7 @@ fn gemini_frames(c: &mut Criterion) {
 }
 
 fn session(c: &mut Criterion) {
-    let start = Instant::now();
-    let mut s = InterviewSession::new(
-        "bench",
-        SessionConfig::new(Duration::from_secs(3_600)),
-        start,
-    );
-    s.handle_model(ModelEvent::SetupComplete, start).unwrap();
-    while s.poll_to_model().is_some()
-        || s.poll_to_client().is_some()
-        || s.poll_persist().is_some()
-        || s.poll_event().is_some()
-    {}
+    let (mut s, start) = started_session("bench");
     let up = audio(40, 16_000);
     let down = audio(100, 24_000);
     let mut now = start;

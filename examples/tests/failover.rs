@@ -28,6 +28,7 @@ use preppal_core::{Speaker, TranscriptEntry};
 use preppal_gemini::simulator::{
     InterviewScript, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
 };
+use preppal_store::testing::PgTestDatabase;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -44,52 +45,6 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures")
         .join(rel)
-}
-
-fn admin_url() -> String {
-    std::env::var("PREPPAL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A database of its own, dropped when the test ends (pass or fail).
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    fn create() -> Self {
-        let name = format!("preppal_failover_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"));
-        Self { name }
-    }
-
-    fn url(&self) -> String {
-        let admin = admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        psql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .arg(admin_url())
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("psql is installed");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn free_port() -> u16 {
@@ -129,7 +84,7 @@ impl Drop for Proc {
 /// The deployment: addresses, secrets and the processes.
 struct Cluster {
     dir: tempfile::TempDir,
-    db: TestDb,
+    db: PgTestDatabase,
     web_port: u16,
     worker_ports: [u16; 2],
     jwt_secret: String,
@@ -149,7 +104,9 @@ impl Cluster {
         let sim = Simulator::start(config).await.unwrap();
         let mut c = Self {
             dir: tempfile::tempdir().unwrap(),
-            db: TestDb::create(),
+            db: PgTestDatabase::create()
+                .await
+                .expect("a PostgreSQL server for the test database"),
             web_port: free_port(),
             worker_ports: [free_port(), free_port()],
             jwt_secret: uuid::Uuid::new_v4().simple().to_string().repeat(2),

@@ -170,9 +170,9 @@ async fn a_note_with_a_fabricated_quote_is_dropped_and_counted() {
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini_url = Some(sim.url());
-    args.gemini_api_key = Some("test-key".to_owned());
-    args.gemini_rest_url = Some(sim.rest_url());
+    args.gemini.url = Some(sim.url());
+    args.gemini.api_key = Some("test-key".to_owned());
+    args.gemini.rest_url = Some(sim.rest_url());
     let server = spawn(&args).await.unwrap();
     let report = hold_interview(&interview_args(&server.url(), data.path()))
         .await
@@ -204,8 +204,8 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini_url = Some(sim.url());
-    args.gemini_rest_url = Some(sim.rest_url());
+    args.gemini.url = Some(sim.url());
+    args.gemini.rest_url = Some(sim.rest_url());
     let server = spawn(&args).await.unwrap();
     let first = hold_interview(&interview_args(&server.url(), data.path()))
         .await

@@ -33,7 +33,7 @@ async fn metrics_count_a_live_interview() {
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini_url = Some(peer.url());
+    args.gemini.url = Some(peer.url());
     let server = spawn(&args).await.unwrap();
     let http = reqwest::Client::new();
     let scrape = || async {

@@ -12,57 +12,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use preppal_examples::cli::report::InterviewReport;
+use preppal_store::testing::PgTestDatabase;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures")
         .join(rel)
-}
-
-fn admin_url() -> String {
-    std::env::var("PREPPAL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A database of its own, dropped when the test ends (pass or fail).
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    fn create() -> Self {
-        let name = format!("preppal_e2e_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"));
-        Self { name }
-    }
-
-    fn url(&self) -> String {
-        let admin = admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        psql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .arg(admin_url())
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("psql is installed");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 struct Server(std::process::Child);
@@ -113,7 +68,11 @@ fn free_port() -> u16 {
 #[test]
 fn interview_on_postgres_survives_a_restart_and_exports() {
     let bin = env!("CARGO_BIN_EXE_preppal");
-    let db = TestDb::create();
+    // The runtime lives as long as the database fixture (its pool belongs to it).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime
+        .block_on(PgTestDatabase::create())
+        .expect("a PostgreSQL server for the test database");
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = start_server(bin, port, data.path(), &db.url());

@@ -20,6 +20,7 @@ use clap::Parser;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{InterviewScript, Simulator, SimulatorConfig, SpeechMode};
+use preppal_store::testing::PgTestDatabase;
 use serde_json::Value;
 
 /// The candidate answers the first question, hears the second and ends the interview (the
@@ -30,11 +31,6 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures")
         .join(rel)
-}
-
-fn admin_url() -> String {
-    std::env::var("PREPPAL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// Runs `sql` with psql against `url`; `None` when psql fails (the server is down).
@@ -49,26 +45,12 @@ fn psql_at(url: &str, sql: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn psql(sql: &str) {
-    assert!(psql_at(&admin_url(), sql).is_some(), "{sql}");
-}
-
-/// A database of its own, dropped when the test ends (pass or fail).
-struct TestDb {
-    name: String,
-}
+/// The test's own database ([`PgTestDatabase`], dropped when the test ends, pass or fail).
+struct TestDb(PgTestDatabase);
 
 impl TestDb {
-    fn create() -> Self {
-        let name = format!("preppal_pgrestart_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"));
-        Self { name }
-    }
-
     fn url(&self) -> String {
-        let admin = admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
+        self.0.url()
     }
 
     /// How many transcript entries are stored (over all interviews); `None` while the
@@ -80,12 +62,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // The server may still be coming back after a failed run.
+        // The server may still be coming back after a failed run; the fixture drops the
+        // database once this returns.
         wait_ready(Duration::from_secs(30));
-        let _ = psql_at(
-            &admin_url(),
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
     }
 }
 
@@ -94,7 +73,7 @@ fn wait_ready(limit: Duration) -> bool {
     let t0 = Instant::now();
     while t0.elapsed() < limit {
         let ready = Command::new("pg_isready")
-            .args(["-d", &admin_url(), "-q"])
+            .args(["-d", &PgTestDatabase::server_url(), "-q"])
             .status()
             .is_ok_and(|s| s.success());
         if ready {
@@ -139,10 +118,14 @@ async fn a_postgres_restart_mid_interview_loses_nothing() {
     let sim = Simulator::start(SimulatorConfig::default().with_voice(SpeechMode::Silence))
         .await
         .unwrap();
-    let db = TestDb::create();
+    let db = TestDb(
+        PgTestDatabase::create()
+            .await
+            .expect("a PostgreSQL server for the test database"),
+    );
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini_url = Some(sim.url());
+    args.gemini.url = Some(sim.url());
     args.database_url = Some(db.url());
     let server = spawn(&args).await.unwrap();
 

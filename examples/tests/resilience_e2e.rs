@@ -91,7 +91,7 @@ impl CountingProxy {
 async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) {
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini_url = Some(sim.url());
+    args.gemini.url = Some(sim.url());
     let server = spawn(&args).await.unwrap();
     let proxy = CountingProxy::start(server.addr.port()).await;
 

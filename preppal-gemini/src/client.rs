@@ -24,16 +24,26 @@ pub const ABNORMAL_CLOSURE: u16 = 1006;
 /// Largest server message accepted: 16 MiB. Audio chunks are a few KiB each (§5).
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
+/// Bytes tungstenite reads from the socket at a time on a Live connection: 4 KiB.
+///
+/// tungstenite zero-fills this much before every read and reserves room for a whole frame
+/// on top of what it already holds, and its buffer grows by doubling. With 8 KiB reads the
+/// buffer of a connection receiving 100 ms chunks (about 6.5 kB of JSON each) settled at
+/// 32 KiB (measured with valgrind's massif); 4 KiB reads here and on the candidate's socket
+/// took 19 KiB off the resident memory per interview at 200 interviews, for the same CPU
+/// (`benches/README.md`).
+pub const READ_BUFFER_BYTES: usize = 4 << 10;
+
 /// The WebSocket settings of a Live connection: messages and frames of at most
-/// [`MAX_MESSAGE_BYTES`], 8 KiB read and write buffers and at most 1 MiB of queued writes, so a
-/// stalled peer cannot make the process buffer without bound.
+/// [`MAX_MESSAGE_BYTES`], [`READ_BUFFER_BYTES`] reads, an 8 KiB write buffer and at most
+/// 1 MiB of queued writes, so a stalled peer cannot make the process buffer without bound.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
-        // 8 KiB buffers: a 100 ms chunk (about 6.5 KB of JSON) fits, and a thousand
-        // interviews do not hold 256 KiB of buffers each (tungstenite's defaults).
-        .read_buffer_size(8 << 10)
+        // Small buffers: a thousand interviews do not hold tungstenite's default 128 KiB
+        // read and write buffers each.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(8 << 10)
         .max_write_buffer_size(1 << 20)
 }

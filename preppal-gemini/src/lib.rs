@@ -24,6 +24,9 @@
 //!   an app moves the candidate's frames and stores the transcript, nothing more.
 //! - [`tokens`] mints ephemeral tokens (`auth_tokens/...`) over REST, for clients that
 //!   must not hold the API key; [`LiveConfig::with_ephemeral_token`] connects with one.
+//! - [`timer::DeadlineTimer`] is the one reusable timer a driver loop polls in its
+//!   `select!` for a deadline it recomputes on every turn ([`ResilientSession`]'s stall
+//!   watchdog uses it too).
 //! - [`FeedbackClient`] calls the REST `generateContent` method with a JSON schema and
 //!   returns a [`preppal_core::Feedback`].
 //! - `simulator` (feature `simulator`) serves the Live protocol on loopback with a scripted
@@ -86,6 +89,7 @@ pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod timer;
 pub mod tokens;
 
 pub use client::LiveSession;

@@ -41,6 +41,7 @@ use crate::client::{LiveSession, ABNORMAL_CLOSURE};
 use crate::config::LiveConfig;
 use crate::error::{is_retryable_close, LiveError};
 use crate::protocol::{encode_command, history_message};
+use crate::timer::DeadlineTimer;
 
 /// How a [`ResilientSession`] reconnects. Start from `Default` and use the `with_*` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +133,10 @@ async fn connect_with_backoff(
         .await
 }
 
-type Switch = JoinHandle<Result<LiveSession, LiveError>>;
+/// The task making the next connection. The connection comes boxed: the result sits in the
+/// caller's `next_event` future, which lives inside every driver loop, and an inline
+/// `LiveSession` would make that future (and each interview's task) 1.5 KB larger.
+type Switch = JoinHandle<Result<Box<LiveSession>, LiveError>>;
 
 /// A Gemini Live session that survives `goAway`, retryable closes and stalls by moving to a
 /// new connection. See the module docs.
@@ -178,6 +182,9 @@ pub struct ResilientSession {
     closing: bool,
     ended: bool,
     switches: u32,
+    /// The stall watchdog and the goAway deadline ([`ResilientSession::next_timer`]), one
+    /// timer entry for the session's life.
+    timer: DeadlineTimer,
 }
 
 impl ResilientSession {
@@ -218,6 +225,7 @@ impl ResilientSession {
             closing: false,
             ended: false,
             switches: 0,
+            timer: DeadlineTimer::new(),
         })
     }
 
@@ -409,13 +417,15 @@ impl ResilientSession {
                 self.start_switch("goAway".to_owned());
                 continue;
             }
-            let timer = self.next_timer();
+            let deadline = self.next_timer();
+            self.timer.set(deadline);
             tokio::select! {
                 event = next_live(&mut self.live) => self.on_live(event),
                 joined = join_switch(&mut self.switch) => {
                     self.switch = None;
                     match joined {
-                        Ok(Ok(live)) => self.install(live).await,
+                        // Boxed: a switch is rare, and its future is 3.5 KB.
+                        Ok(Ok(live)) => Box::pin(self.install(*live)).await,
                         Ok(Err(e)) => {
                             tracing::error!(error = %e, "Gemini Live could not be reconnected");
                             let (code, reason) = match e {
@@ -427,7 +437,7 @@ impl ResilientSession {
                         Err(e) => self.finish(1011, format!("reconnection task failed: {e}")),
                     }
                 }
-                () = sleep_until(timer) => self.on_timer(),
+                () = self.timer.wait() => self.on_timer(),
             }
         }
     }
@@ -621,7 +631,7 @@ impl ResilientSession {
             if let Some(seed) = seed {
                 live.send_message(seed).await?;
             }
-            Ok(live)
+            Ok(Box::new(live))
         }));
     }
 
@@ -664,16 +674,9 @@ async fn next_live(live: &mut Option<LiveSession>) -> Option<Result<ModelEvent, 
 
 async fn join_switch(
     switch: &mut Option<Switch>,
-) -> Result<Result<LiveSession, LiveError>, tokio::task::JoinError> {
+) -> Result<Result<Box<LiveSession>, LiveError>, tokio::task::JoinError> {
     match switch {
         Some(handle) => handle.await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

@@ -2113,6 +2113,12 @@ impl PgTestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The URL of the database, for other processes or stores to connect to: the server
+    /// URL with its database path replaced (query string kept).
+    pub fn url(&self) -> String {
+        database_url(&self.admin_url, &self.name)
+    }
 }
 
 #[cfg(feature = "postgres")]

@@ -117,7 +117,15 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
 
     let mut api = ApiClient::new(&args.server)?;
     api.sign_in(&args.email).await?;
-    let created = api.create_session(&job_description, &resume, args).await?;
+    info!(email = %args.email, "signed in");
+    let created = api
+        .create_session(
+            &job_description,
+            &resume,
+            &args.persona,
+            args.duration_minutes,
+        )
+        .await?;
     let interview_id = created.id;
     info!(%interview_id, status = %created.status, "interview created");
     let token: WorkerToken = api
@@ -368,24 +376,30 @@ struct CreateSession<'a> {
     idempotency_key: &'a str,
 }
 
+/// The body of the procedures that take an interview id.
 #[derive(Serialize)]
-struct InterviewIdBody<'a> {
-    interview_id: &'a str,
+pub(crate) struct InterviewIdBody<'a> {
+    /// The interview.
+    pub interview_id: &'a str,
 }
 
+/// The part of `interview.createSession`'s reply the clients use.
 #[derive(Deserialize)]
-struct ApiInterview {
-    id: String,
-    status: InterviewStatus,
+pub(crate) struct ApiInterview {
+    /// The interview id.
+    pub id: String,
+    /// Its status (PENDING when new).
+    pub status: InterviewStatus,
 }
 
+/// The reply of `interview.generateWorkerToken`.
 #[derive(Deserialize)]
-struct WorkerToken {
+pub(crate) struct WorkerToken {
     /// The interview WebSocket of the worker chosen by the web tier, token included.
-    ws_url: String,
+    pub ws_url: String,
     /// That worker's base URL (absent from servers that predate it).
     #[serde(default)]
-    worker_url: Option<String>,
+    pub worker_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -398,16 +412,21 @@ struct ApiFeedback {
     feedback: Option<Feedback>,
 }
 
-/// A client of the server's JSON API, signed in after [`ApiClient::sign_in`].
+/// A client of the server's JSON API, signed in after [`ApiClient::sign_in`] (the
+/// command-line client and the load generator of `preppal loadtest`).
 #[derive(Clone)]
-struct ApiClient {
+pub(crate) struct ApiClient {
     http: reqwest::Client,
     base: String,
     session_token: Option<String>,
 }
 
 impl ApiClient {
-    fn new(server: &str) -> anyhow::Result<Self> {
+    /// A client of the server at base URL `server`, calls limited to 30 s each.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (no TLS backend).
+    pub(crate) fn new(server: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .build()
@@ -420,28 +439,34 @@ impl ApiClient {
     }
 
     /// `POST /api/auth/dev` as `email`; the user's name is the part before `@`.
-    async fn sign_in(&mut self, email: &str) -> Result<(), ApiError> {
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub(crate) async fn sign_in(&mut self, email: &str) -> Result<(), ApiError> {
         let name = email.split('@').next().unwrap_or(email);
         let session: DevSession = self.post("auth/dev", &DevSignIn { email, name }).await?;
-        info!(email, "signed in");
         self.session_token = Some(session.session_token);
         Ok(())
     }
 
     /// `interview.createSession` with a fresh idempotency key, retried once with the same
     /// key after a network error (the server then returns the interview it created).
-    async fn create_session(
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub(crate) async fn create_session(
         &self,
         job_description: &str,
         resume: &str,
-        args: &InterviewArgs,
+        persona: &str,
+        duration_minutes: u32,
     ) -> Result<ApiInterview, ApiError> {
         let idempotency_key = uuid::Uuid::new_v4().to_string();
         let body = CreateSession {
             job_description,
             resume,
-            persona: &args.persona,
-            duration_minutes: args.duration_minutes,
+            persona,
+            duration_minutes,
             idempotency_key: &idempotency_key,
         };
         match self.call("interview.createSession", &body).await {
@@ -453,7 +478,13 @@ impl ApiClient {
         }
     }
 
-    async fn call<B: Serialize, R: DeserializeOwned>(
+    /// Calls the JSON procedure `procedure` (`POST /api/{procedure}`) with `body`, signed
+    /// in when [`ApiClient::sign_in`] succeeded.
+    ///
+    /// # Errors
+    /// [`ApiError::Network`] without an answer, [`ApiError::Rejected`] for a non-2xx
+    /// status, [`ApiError::InvalidReply`] for a reply that is not the expected JSON.
+    pub(crate) async fn call<B: Serialize, R: DeserializeOwned>(
         &self,
         procedure: &str,
         body: &B,
@@ -616,11 +647,26 @@ struct LiveSocket {
     rejoin: Option<Rejoin>,
 }
 
+/// Opens the interview WebSocket with `TCP_NODELAY` (the `true`): candidate audio goes in
+/// 40 ms frames, and with Nagle's algorithm a frame written while the previous one is
+/// unacknowledged would wait for the server's delayed ACK (up to 40 ms on Linux).
+pub(crate) async fn open_socket(
+    ws_url: &str,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    tokio_tungstenite::connect_async_tls_with_config(ws_url, None, true, None).await
+}
+
 impl LiveSocket {
     async fn connect(ws_url: &str) -> Result<Self, LiveError> {
-        let (socket, _) = tokio_tungstenite::connect_async(ws_url)
-            .await
-            .map_err(LiveError::Connect)?;
+        let (socket, _) = open_socket(ws_url).await.map_err(LiveError::Connect)?;
         info!("interview socket open");
         let (sink, stream) = socket.split();
         let (tx, events) = mpsc::channel(64);
@@ -667,7 +713,7 @@ impl LiveSocket {
                 .call("interview.generateWsToken", &body)
                 .await
                 .map_err(RejoinError::Api)?;
-            tokio_tungstenite::connect_async(&token.ws_url)
+            open_socket(&token.ws_url)
                 .await
                 .map(|(socket, _)| socket)
                 .map_err(RejoinError::Socket)

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub mod audio;
 mod export;
-mod interview;
+pub(crate) mod interview;
 pub mod report;
 
 pub use export::{export_report, run_export};

@@ -13,7 +13,6 @@ use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ServerMessage;
 use preppal_gemini::simulator::load::{now_ns, DownStamp, UpStamp};
-use serde_json::{json, Value};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -21,6 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::floor::{read_frame, write_frame, READ_BUFFER_BYTES};
+use crate::cli::interview::{open_socket, ApiClient, InterviewIdBody, WorkerToken};
 
 /// Candidate audio: PCM16LE at 16 000 Hz mono, 32 bytes per ms.
 pub const INPUT_BYTES_PER_MS: usize = 32;
@@ -301,32 +301,6 @@ fn merge_read(stats: &mut ClientStats, s: ClientStats) {
     stats.errors.extend(s.errors);
 }
 
-async fn post(
-    http: &reqwest::Client,
-    base: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> anyhow::Result<Value> {
-    let mut req = http.post(format!("{base}/api/{path}")).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req
-        .send()
-        .await
-        .with_context(|| format!("{path}: no answer"))?;
-    let status = resp.status();
-    let value: Value = resp
-        .json()
-        .await
-        .with_context(|| format!("{path}: unreadable reply"))?;
-    if !status.is_success() {
-        bail!("{path}: HTTP {status}: {value}");
-    }
-    Ok(value)
-}
-
 /// Signs in as `load-<index>@example.com` (one user per interview, so the per-user limits do
 /// not apply across interviews), creates a 60-minute interview, opens its socket and waits
 /// for `SessionStarted`.
@@ -335,45 +309,25 @@ async fn connect_preppal(
     index: usize,
 ) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>
 {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let email = format!("load-{index}@example.com");
-    let signed = post(&http, base, "auth/dev", None, json!({ "email": email })).await?;
-    let token = signed["session_token"]
-        .as_str()
-        .context("auth/dev: no session_token")?
-        .to_owned();
-    let created = post(
-        &http,
-        base,
-        "interview.createSession",
-        Some(&token),
-        json!({
-            "job_description": "Backend engineer: Rust, PostgreSQL, WebSockets, on-call.",
-            "resume": "Five years of Rust services, PostgreSQL tuning and incident response.",
-            "persona": "a friendly senior engineer",
-            "duration_minutes": 60,
-            "idempotency_key": uuid::Uuid::new_v4().to_string(),
-        }),
-    )
-    .await?;
-    let id = created["id"]
-        .as_str()
-        .context("createSession: no id")?
-        .to_owned();
-    let worker = post(
-        &http,
-        base,
-        "interview.generateWorkerToken",
-        Some(&token),
-        json!({ "interview_id": id }),
-    )
-    .await?;
-    let url = worker["ws_url"]
-        .as_str()
-        .context("generateWorkerToken: no ws_url")?;
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    let mut api = ApiClient::new(base)?;
+    api.sign_in(&format!("load-{index}@example.com")).await?;
+    let created = api
+        .create_session(
+            "Backend engineer: Rust, PostgreSQL, WebSockets, on-call.",
+            "Five years of Rust services, PostgreSQL tuning and incident response.",
+            "a friendly senior engineer",
+            60,
+        )
+        .await?;
+    let token: WorkerToken = api
+        .call(
+            "interview.generateWorkerToken",
+            &InterviewIdBody {
+                interview_id: &created.id,
+            },
+        )
+        .await?;
+    let (mut ws, _) = open_socket(&token.ws_url)
         .await
         .context("cannot open the interview socket")?;
     let limit = Instant::now() + Duration::from_secs(60);

@@ -258,16 +258,27 @@ pub struct HistoryInput {
     pub cursor: Option<String>,
 }
 
+/// The `limit` of a paged procedure (`interview.getHistory`, `interview.getProgress`):
+/// 1 to 100, 20 when absent.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] outside 1 to 100.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(20);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest("limit must be 1 to 100".into()))
+    }
+}
+
 /// `interview.getHistory`: the user's interviews, newest first, by cursor.
 pub async fn get_history(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
     Input(input): Input<HistoryInput>,
 ) -> ApiResult {
-    let limit = input.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be 1 to 100".into()));
-    }
+    let limit = page_limit(input.limit)?;
     let page = state
         .store
         .list_interviews(
@@ -316,10 +327,7 @@ pub async fn get_progress(
     user: CurrentUser,
     Input(input): Input<ProgressInput>,
 ) -> ApiResult {
-    let limit = input.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be within 1..=100".into()));
-    }
+    let limit = page_limit(input.limit)?;
     let page = state
         .store
         .list_interviews(

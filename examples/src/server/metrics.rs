@@ -76,9 +76,13 @@ struct KindLabel {
 pub struct Metrics {
     registry: Registry,
     live: Gauge,
-    frames: Family<DirectionLabel, Counter>,
+    /// The two series of `frames` and of `relay_latency`, looked up once so that the
+    /// per-frame path takes no family lock and does no label hashing.
+    frames_up: Counter,
+    frames_down: Counter,
     first_audio: Histogram,
-    relay_latency: Family<DirectionLabel, Histogram>,
+    latency_up: Histogram,
+    latency_down: Histogram,
     reconnects: Counter,
     errors: Family<KindLabel, Counter>,
     cpu_seconds: Gauge<f64, AtomicU64>,
@@ -139,12 +143,24 @@ impl Metrics {
             "Resident memory of this process",
             rss_bytes.clone(),
         );
+        let up = DirectionLabel {
+            direction: Direction::client_to_model,
+        };
+        let down = DirectionLabel {
+            direction: Direction::model_to_client,
+        };
+        let frames_up = frames.get_or_create(&up).clone();
+        let frames_down = frames.get_or_create(&down).clone();
+        let latency_up = relay_latency.get_or_create(&up).clone();
+        let latency_down = relay_latency.get_or_create(&down).clone();
         Self {
             registry,
             live,
-            frames,
+            frames_up,
+            frames_down,
             first_audio,
-            relay_latency,
+            latency_up,
+            latency_down,
             reconnects,
             errors,
             cpu_seconds,
@@ -178,22 +194,12 @@ pub fn global() -> &'static Metrics {
 
 /// One candidate audio frame relayed to the model.
 pub fn frame_to_model() {
-    GLOBAL
-        .frames
-        .get_or_create(&DirectionLabel {
-            direction: Direction::client_to_model,
-        })
-        .inc();
+    GLOBAL.frames_up.inc();
 }
 
 /// One model audio chunk relayed to the client.
 pub fn frame_to_client() {
-    GLOBAL
-        .frames
-        .get_or_create(&DirectionLabel {
-            direction: Direction::model_to_client,
-        })
-        .inc();
+    GLOBAL.frames_down.inc();
 }
 
 /// An interview's first model audio came `after` the model's `setupComplete`.
@@ -203,10 +209,11 @@ pub fn first_model_audio(after: Duration) {
 
 /// A frame going `direction` took `took` from its arrival to its send.
 pub fn relay_latency(direction: Direction, took: Duration) {
-    GLOBAL
-        .relay_latency
-        .get_or_create(&DirectionLabel { direction })
-        .observe(took.as_secs_f64());
+    let series = match direction {
+        Direction::client_to_model => &GLOBAL.latency_up,
+        Direction::model_to_client => &GLOBAL.latency_down,
+    };
+    series.observe(took.as_secs_f64());
 }
 
 /// The model session moved to a new connection.

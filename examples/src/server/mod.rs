@@ -55,6 +55,42 @@ use worker::{Feedbacker, ModelConnector, WorkerTier};
 /// Largest JSON API request body, in bytes (256 KiB: two 64 KiB documents and then some).
 pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
 
+/// Where the interviewer and the feedback come from: options of `preppal serve` and
+/// `preppal worker` (the flags are `--gemini-api-key`, `--gemini-url`, `--gemini-rest-url`
+/// and `--gemini-model`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GeminiArgs {
+    /// Gemini API key; without it (and without PREPPAL_GEMINI_URL) the built-in simulator plays the interviewer.
+    #[arg(
+        long = "gemini-api-key",
+        value_name = "GEMINI_API_KEY",
+        env = "GEMINI_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Live API WebSocket endpoint override (any ws:// or wss:// URL that speaks the protocol).
+    #[arg(
+        long = "gemini-url",
+        value_name = "GEMINI_URL",
+        env = "PREPPAL_GEMINI_URL"
+    )]
+    pub url: Option<String>,
+    /// Base URL of the Gemini REST API used for feedback.
+    #[arg(
+        long = "gemini-rest-url",
+        value_name = "GEMINI_REST_URL",
+        env = "PREPPAL_GEMINI_REST_URL"
+    )]
+    pub rest_url: Option<String>,
+    /// Live model name (default: the client's current native-audio model).
+    #[arg(
+        long = "gemini-model",
+        value_name = "GEMINI_MODEL",
+        env = "PREPPAL_GEMINI_MODEL"
+    )]
+    pub model: Option<String>,
+}
+
 /// Options of `preppal serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -73,18 +109,9 @@ pub struct ServeArgs {
     /// Disable dev-credentials sign-in.
     #[arg(long)]
     pub no_dev_auth: bool,
-    /// Gemini API key; without it (and without PREPPAL_GEMINI_URL) the built-in simulator plays the interviewer.
-    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
-    pub gemini_api_key: Option<String>,
-    /// Live API WebSocket endpoint override (any ws:// or wss:// URL that speaks the protocol).
-    #[arg(long, env = "PREPPAL_GEMINI_URL")]
-    pub gemini_url: Option<String>,
-    /// Base URL of the Gemini REST API used for feedback.
-    #[arg(long, env = "PREPPAL_GEMINI_REST_URL")]
-    pub gemini_rest_url: Option<String>,
-    /// Live model name (default: the client's current native-audio model).
-    #[arg(long, env = "PREPPAL_GEMINI_MODEL")]
-    pub gemini_model: Option<String>,
+    /// The interviewer and the feedback model (see [`GeminiArgs`]).
+    #[command(flatten)]
+    pub gemini: GeminiArgs,
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
@@ -109,10 +136,7 @@ impl ServeArgs {
             database_url: None,
             dev_auth: true,
             no_dev_auth: false,
-            gemini_api_key: None,
-            gemini_url: None,
-            gemini_rest_url: None,
-            gemini_model: None,
+            gemini: GeminiArgs::default(),
             limits: limits::LimitArgs::default(),
             google: oidc::GoogleArgs::default(),
             reconnect_grace_secs: 60,
@@ -363,9 +387,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         secrets::load_or_create("PREPPAL_WORKER_SECRET", &args.data_dir, "worker_secret")?;
     let keys = TokenKeys::new(&jwt_secret);
 
-    let (models, simulator) =
-        interviewer(&args.gemini_url, &args.gemini_api_key, &args.gemini_model).await?;
-    let feedbacker = feedbacker(&args.gemini_api_key, &args.gemini_rest_url);
+    let (models, simulator) = interviewer(&args.gemini).await?;
+    let feedbacker = feedbacker(&args.gemini);
     let limits = Arc::new(limits::Limits::new(args.limits));
     let google = oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new);
     if let Some(g) = &google {
@@ -407,16 +430,14 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
 /// # Errors
 /// A simulator that cannot bind.
 pub(crate) async fn interviewer(
-    gemini_url: &Option<String>,
-    gemini_api_key: &Option<String>,
-    gemini_model: &Option<String>,
+    gemini: &GeminiArgs,
 ) -> anyhow::Result<(ModelConnector, Option<SimulatorHandle>)> {
     let connector = |endpoint: String, api_key: String| ModelConnector {
         endpoint,
         api_key,
-        model: gemini_model.clone(),
+        model: gemini.model.clone(),
     };
-    Ok(match (gemini_url, gemini_api_key) {
+    Ok(match (&gemini.url, &gemini.api_key) {
         (Some(url), key) => {
             tracing::info!(endpoint = %url, "interviewer: Live endpoint override (PREPPAL_GEMINI_URL)");
             let key = key.clone().unwrap_or_else(|| "unused".to_owned());
@@ -438,11 +459,8 @@ pub(crate) async fn interviewer(
 /// Picks the feedback writer: Gemini's `generateContent` with `GEMINI_API_KEY`, the one
 /// at `PREPPAL_GEMINI_REST_URL` without a key (labelled as the simulator's), or the
 /// automatic summary.
-pub(crate) fn feedbacker(
-    gemini_api_key: &Option<String>,
-    gemini_rest_url: &Option<String>,
-) -> Feedbacker {
-    match (gemini_api_key, gemini_rest_url) {
+pub(crate) fn feedbacker(gemini: &GeminiArgs) -> Feedbacker {
+    match (&gemini.api_key, &gemini.rest_url) {
         (Some(key), rest) => Feedbacker(Some(Arc::new(FeedbackClient::new(
             key.clone(),
             rest.as_deref(),
@@ -509,8 +527,7 @@ impl Running {
 /// As [`build`], or when the address cannot be bound.
 pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
     let server = build(args).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = bind(args.addr).await?;
     let router = server.router;
     recover_interviews(&server.state).await?;
     let task = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -531,8 +548,7 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
 /// As [`build`], or when the address cannot be bound.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = build(&args).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = bind(args.addr).await?;
     tracing::info!(
         %addr,
         database = %redact_url(&args.database_url()),
@@ -551,6 +567,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// A bound listener whose accepted connections have `TCP_NODELAY` set ([`bind`]).
+pub(crate) type Listener =
+    axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
+
+/// Binds `addr` (port 0 picks a free port) for serving, returning the listener and the
+/// address it got. Every accepted connection gets `TCP_NODELAY`: an interview's frames are
+/// small and latency-bound, and with Nagle's algorithm a frame written while an earlier one
+/// is unacknowledged waits for the peer's ACK, which Linux may delay by up to 40 ms.
+///
+/// # Errors
+/// The bind error.
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<(Listener, SocketAddr)> {
+    use axum::serve::ListenerExt as _;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let no_delay: fn(&mut tokio::net::TcpStream) = |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set on an accepted connection");
+        }
+    };
+    Ok((listener.tap_io(no_delay), addr))
+}
+
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM, then drains `worker`: no new
 /// connections, every live interview finished and saved (its candidate's socket closed with
 /// 1012), bounded by `drain_timeout`.
@@ -558,7 +597,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// # Errors
 /// When the listener fails.
 pub(crate) async fn serve_until_drained(
-    listener: tokio::net::TcpListener,
+    listener: Listener,
     router: Router,
     worker: Arc<WorkerTier>,
     drain_timeout: std::time::Duration,

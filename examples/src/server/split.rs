@@ -70,18 +70,9 @@ pub struct WorkerArgs {
     /// how soon another worker may take over the interviews of a worker that died.
     #[arg(long, env = "PREPPAL_LEASE_TTL_MS", default_value_t = DEFAULT_LEASE_TTL_MS)]
     pub lease_ttl_ms: u64,
-    /// Gemini API key; without it (and without PREPPAL_GEMINI_URL) the built-in simulator plays the interviewer.
-    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
-    pub gemini_api_key: Option<String>,
-    /// Live API WebSocket endpoint override (any ws:// or wss:// URL that speaks the protocol).
-    #[arg(long, env = "PREPPAL_GEMINI_URL")]
-    pub gemini_url: Option<String>,
-    /// Base URL of the Gemini REST API used for feedback.
-    #[arg(long, env = "PREPPAL_GEMINI_REST_URL")]
-    pub gemini_rest_url: Option<String>,
-    /// Live model name (default: the client's current native-audio model).
-    #[arg(long, env = "PREPPAL_GEMINI_MODEL")]
-    pub gemini_model: Option<String>,
+    /// The interviewer and the feedback model (see [`super::GeminiArgs`]).
+    #[command(flatten)]
+    pub gemini: super::GeminiArgs,
     /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
@@ -136,8 +127,7 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         google: super::oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
         workers: Some(Arc::clone(&pool)),
     });
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = super::bind(args.addr).await?;
     tracing::info!(
         %addr,
         database = %super::redact_url(&args.database_url),
@@ -175,17 +165,15 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         args.lease_ttl_ms >= 300,
         "--lease-ttl-ms must be at least 300"
     );
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = super::bind(args.addr).await?;
     let worker_id = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_owned();
-    let (models, _simulator) =
-        super::interviewer(&args.gemini_url, &args.gemini_api_key, &args.gemini_model).await?;
-    let feedbacker = super::feedbacker(&args.gemini_api_key, &args.gemini_rest_url);
+    let (models, _simulator) = super::interviewer(&args.gemini).await?;
+    let feedbacker = super::feedbacker(&args.gemini);
     let backend = Backend(Arc::new(HttpBackend::new(&args.web_url, worker_secret)));
     let tier = Arc::new(
         WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::SinkExt as _;
 use preppal_core::codec::{self, DecodeError};
 use preppal_core::proto::{
     self, server_to_client_message::Message as ToClient, GetContextResponse,
@@ -33,6 +34,7 @@ use preppal_core::{
     EndReason, InterviewSession, InterviewStatus, ModelCommand, ModelEvent, SessionConfig,
     SessionEvent, TranscriptEntry,
 };
+use preppal_gemini::timer::DeadlineTimer;
 use preppal_gemini::ResilientSession;
 use tokio::sync::mpsc;
 
@@ -108,23 +110,25 @@ pub async fn run(
     let mut lease = None;
     let mut ctx = ctx;
     if let Some(cfg) = &tier.lease {
-        match lease::acquire(&tier.backend, cfg, &interview_id).await {
+        // Rare, large futures are boxed so that the driver's own state, which lives as long
+        // as the interview, stays small (see `benches/README.md`, memory per interview).
+        match Box::pin(lease::acquire(&tier.backend, cfg, &interview_id)).await {
             Ok(k) => lease = Some(k),
             Err(e) => {
                 tracing::warn!(interview = %interview_id, error = %e, "interview lease not taken");
                 if let Some(sock) = first {
-                    refuse(
+                    Box::pin(refuse(
                         sock,
                         503,
                         "the interview is held elsewhere; try again",
                         1013,
-                    )
+                    ))
                     .await;
                 }
                 return;
             }
         }
-        match tier.backend.get_context(&interview_id).await {
+        match Box::pin(tier.backend.get_context(&interview_id)).await {
             Ok(c) => ctx = c,
             Err(e) => {
                 tracing::warn!(interview = %interview_id, error = %e, "context not refreshed after the lease")
@@ -177,6 +181,11 @@ pub async fn run(
     let mut model_tried = false;
     let mut draining = false;
     let mut last_heard = Instant::now();
+    // One timer entry for the session's deadlines, moved only when one comes earlier.
+    let mut timer = DeadlineTimer::new();
+    // Polled once for the first change only, so made once, not on every turn of the loop.
+    let stop = async { shutdown.changed().await.is_ok() && *shutdown.borrow() };
+    let mut stop = std::pin::pin!(stop);
     let mut ping = tokio::time::interval(CLIENT_PING_INTERVAL);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut audio_rate = AudioRate::new(&tier.limits, Instant::now());
@@ -191,11 +200,13 @@ pub async fn run(
         if !model_tried && session.is_client_attached() && !session.is_ended() {
             model_tried = true;
             let connecting = if resumed {
-                tier.models
-                    .connect_seeded(&ctx, session.transcript().entries())
-                    .await
+                Box::pin(
+                    tier.models
+                        .connect_seeded(&ctx, session.transcript().entries()),
+                )
+                .await
             } else {
-                tier.models.connect(&ctx).await
+                Box::pin(tier.models.connect(&ctx)).await
             };
             match connecting {
                 Ok(l) => {
@@ -235,25 +246,39 @@ pub async fn run(
                 }
             }
         }
+        // Every message of one step (a model chunk gives its audio and a transcript update)
+        // is written with one flush: one socket write instead of one per message.
+        let mut fed = false;
+        let mut failed = false;
         while let Some(msg) = session.poll_to_client() {
             let Some(sock) = ws.as_mut() else { break };
             if matches!(msg.message, Some(ToClient::AudioResponse(_))) {
                 metrics::frame_to_client();
             }
+            fed = true;
             if sock
-                .send(Message::Binary(codec::encode_server(&msg)))
+                .feed(Message::Binary(codec::encode_server(&msg)))
                 .await
                 .is_err()
             {
-                detach(
-                    &mut ws,
-                    &mut session,
-                    &connected,
-                    &interview_id,
-                    "send failed",
-                )
-                .await;
+                failed = true;
+                break;
             }
+        }
+        if fed && !failed {
+            if let Some(sock) = ws.as_mut() {
+                failed = sock.flush().await.is_err();
+            }
+        }
+        if failed {
+            detach(
+                &mut ws,
+                &mut session,
+                &connected,
+                &interview_id,
+                "send failed",
+            )
+            .await;
         }
         if let Some((direction, at)) = arrived.take() {
             metrics::relay_latency(direction, at.elapsed());
@@ -271,7 +296,7 @@ pub async fn run(
             break;
         }
 
-        let deadline = session.poll_timeout();
+        timer.set(session.poll_timeout().map(tokio::time::Instant::from_std));
         tokio::select! {
             msg = next_client_message(&mut ws) => {
                 let now = Instant::now();
@@ -312,15 +337,15 @@ pub async fn run(
                 let now = Instant::now();
                 if ws.is_some() {
                     // Two connections raced for one interview: the first one stays.
-                    refuse(sock, 409, "the interview is already connected", 1008).await;
+                    Box::pin(refuse(*sock, 409, "the interview is already connected", 1008)).await;
                 } else if session.handle_client_attached(now).is_ok() {
                     tracing::info!(interview = %interview_id, "client reattached");
-                    ws = Some(sock);
+                    ws = Some(*sock);
                     connected.store(true, Ordering::SeqCst);
                     last_heard = now;
                     audio_rate = AudioRate::new(&tier.limits, now);
                 } else {
-                    refuse(sock, 409, "the interview has ended", 1008).await;
+                    Box::pin(refuse(*sock, 409, "the interview has ended", 1008)).await;
                 }
             }
             ev = next_model_event(&mut live) => {
@@ -363,9 +388,9 @@ pub async fn run(
                     }
                 }
             }
-            changed = shutdown.changed(), if !draining => {
+            stopping = &mut stop, if !draining => {
                 draining = true;
-                if changed.is_ok() && *shutdown.borrow() {
+                if stopping {
                     tracing::info!(interview = %interview_id, "server shutting down: finishing the interview");
                     session.handle_shutdown(Instant::now());
                 }
@@ -382,7 +407,7 @@ pub async fn run(
                     }
                 }
             }
-            () = sleep_until(deadline) => session.handle_timeout(Instant::now()),
+            () = timer.wait() => session.handle_timeout(Instant::now()),
             () = lease::lost(&mut lease) => {
                 // Another worker runs the interview now: stop relaying, finalize nothing.
                 lease_lost = true;
@@ -393,16 +418,21 @@ pub async fn run(
     // No more reconnects: sockets handed over from now on are refused by the handler.
     attach.close();
     while let Ok(sock) = attach.try_recv() {
-        refuse(sock, 409, "the interview has ended", 1008).await;
+        Box::pin(refuse(*sock, 409, "the interview has ended", 1008)).await;
     }
     drop(persist_tx);
-    match tokio::time::timeout(Duration::from_secs(FINISH_WAIT_SECS), persister).await {
+    match Box::pin(tokio::time::timeout(
+        Duration::from_secs(FINISH_WAIT_SECS),
+        persister,
+    ))
+    .await
+    {
         Ok(Ok(Some(f))) => tracing::debug!(interview = %interview_id, ?f, "persisted"),
         Ok(_) => tracing::error!(interview = %interview_id, "persister ended without finishing"),
         Err(_) => tracing::error!(interview = %interview_id, "persister did not finish in time"),
     }
     if let Some(k) = lease {
-        k.release().await;
+        Box::pin(k.release()).await;
     }
     if let Some(sock) = ws.take() {
         if lease_lost {
@@ -449,13 +479,6 @@ async fn next_model_event(
 ) -> Option<Result<ModelEvent, preppal_gemini::LiveError>> {
     match live {
         Some(l) => l.next_event().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
     }
 }

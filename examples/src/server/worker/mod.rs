@@ -180,8 +180,9 @@ pub struct WorkerTier {
 /// The registry's entry for one live interview: how to reach its driver.
 #[derive(Debug, Clone)]
 struct Handoff {
-    /// Sockets for the driver to attach.
-    attach: mpsc::Sender<WebSocket>,
+    /// Sockets for the driver to attach (boxed: the channel allocates its slots up front,
+    /// and a socket is a few hundred bytes).
+    attach: mpsc::Sender<Box<WebSocket>>,
     /// Whether the driver has a client attached now.
     connected: Arc<AtomicBool>,
 }
@@ -191,7 +192,7 @@ struct Handoff {
 #[derive(Debug)]
 pub struct DriverLink {
     /// Reconnecting clients' sockets, handed over by [`interview_socket`].
-    pub attach: mpsc::Receiver<WebSocket>,
+    pub attach: mpsc::Receiver<Box<WebSocket>>,
     /// Set while a client is attached; [`interview_socket`] refuses a second client then.
     pub connected: Arc<AtomicBool>,
     /// Changes to `true` when the server drains.
@@ -413,12 +414,13 @@ pub async fn interview_socket(
     }
     // The transport admits twice the codec's limit, so a message a little too large gets a
     // typed 413 from the codec and the connection goes on; far larger ones close it.
-    // 8 KiB socket buffers: a 100 ms frame fits, and live interviews do not hold
-    // tungstenite's default 128 KiB read and write buffers each.
+    // Small socket buffers (4 KiB reads, an 8 KiB write buffer): live interviews do not
+    // hold tungstenite's default 128 KiB read and write buffers each, and a 40 ms frame
+    // (1.3 kB) arrives in one read.
     let ws = ws
         .max_message_size(2 * MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(2 * MAX_CLIENT_MESSAGE_BYTES)
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024);
     if let Some(handoff) = tier.handoff(&interview_id) {
         if handoff.connected.load(Ordering::SeqCst) {
@@ -427,8 +429,9 @@ pub async fn interview_socket(
         }
         tracing::info!(interview = %interview_id, "client reconnecting to its running interview");
         return ws.on_upgrade(move |socket| async move {
-            if let Err(mpsc::error::SendError(socket)) = handoff.attach.send(socket).await {
-                driver::refuse(socket, 409, "the interview has ended", 1008).await;
+            if let Err(mpsc::error::SendError(socket)) = handoff.attach.send(Box::new(socket)).await
+            {
+                driver::refuse(*socket, 409, "the interview has ended", 1008).await;
             }
         });
     }
