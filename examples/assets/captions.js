@@ -9,6 +9,9 @@
 import { el, clear } from '/assets/dom.js';
 import { speakerLabel } from '/assets/format.js';
 
+/** The player reports whole ms: positions within this of the clock count as reached. */
+const ROUNDING_MS = 5;
+
 export class Captions {
   /**
    * `log` is the caption log element, `partial` the box of the candidate's words as they
@@ -87,7 +90,7 @@ export class Captions {
     const now = this.clock();
     let changed = false;
     for (const line of this.revealing) {
-      while (line.pending.length > 0 && (now === null || line.pending[0].at === null || line.pending[0].at <= now)) {
+      while (line.pending.length > 0 && (now === null || line.pending[0].at === null || line.pending[0].at <= now + ROUNDING_MS)) {
         const f = line.pending.shift();
         if (!line.row) {
           line.row = this.row('AI');
