@@ -11,15 +11,16 @@ import { modeOf } from '/assets/setup.js';
 
 /**
  * The measures followed across interviews: `better` 1 when higher is better, -1 when lower
- * is, 0 when the usual range decides; `words` when the measure needs transcribed words.
+ * is, 0 when the usual range decides; `words` when the measure needs transcribed words,
+ * `voice` when it means something only for spoken answers (not shown for text interviews).
  */
 const MEASURES = [
-  { key: 'words_per_minute', name: 'Pace', better: 0, words: true, band: 'words_per_minute', fmt: (v) => `${Math.round(v)} words per minute` },
-  { key: 'filler_words_per_minute', name: 'Filler words', better: -1, words: true, band: 'filler_words_per_minute', fmt: (v) => `${(Math.round(v * 10) / 10).toFixed(1)} per minute` },
+  { key: 'words_per_minute', name: 'Pace', better: 0, words: true, voice: true, band: 'words_per_minute', fmt: (v) => `${Math.round(v)} words per minute` },
+  { key: 'filler_words_per_minute', name: 'Filler words', better: -1, words: true, voice: true, band: 'filler_words_per_minute', fmt: (v) => `${(Math.round(v * 10) / 10).toFixed(1)} per minute` },
   { key: 'response_latency_ms', name: 'Time to start answering', better: -1, band: 'response_latency_ms', fmt: formatSpan },
-  { key: 'talk_time_ratio', name: 'Your share of the talk time', better: 0, band: 'talk_time_ratio', fmt: (v) => `${Math.round(v * 100)}%` },
-  { key: 'longest_answer_ms', name: 'Longest answer', better: 0, band: 'answer_speaking_time_ms', fmt: formatSpan },
-  { key: 'pauses_over_1s', name: 'Pauses over 1 s', better: -1, band: 'pauses_over_1s', fmt: String },
+  { key: 'talk_time_ratio', name: 'Your share of the talk time', better: 0, voice: true, band: 'talk_time_ratio', fmt: (v) => `${Math.round(v * 100)}%` },
+  { key: 'longest_answer_ms', name: 'Longest answer', better: 0, voice: true, band: 'answer_speaking_time_ms', fmt: formatSpan },
+  { key: 'pauses_over_1s', name: 'Pauses over 1 s', better: -1, voice: true, band: 'pauses_over_1s', fmt: String },
   { key: 'interruptions', name: 'Times you spoke over the interviewer', better: -1, fmt: String },
   { key: 'scores.content', name: 'Content score', better: 1, fmt: (v) => `${v} out of 5` },
   { key: 'scores.structure', name: 'Structure score', better: 1, fmt: (v) => `${v} out of 5` },
@@ -194,7 +195,7 @@ export function createHistory(app) {
       mode: g.mode,
       count: g.points.length,
       dates: g.points.map((p) => formatShortDate(p.created_at_ms)),
-      metrics: MEASURES.map((m) => {
+      metrics: MEASURES.filter((m) => g.mode === 'voice' || !m.voice).map((m) => {
         const [group, key] = m.key.includes('.') ? m.key.split('.') : ['metrics', m.key];
         const values = g.points.map((p) => (p[group] && p[group][key] != null ? Number(p[group][key]) : null));
         const band = m.band ? bands[m.band] || null : null;

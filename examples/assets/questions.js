@@ -79,7 +79,8 @@ export function renderQuestions(ol, questions) {
     else answer.append(el('span', 'none', 'spoken, not transcribed'));
     li.append(answer);
     const facts = [];
-    if (q.answer_duration_ms != null) facts.push(`answered for ${formatSpan(q.answer_duration_ms)}`);
+    // A typed answer has no speaking time.
+    if (q.answer_duration_ms) facts.push(`answered for ${formatSpan(q.answer_duration_ms)}`);
     if (q.response_latency_ms != null) facts.push(`started ${formatSpan(q.response_latency_ms)} after the question`);
     if (facts.length) li.append(el('p', 'when', facts.join(', ')));
     if (q.note) {
