@@ -86,7 +86,7 @@ function main() {
   sections.push(signin.section, library.section, setup.section, lobby.section, live.section, results.section, history.section);
 
   /** "Rejoin your interview, 1:53 in" when one is in progress (`interview.getCurrent`). */
-  async function offerRejoin(name) {
+  async function offerRejoin(name, id) {
     rejoin.hidden = true;
     if (name === 'lobby') return;
     let current = null;
@@ -96,6 +96,9 @@ function main() {
       return; // nothing to offer
     }
     if (!current || current.status !== 'IN_PROGRESS' || live.isLive()) return;
+    // The results of an interview that has just ended are no place to offer it again.
+    if (name === 'results' && current.id === id) return;
+    if (location.hash.replace(/^#/, '').split('/')[0] !== name) return; // moved on meanwhile
     clear(rejoin);
     const since = current.started_at_ms ? Date.now() - current.started_at_ms : 0;
     const text = el('p', '', `Your interview for ${jobText(current)} is in progress${since > 0 ? `, ${formatDuration(since)} in` : ''}.`);
@@ -120,7 +123,7 @@ function main() {
     }
     lobby.stop();
     const [name, id] = location.hash.replace(/^#/, '').split('/');
-    offerRejoin(name);
+    offerRejoin(name, id);
     switch (name) {
       case 'library':
         show(library.section);

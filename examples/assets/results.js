@@ -16,10 +16,15 @@ export const NO_TRANSCRIPTION = 'not available: no transcription';
 
 /**
  * Feedback lines meant for whoever runs the server (naming an environment variable such
- * as SOME_API_KEY) are not shown to candidates.
+ * as SOME_API_KEY) are not shown to candidates; nor, when the interviewer is the offline
+ * demo that transcribes nothing (`interviewer` from `user.getProfile`), lines blaming the
+ * microphone for the missing words.
  */
-export function forCandidates(items) {
-  return (items || []).filter((t) => !/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*(KEY|URL|TOKEN|SECRET|ID)\b/.test(String(t)));
+export function forCandidates(items, interviewer) {
+  const deaf = interviewer && interviewer.kind === 'offline_demo' && !interviewer.transcribes_candidate;
+  return (items || [])
+    .filter((t) => !/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*(KEY|URL|TOKEN|SECRET|ID)\b/.test(String(t)))
+    .filter((t) => !deaf || !/microphone/i.test(String(t)));
 }
 
 /** A range of ms in one unit: "1.0–3.0 s" or "1.0–2.0 min". */
@@ -168,13 +173,14 @@ export function createResults(app) {
     };
     ui.source.textContent = sources[feedback.source] || 'Written by the AI model';
     ui.summary.textContent = feedback.summary || '';
-    fillList(ui.strengths, forCandidates(feedback.strengths));
-    fillList(ui.areas, forCandidates(feedback.areas_to_improve));
+    fillList(ui.strengths, forCandidates(feedback.strengths, app.user && app.user.interviewer));
+    fillList(ui.areas, forCandidates(feedback.areas_to_improve, app.user && app.user.interviewer));
     renderScores(feedback.scores);
     const dropped = feedback.dropped_notes || 0;
     ui.droppedNotes.hidden = dropped === 0;
     ui.droppedNotes.textContent = `${dropped} note(s) were left out because their quote is not in the transcript.`;
-    renderMetrics(feedback.metrics, transcribed(entries, questions));
+    const answered = entries.some((e) => e.speaker === 'USER');
+    renderMetrics(feedback.metrics, transcribed(entries, questions), answered);
     ui.feedback.hidden = false;
   }
 
@@ -189,12 +195,13 @@ export function createResults(app) {
   }
 
   /** The metrics in human units; one that needs words reads NO_TRANSCRIPTION without them. */
-  function renderMetrics(m, hasWords) {
+  function renderMetrics(m, hasWords, answered) {
     clear(ui.metrics);
     ui.metricsBlock.hidden = !m;
     if (!m) return;
     const bands = m.bands || {};
-    const words = (v, f = String) => (!hasWords ? NO_TRANSCRIPTION : v == null ? 'not available' : f(v));
+    const missing = answered ? NO_TRANSCRIPTION : 'not available: no answers';
+    const words = (v, f = String) => (!hasWords ? missing : v == null ? 'not available' : f(v));
     const timed = (v, f) => (v == null ? 'not available: no audio' : f(v));
     const perMin = (v) => `${Math.round(v * 10) / 10} per minute`;
     const rows = [
@@ -220,7 +227,7 @@ export function createResults(app) {
       const tr = el('tr');
       const th = el('th', '', name);
       th.scope = 'row';
-      tr.append(th, el('td', value === NO_TRANSCRIPTION ? 'none' : '', value), el('td', '', band));
+      tr.append(th, el('td', value === missing ? 'none' : '', value), el('td', '', band));
       ui.metrics.append(tr);
     }
     const terms = m.job_terms || { covered: [], missing: [] };
@@ -287,8 +294,8 @@ export function createResults(app) {
     if (feedback) {
       lines.push('## Summary', '', feedback.summary || '', '');
       for (const [title, items] of [
-        ['Strengths', forCandidates(feedback.strengths)],
-        ['Areas to improve', forCandidates(feedback.areas_to_improve)],
+        ['Strengths', forCandidates(feedback.strengths, app.user && app.user.interviewer)],
+        ['Areas to improve', forCandidates(feedback.areas_to_improve, app.user && app.user.interviewer)],
       ]) {
         lines.push(`## ${title}`, '');
         for (const item of items.length ? items : ['None noted.']) lines.push(`- ${item}`);
