@@ -106,9 +106,13 @@ export function createLive(app, lobbyRefused) {
     setSpeaking(session.aiPlaying ? 'ai' : user ? 'user' : aiLately ? 'ai' : 'none');
   }
 
-  /** The stream position the captions are revealed against (null: no audio). */
+  /**
+   * The stream position the captions are revealed against; null (reveal at once) with no
+   * player, or when the browser keeps the playback context from running (nothing plays).
+   */
   function clockOf(session) {
-    return session.player ? session.player.consumedMs() : null;
+    if (!session.player || (session.playbackCtx && session.playbackCtx.state !== 'running')) return null;
+    return session.player.consumedMs();
   }
 
   /** The interviewer turn taking audio and words, opened at the current end of the queue. */
