@@ -56,14 +56,19 @@ export function fieldError(field, errorEl, text) {
   }
 }
 
+/** The length of `text` in UTF-8 bytes (what the API's limits count). */
+export function utf8Length(text) {
+  return new TextEncoder().encode(text).length;
+}
+
 /**
- * A live character counter for a text field: "1 234 of 65 536 characters" in `counterEl`,
+ * A live size counter for a text field: "1,234 of 65,536 bytes" (UTF-8) in `counterEl`,
  * in the error colour (and `data-over`) past `max`.
  */
 export function counter(field, counterEl, max) {
   const update = () => {
-    const n = field.value.length;
-    counterEl.textContent = `${n.toLocaleString('en')} of ${max.toLocaleString('en')} characters`;
+    const n = utf8Length(field.value);
+    counterEl.textContent = `${n.toLocaleString('en')} of ${max.toLocaleString('en')} bytes`;
     counterEl.dataset.over = String(n > max);
   };
   field.addEventListener('input', update);

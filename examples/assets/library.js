@@ -1,12 +1,12 @@
 // Library: the candidate's job descriptions and resumes (`jobDescription.*`, `resume.*`).
 
 import { api } from '/assets/api.js';
-import { $, button, clear, counter, el, fieldError, setMessage } from '/assets/dom.js';
+import { $, button, clear, counter, el, fieldError, setMessage, utf8Length } from '/assets/dom.js';
 
 /** Largest document file read, bytes. */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
-/** Longest library text the API takes: 64 KiB (counted here in characters). */
-export const MAX_TEXT_CHARS = 65536;
+/** Longest library text the API takes: 64 KiB of UTF-8. */
+export const MAX_TEXT_BYTES = 65536;
 
 /** The text of a .txt, .md or .pdf file (PDF text is extracted by the server). */
 async function readDocumentFile(file) {
@@ -44,7 +44,7 @@ export function createLibrary() {
     lib.formHeading = $(`${lib.prefix}-form-heading`);
     lib.cancel = lib.form.querySelector('.cancel');
     lib.error = $(`${lib.prefix}-content-error`);
-    lib.count = counter(lib.content, $(`${lib.prefix}-content-count`), MAX_TEXT_CHARS);
+    lib.count = counter(lib.content, $(`${lib.prefix}-content-count`), MAX_TEXT_BYTES);
   }
 
   async function fetchKind(kind) {
@@ -123,8 +123,8 @@ export function createLibrary() {
       ev.preventDefault();
       fieldError(lib.content, lib.error, '');
       const input = { title: lib.title.value.trim(), content: lib.content.value };
-      if (input.content.length > MAX_TEXT_CHARS) {
-        fieldError(lib.content, lib.error, `The text is too long: at most ${MAX_TEXT_CHARS.toLocaleString('en')} characters.`);
+      if (utf8Length(input.content) > MAX_TEXT_BYTES) {
+        fieldError(lib.content, lib.error, `The text is too long: at most ${MAX_TEXT_BYTES.toLocaleString('en')} bytes (64 KiB).`);
         lib.content.focus();
         return;
       }

@@ -2,8 +2,8 @@
 // length, answer mode; `interview.createSession` with an idempotency key.
 
 import { api, uuid } from '/assets/api.js';
-import { $, counter, fieldError, setMessage } from '/assets/dom.js';
-import { MAX_TEXT_CHARS } from '/assets/library.js';
+import { $, counter, fieldError, setMessage, utf8Length } from '/assets/dom.js';
+import { MAX_TEXT_BYTES } from '/assets/library.js';
 
 /** Answer mode chosen for an interview (voice or text), kept in this tab's session storage. */
 export function modeOf(interviewId) {
@@ -29,8 +29,8 @@ export function createSetup(app, library) {
     start: $('start'),
     error: $('setup-error'),
   };
-  counter(ui.jobDescription, $('job-description-count'), MAX_TEXT_CHARS);
-  counter(ui.resume, $('resume-count'), MAX_TEXT_CHARS);
+  counter(ui.jobDescription, $('job-description-count'), MAX_TEXT_BYTES);
+  counter(ui.resume, $('resume-count'), MAX_TEXT_BYTES);
   /** Idempotency key of the createSession attempt in flight (kept across network retries). */
   let pendingKey = null;
 
@@ -64,7 +64,7 @@ export function createSetup(app, library) {
   function check(field, errorEl, empty) {
     const v = field.value;
     if (!v.trim()) return empty;
-    if (v.length > MAX_TEXT_CHARS) return `Too long: at most ${MAX_TEXT_CHARS.toLocaleString('en')} characters.`;
+    if (utf8Length(v) > MAX_TEXT_BYTES) return `Too long: at most ${MAX_TEXT_BYTES.toLocaleString('en')} bytes (64 KiB).`;
     fieldError(field, errorEl, '');
     return '';
   }

@@ -285,6 +285,22 @@ test('rejoin: a reload mid-interview warns, then offers "Rejoin your interview, 
   await endAndWaitForResults();
 });
 
+test('library: the 64 KiB limit is counted next to the text, and the error shown there', async () => {
+  await page.goto(`${server.url}/#library`);
+  await page.locator('#library').waitFor();
+  await page.fill('#jd-title', 'Too long');
+  await page.fill('#jd-content', 'é'.repeat(40000)); // 80 000 bytes of UTF-8
+  assert.equal(await page.getAttribute('#jd-content-count', 'data-over'), 'true');
+  assert.match(await page.textContent('#jd-content-count'), /80,000 of 65,536 bytes/);
+  await page.click('#jd-form button[type=submit]');
+  await page.locator('#jd-content-error').waitFor();
+  assert.match(await page.textContent('#jd-content-error'), /too long.*64 KiB/);
+  assert.equal(await page.getAttribute('#jd-content', 'aria-invalid'), 'true');
+  const color = await page.$eval('#jd-content-error', (e) => getComputedStyle(e).color);
+  assert.equal(color, 'rgb(163, 38, 27)', 'the error colour');
+  await page.fill('#jd-content', '');
+});
+
 test('every screen fits 390 px', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [hash, id, name] of [['#library', '#library', '51-library-390'], ['#new', '#setup', '52-new-390']]) {
