@@ -333,6 +333,8 @@ export function createLive(app, lobbyRefused) {
     const name = (s) => (s === Speaker.USER ? 'USER' : 'AI');
     if (session.player) session.player.flush();
     session.turn = null;
+    // That flush cuts no turn of this connection: nothing to report for it.
+    session.cutTurn = { startMs: 0, queuedMs: 0, reported: true };
     session.captions.replay(
       r.transcript.map((e) => ({ speaker: name(e.speaker), text: e.text })),
       r.openTurns.map((e) => ({ speaker: name(e.speaker), text: e.text })),

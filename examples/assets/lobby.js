@@ -3,7 +3,7 @@
 import { api } from '/assets/api.js';
 import { LEVEL_INTERVAL_MS, SPEECH_LEVEL, ensureContexts, levelOf } from '/assets/audio.js';
 import { $, clear, setMessage } from '/assets/dom.js';
-import { jobText } from '/assets/format.js';
+import { formatDuration, jobText } from '/assets/format.js';
 import { modeOf } from '/assets/setup.js';
 
 /** Speech heard for this long passes the lobby's "say something" check, ms. */
@@ -81,8 +81,12 @@ export function createLobby(app, live) {
     ui.summary.textContent =
       `${jobText(interview)}. Interviewer: ${interview.persona}. Length: ${minutes} minutes. ` +
       (mode === 'voice' ? 'You answer by voice, and can type too.' : 'You answer by typing.');
+    ui.join.textContent = 'Start the interview';
     if (interview.status === 'IN_PROGRESS') {
-      ui.summary.textContent += ' This interview is in progress: start it to rejoin where you left off.';
+      const since = interview.started_at_ms ? Date.now() - interview.started_at_ms : 0;
+      const at = since > 0 ? `, ${formatDuration(since)} in` : '';
+      ui.summary.textContent += ' This interview is in progress: rejoin it where you left off.';
+      ui.join.textContent = `Rejoin your interview${at}`;
     }
     setMessage(ui.offline, offlineNotice(app.user && app.user.interviewer));
     ui.micCheck.hidden = mode !== 'voice';

@@ -273,6 +273,9 @@ test('rejoin: a reload mid-interview warns, then offers "Rejoin your interview, 
   const before = dialogs.length;
   await page.reload();
   assert.ok(dialogs.slice(before).includes('beforeunload'), `a warning before leaving the live interview: ${dialogs.slice(before)}`);
+  // The reload lands in the interview's lobby, which offers to rejoin.
+  await page.locator('#lobby').waitFor();
+  assert.match(await page.textContent('#join'), /Rejoin your interview, \d+:\d\d in/);
   await page.goto(`${server.url}/#history`);
   await page.locator('#rejoin').waitFor();
   assert.match(await page.textContent('#rejoin'), /Rejoin your interview, \d+:\d\d in/);
