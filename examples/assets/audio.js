@@ -1,4 +1,4 @@
-// Audio helpers shared by the lobby and the live screen: the two audio contexts and the
+// Audio code shared by the lobby and the live screen: the two audio contexts and the
 // input level.
 
 /** Rate of the interviewer's audio (AudioResponse), Hz; the playback context runs at it. */

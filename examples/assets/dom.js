@@ -1,4 +1,4 @@
-// DOM helpers shared by the screens. Text from users and the model reaches the page through
+// DOM utilities shared by the screens. Text from users and the model reaches the page through
 // `textContent` only.
 
 /** The element with `id`. */

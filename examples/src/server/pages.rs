@@ -6,7 +6,7 @@
 //! | `GET /`                      | `index.html`: sign-in, library, new interview, lobby, live view, results, history |
 //! | `GET /assets/app.js` | the entry module: routes between the screens, the rejoin offer |
 //! | `GET /assets/api.js` | the JSON API client |
-//! | `GET /assets/dom.js` | DOM helpers (text only), field errors, counters |
+//! | `GET /assets/dom.js` | DOM utilities (text only), field errors, counters |
 //! | `GET /assets/format.js` | durations, dates, units, job names |
 //! | `GET /assets/audio.js` | audio contexts and the input level |
 //! | `GET /assets/wire.js` | interview WebSocket messages (PlaybackReport when the schemas have it) |
