@@ -323,7 +323,10 @@ async fn the_whole_flow_signs_in_with_the_same_session_cookie_as_dev_sign_in() {
         .json()
         .await
         .unwrap();
-    assert_eq!(methods, json!({ "dev": true, "google": true }));
+    assert_eq!(
+        methods,
+        json!({ "dev": true, "google": true, "signed_in": false })
+    );
 
     let out = attempt(&s, Mode::Good, |u| u, true).await;
     assert_eq!(out.redirect, "/");
@@ -333,6 +336,18 @@ async fn the_whole_flow_signs_in_with_the_same_session_cookie_as_dev_sign_in() {
         "{whole}"
     );
     assert!(!whole.contains("Secure"), "plain http: {whole}");
+    // The page checks the session quietly: auth/methods says it is signed in.
+    let methods: Value = s
+        .http
+        .post(format!("{}/api/auth/methods", s.server.url()))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(methods["signed_in"], true);
     assert_eq!(s.provider.lock().unwrap().pkce_ok, 1);
     let (st, user) = profile(&s, &pair).await;
     assert_eq!(st, StatusCode::OK, "{user}");
@@ -480,7 +495,10 @@ async fn without_client_id_and_secret_google_sign_in_is_off() {
         .json()
         .await
         .unwrap();
-    assert_eq!(methods, json!({ "dev": true, "google": false }));
+    assert_eq!(
+        methods,
+        json!({ "dev": true, "google": false, "signed_in": false })
+    );
     let start = http
         .get(format!("{}/api/auth/google/start", server.url()))
         .send()

@@ -1,7 +1,7 @@
 // What the browser tests share: the real preppal server on a free loopback port, Debian's
 // chromium driven by playwright-core with a fixture WAV as the fake microphone,
 // screenshots into e2e/artifacts/, and the axe-core check.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -33,9 +33,10 @@ async function freePort() {
 /**
  * Starts `preppal serve` (offline: the built-in Gemini Live simulator plays the
  * interviewer) on a free port with a fresh data directory; resolves once /healthz answers.
- * `extraEnv` adds environment variables (for example GOOGLE_CLIENT_ID).
+ * `extraEnv` adds environment variables (for example GOOGLE_CLIENT_ID), `extraArgs` arguments
+ * of `preppal serve`.
  */
-export async function startServer(extraEnv = {}) {
+export async function startServer(extraEnv = {}, extraArgs = []) {
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`cargo build -p preppal-examples\` first`);
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'preppal-e2e-data-'));
@@ -46,7 +47,7 @@ export async function startServer(extraEnv = {}) {
   delete env.GOOGLE_ISSUER_URL;
   delete env.GOOGLE_REDIRECT_URL;
   Object.assign(env, extraEnv);
-  const child = spawn(binary, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const child = spawn(binary, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...extraArgs], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,6 +79,13 @@ export async function startServer(extraEnv = {}) {
   }
   child.kill('SIGKILL');
   throw new Error(`the server did not start:\n${Buffer.concat(log).toString()}`);
+}
+
+/** Whether `preppal serve` takes `flag` (from its `--help`). */
+export function serveHasFlag(flag) {
+  if (!existsSync(binary)) return false;
+  const out = spawnSync(binary, ['serve', '--help'], { encoding: 'utf8' });
+  return `${out.stdout}${out.stderr}`.includes(flag);
 }
 
 /** Reads a PCM16 WAV's samples (first channel) and rate. */

@@ -104,7 +104,9 @@ test('library: a PDF resume is read by the server', async () => {
   await page.fill('#resume-content', 'kept');
   await page.setInputFiles('#resume-file', { name: 'fake.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not a pdf') });
   await page.waitForFunction(() => /Could not read fake\.pdf/.test(document.querySelector('#library-status').textContent));
-  assert.match(await page.textContent('#library-status'), /not a PDF/);
+  // The reason is shown next to the field that caused it.
+  assert.match(await page.textContent('#resume-content-error'), /not a PDF/);
+  assert.equal(await page.getAttribute('#resume-file', 'aria-invalid'), 'true');
   assert.equal(await page.inputValue('#resume-content'), 'kept');
   await page.fill('#resume-content', '');
   await page.fill('#resume-title', '');
@@ -135,6 +137,15 @@ test('new interview from the library, then the lobby', async () => {
   await page.click('#speaker-test');
   assert.match(await page.textContent('#speaker-status'), /tone/);
   await checkPage('04-lobby');
+  // Join in the microphone's silence, so that the first line plays uninterrupted.
+  await page.waitForFunction(
+    () => {
+      window.quietReads = document.querySelector('#level').value < 0.1 ? (window.quietReads || 0) + 1 : 0;
+      return window.quietReads >= 15;
+    },
+    null,
+    { polling: 100 },
+  );
 });
 
 test('live session: AI captions, scheduled audio, barge-in stops playback', async () => {

@@ -94,6 +94,22 @@ test('speaking over the interviewer stops its audio (spoken barge-in)', async ()
   assert.ok(Number(await page.getAttribute('#playback', 'data-dropped-ms')) > 0, 'queued audio was dropped');
   // Nothing was typed: the voice did it.
   assert.equal(await page.inputValue('#answer'), '');
+  // Who is speaking, sampled over the rest of the answer: "You are speaking" holds through
+  // the answer's short pauses (one run, no flicker).
+  const who = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const seen = [];
+        const timer = setInterval(() => seen.push(document.querySelector('#speaking').dataset.who), 50);
+        setTimeout(() => {
+          clearInterval(timer);
+          resolve(seen);
+        }, 2000);
+      }),
+  );
+  const runs = who.filter((w, i) => w === 'user' && who[i - 1] !== 'user').length;
+  assert.ok(who.includes('user'), `the candidate's speech is shown: ${who.join(' ')}`);
+  assert.equal(runs, 1, `one run of "You are speaking": ${who.join(' ')}`);
   await screenshot(page, '21-live-spoken-barge-in');
   await page.click('#end');
   await page.locator('#results').waitFor();

@@ -129,9 +129,17 @@ pub fn session_cookie(token: String, headers: &HeaderMap) -> Cookie<'static> {
 }
 
 /// `POST /api/auth/methods`: which sign-in methods this server offers, for the sign-in
-/// page: `{"dev": bool, "google": bool}`. Needs no session.
-pub async fn sign_in_methods(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "dev": state.dev_auth, "google": state.google.is_some() }))
+/// page: `{"dev": bool, "google": bool, "signed_in": bool}`. Needs no session; `signed_in`
+/// says whether the request carries a valid one, so the page can check quietly (no 401).
+pub async fn sign_in_methods(
+    State(state): State<Arc<AppState>>,
+    user: Result<CurrentUser, ApiError>,
+) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "dev": state.dev_auth,
+        "google": state.google.is_some(),
+        "signed_in": user.is_ok(),
+    }))
 }
 
 /// `POST /api/auth/signout`: clears the session cookie.

@@ -249,7 +249,7 @@ fn dev_sign_in() {}
 #[utoipa::path(
     post,
     path = "/api/auth/methods",
-    summary = "The sign-in methods on offer: {\"dev\": bool, \"google\": bool}",
+    summary = "The sign-in methods on offer, and whether the request is signed in: {\"dev\": bool, \"google\": bool, \"signed_in\": bool}",
     request_body(content = NoInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The methods", body = serde_json::Value),

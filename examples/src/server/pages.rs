@@ -1,10 +1,26 @@
-//! The browser page: one HTML document and four ES modules, embedded in the binary
+//! The browser page: one HTML document and its ES modules, embedded in the binary
 //! (nothing read from disk at run time).
 //!
 //! | path                         | what                                                     |
 //! |------------------------------|----------------------------------------------------------|
 //! | `GET /`                      | `index.html`: sign-in, library, new interview, lobby, live view, results, history |
-//! | `GET /assets/app.js`         | the page's logic (JSON API, interview WebSocket, views)  |
+//! | `GET /assets/app.js` | the entry module: routes between the screens, the rejoin offer |
+//! | `GET /assets/api.js` | the JSON API client |
+//! | `GET /assets/dom.js` | DOM utilities (text only), field errors, counters |
+//! | `GET /assets/format.js` | durations, dates, units, job names |
+//! | `GET /assets/audio.js` | audio contexts and the input level |
+//! | `GET /assets/wire.js` | interview WebSocket messages (PlaybackReport when the schemas have it) |
+//! | `GET /assets/player.js` | interviewer audio playback and its stream timeline |
+//! | `GET /assets/captions.js` | captions revealed as the audio plays; the candidate's live words |
+//! | `GET /assets/signin.js` | sign-in screen |
+//! | `GET /assets/library.js` | library screen |
+//! | `GET /assets/setup.js` | new-interview screen |
+//! | `GET /assets/lobby.js` | lobby screen, the offline notice |
+//! | `GET /assets/live.js` | live interview screen |
+//! | `GET /assets/results.js` | results screen and exports |
+//! | `GET /assets/questions.js` | question-by-question results |
+//! | `GET /assets/history.js` | history and progress screen |
+//! | `GET /assets/chart.js` | inline SVG charts |
 //! | `GET /assets/proto.js`       | the generated protobuf schemas of `proto/interview.proto` bundled with the `@bufbuild/protobuf` runtime (built by `e2e/scripts/gen-proto.mjs`; CI checks it is not stale) |
 //! | `GET /assets/pcm-worklet.js` | audio worklets: capture (PCM16LE 16 000 Hz, 40 ms frames) and playback (24 000 Hz jitter buffer, flush on barge-in) |
 //! | `GET /assets/resampler.js`   | the capture's band-limited resampler (windowed-sinc low-pass at 7 200 Hz), pure code |
@@ -43,8 +59,8 @@ pub struct Asset {
     pub body: &'static str,
 }
 
-/// Every file the page is made of, in the order the page loads them.
-pub const ASSETS: [Asset; 5] = [
+/// Every file the page is made of: the HTML, then the ES modules.
+pub const ASSETS: [Asset; 21] = [
     Asset {
         path: "/",
         content_type: HTML_CONTENT_TYPE,
@@ -54,6 +70,86 @@ pub const ASSETS: [Asset; 5] = [
         path: "/assets/app.js",
         content_type: JS_CONTENT_TYPE,
         body: include_str!("../../assets/app.js"),
+    },
+    Asset {
+        path: "/assets/api.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/api.js"),
+    },
+    Asset {
+        path: "/assets/dom.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/dom.js"),
+    },
+    Asset {
+        path: "/assets/format.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/format.js"),
+    },
+    Asset {
+        path: "/assets/audio.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/audio.js"),
+    },
+    Asset {
+        path: "/assets/wire.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/wire.js"),
+    },
+    Asset {
+        path: "/assets/player.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/player.js"),
+    },
+    Asset {
+        path: "/assets/captions.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/captions.js"),
+    },
+    Asset {
+        path: "/assets/signin.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/signin.js"),
+    },
+    Asset {
+        path: "/assets/library.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/library.js"),
+    },
+    Asset {
+        path: "/assets/setup.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/setup.js"),
+    },
+    Asset {
+        path: "/assets/lobby.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/lobby.js"),
+    },
+    Asset {
+        path: "/assets/live.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/live.js"),
+    },
+    Asset {
+        path: "/assets/results.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/results.js"),
+    },
+    Asset {
+        path: "/assets/questions.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/questions.js"),
+    },
+    Asset {
+        path: "/assets/history.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/history.js"),
+    },
+    Asset {
+        path: "/assets/chart.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/chart.js"),
     },
     Asset {
         path: "/assets/proto.js",
@@ -205,12 +301,7 @@ mod tests {
                 }
             }
         }
-        for r in [
-            "/assets/app.js",
-            "/assets/proto.js",
-            "/assets/pcm-worklet.js",
-            "/assets/resampler.js",
-        ] {
+        for r in served.iter().filter(|p| p.starts_with("/assets/")) {
             assert!(referenced.iter().any(|x| x == r), "{r} is never loaded");
         }
         for r in &referenced {
