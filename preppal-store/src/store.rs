@@ -45,6 +45,37 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// `NotFound` when there is none.
     async fn get_user(&self, user_id: &str) -> Result<User, StoreError>;
 
+    /// Signs in the identity `provider` + `subject` (for example `"dev"` + the email, or
+    /// `"google"` + the ID token's `sub`) with `email`: creates the user, or finds the
+    /// user with `email` when that account is this identity's (or was stored before
+    /// identities were recorded, by [`InterviewStore::upsert_user`], and is claimed now),
+    /// and sets its name to `name`. Accounts are never merged by email alone.
+    ///
+    /// # Errors
+    /// `IdentityConflict` when the account with `email` belongs to another identity;
+    /// `InvalidInput` for NUL characters.
+    async fn sign_in_user(
+        &self,
+        provider: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<User, StoreError>;
+
+    /// The user's session version: session tokens carry the version they were issued at,
+    /// and one older than this is revoked (new users start at 0).
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user.
+    async fn session_version(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Revokes every session of the user issued so far (sign-out): increments its session
+    /// version and returns the new one.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user.
+    async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
+
     // ---- job description library ----
 
     /// Stores a new job description for `user_id`.
