@@ -329,6 +329,18 @@ impl InterviewStore for MemoryStore {
         self.lock().delete_library(Library::Resumes, user_id, id)
     }
 
+    async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
+        let s = self.lock();
+        let mut usage = crate::LibraryUsage::default();
+        for item in s.job_descriptions.values().chain(s.resumes.values()) {
+            if item.user_id == user_id {
+                usage.documents += 1;
+                usage.bytes += (item.title.len() + item.content.len()) as u64;
+            }
+        }
+        Ok(usage)
+    }
+
     async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
         model::check_new_interview(&new)?;
         let mut s = self.lock();

@@ -468,6 +468,25 @@ macro_rules! sql_store {
                 self.library_delete(Library::Resumes, user_id, id).await
             }
 
+            async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
+                let (documents, bytes): (i64, i64) = sqlx::query_as(
+                    "SELECT \
+                       (SELECT COUNT(*) FROM job_descriptions WHERE user_id = $1) \
+                       + (SELECT COUNT(*) FROM resumes WHERE user_id = $1), \
+                       COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
+                                 FROM job_descriptions WHERE user_id = $1), 0) \
+                       + COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
+                                   FROM resumes WHERE user_id = $1), 0)",
+                )
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(crate::LibraryUsage {
+                    documents: u64::try_from(documents).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                })
+            }
+
             async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
                 model::check_new_interview(&new)?;
                 if let Some(existing) = self.interview_by_key(&new.user_id, &new.idempotency_key).await? {

@@ -4,7 +4,7 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 
 use crate::error::StoreError;
 use crate::model::{
-    Interview, JobDescription, Lease, NewInterview, Page, PageRequest, Resume, User,
+    Interview, JobDescription, Lease, LibraryUsage, NewInterview, Page, PageRequest, Resume, User,
 };
 
 /// Where Preppal keeps users, their libraries, interviews, transcripts, feedback and the
@@ -172,6 +172,13 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// `NotFound` when it does not exist or belongs to another user.
     async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+
+    /// How many job descriptions and resumes `user_id` has, and their bytes (titles and
+    /// contents), for the library quota. An unknown user has none.
+    ///
+    /// # Errors
+    /// The database's.
+    async fn library_usage(&self, user_id: &str) -> Result<LibraryUsage, StoreError>;
 
     // ---- interviews ----
 

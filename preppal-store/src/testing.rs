@@ -76,6 +76,7 @@ macro_rules! contract_suite {
                 upsert_user_finds_by_email,
                 identities_never_merge_by_email,
                 sign_out_revokes_sessions,
+                library_usage_counts_documents_and_bytes,
                 current_interview_is_newest_live,
                 invalid_input_is_rejected,
                 unknown_ids_are_not_found,
@@ -130,6 +131,7 @@ pub const CASES: &[&str] = &[
     "upsert_user_finds_by_email",
     "identities_never_merge_by_email",
     "sign_out_revokes_sessions",
+    "library_usage_counts_documents_and_bytes",
     "current_interview_is_newest_live",
     "invalid_input_is_rejected",
     "unknown_ids_are_not_found",
@@ -1671,6 +1673,55 @@ pub async fn identities_never_merge_by_email(store: &dyn InterviewStore) {
         .sign_in_user("dev", "x", "nul\0@example.com", "x")
         .await;
     assert!(matches!(nul, Err(StoreError::InvalidInput(_))), "{nul:?}");
+}
+
+/// Library usage counts both libraries of the user (documents and UTF-8 bytes of titles
+/// and contents) and no one else's, and follows updates and deletes.
+pub async fn library_usage_counts_documents_and_bytes(store: &dyn InterviewStore) {
+    let a = store
+        .sign_in_user("dev", "use-a@example.com", "use-a@example.com", "A")
+        .await
+        .expect("a");
+    let b = store
+        .sign_in_user("dev", "use-b@example.com", "use-b@example.com", "B")
+        .await
+        .expect("b");
+    let zero = crate::LibraryUsage::default();
+    assert_eq!(store.library_usage(&a.id).await.expect("usage"), zero);
+    let jd = store
+        .create_job_description(&a.id, "Role", "Rust, café")
+        .await
+        .expect("jd");
+    store
+        .create_resume(&a.id, "CV", "twelve bytes")
+        .await
+        .expect("resume");
+    store
+        .create_resume(&b.id, "Other", "not counted for a")
+        .await
+        .expect("other");
+    // "Rust, café" is 11 bytes in UTF-8 (10 characters).
+    let usage = store.library_usage(&a.id).await.expect("usage");
+    assert_eq!(usage.documents, 2);
+    assert_eq!(usage.bytes, 4 + 11 + 2 + 12);
+    store
+        .update_job_description(&a.id, &jd.id, "Role", "x")
+        .await
+        .expect("update");
+    assert_eq!(
+        store.library_usage(&a.id).await.expect("usage").bytes,
+        4 + 1 + 2 + 12
+    );
+    store
+        .delete_job_description(&a.id, &jd.id)
+        .await
+        .expect("delete");
+    let usage = store.library_usage(&a.id).await.expect("usage");
+    assert_eq!((usage.documents, usage.bytes), (1, 14));
+    assert_eq!(
+        store.library_usage("no-such-user").await.expect("usage"),
+        zero
+    );
 }
 
 /// Session versions start at 0 and each revocation increments them, per user.

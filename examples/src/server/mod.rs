@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod origin;
 pub mod pages;
 pub mod secrets;
 pub mod split;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -109,6 +110,11 @@ pub struct ServeArgs {
     /// Disable dev-credentials sign-in.
     #[arg(long)]
     pub no_dev_auth: bool,
+    /// This server's origin as browsers reach it (`http(s)://host[:port]`); default
+    /// `http://{addr}`. Requests naming another `Host` (loopback names aside) get 421, and
+    /// token replies' `ws_url` / `worker_url` are built from it.
+    #[arg(long, env = "PREPPAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The interviewer and the feedback model (see [`GeminiArgs`]).
     #[command(flatten)]
     pub gemini: GeminiArgs,
@@ -136,6 +142,7 @@ impl ServeArgs {
             database_url: None,
             dev_auth: true,
             no_dev_auth: false,
+            public_url: None,
             gemini: GeminiArgs::default(),
             limits: limits::LimitArgs::default(),
             google: oidc::GoogleArgs::default(),
@@ -149,6 +156,13 @@ impl ServeArgs {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("preppal.db").display()))
+    }
+
+    /// The public origin in effect: `--public-url`, or `http://{addr}`.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
     }
 
     fn dev_auth_enabled(&self) -> bool {
@@ -175,6 +189,8 @@ pub struct AppState {
     pub worker: Arc<WorkerTier>,
     /// Public base URL of the worker tier, when it is elsewhere.
     pub worker_public_url: Option<String>,
+    /// This server's public origin and the `Host` names it answers for.
+    pub hosts: Arc<origin::HostAllowlist>,
     /// Abuse limits, shared with the worker tier of this process.
     pub limits: Arc<limits::Limits>,
     /// Text extraction from uploaded PDFs (bounded concurrency).
@@ -187,8 +203,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The `ws://` or `wss://` base of the interview WebSocket for a request with `headers`.
-    pub fn worker_ws_base(&self, headers: &HeaderMap) -> String {
+    /// The `ws://` or `wss://` base of the interview WebSocket: the worker tier's public
+    /// URL, or this server's configured public origin (never the request's `Host`).
+    pub fn worker_ws_base(&self) -> String {
         if let Some(u) = &self.worker_public_url {
             return u
                 .replacen("https://", "wss://", 1)
@@ -196,15 +213,7 @@ impl AppState {
                 .trim_end_matches('/')
                 .to_owned();
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1:3000");
-        let https = headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p == "https");
-        format!("{}://{host}", if https { "wss" } else { "ws" })
+        self.hosts.ws_origin()
     }
 }
 
@@ -404,6 +413,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         .with_limits(Arc::clone(&limits))
         .with_reconnect_grace(std::time::Duration::from_secs(args.reconnect_grace_secs)),
     );
+    let hosts = Arc::new(origin::HostAllowlist::new(&args.public_url())?);
     let state = Arc::new(AppState {
         store,
         keys,
@@ -411,12 +421,15 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         dev_auth: args.dev_auth_enabled(),
         worker: Arc::clone(&worker),
         worker_public_url: None,
+        hosts: Arc::clone(&hosts),
         limits,
         documents: document::Extractor::default(),
         google,
         workers: None,
     });
-    let router = app(Arc::clone(&state)).merge(worker::router(worker));
+    let router = app(Arc::clone(&state))
+        .merge(worker::router(worker))
+        .layer(middleware::from_fn_with_state(hosts, origin::check_host));
     Ok(Server {
         router,
         state,
@@ -553,8 +566,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         %addr,
         database = %redact_url(&args.database_url()),
         dev_auth = server.state.dev_auth,
+        public_url = %server.state.hosts.origin(),
         "Preppal is listening: open http://{addr}/"
     );
+    if server.state.dev_auth {
+        tracing::info!("dev sign-in is on (any email, no password; refused through a proxy): --no-dev-auth turns it off");
+    }
     let _simulator = server.simulator;
     recover_interviews(&server.state).await?;
     let drain_timeout = std::time::Duration::from_secs(args.drain_timeout_secs);

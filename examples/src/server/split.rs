@@ -45,6 +45,10 @@ pub struct WebArgs {
     /// Disable dev-credentials sign-in.
     #[arg(long)]
     pub no_dev_auth: bool,
+    /// This server's origin as browsers reach it (`http(s)://host[:port]`); default
+    /// `http://{addr}`. Requests naming another `Host` (loopback names aside) get 421.
+    #[arg(long, env = "PREPPAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
@@ -114,7 +118,14 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     } else {
         args.dev_auth || args.addr.ip().is_loopback()
     };
+    let hosts = Arc::new(super::origin::HostAllowlist::new(
+        &args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr)),
+    )?);
     let state = Arc::new(AppState {
+        hosts: Arc::clone(&hosts),
         store: Arc::clone(&store),
         keys: keys.clone(),
         worker_secret,
@@ -135,7 +146,11 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         dev_auth,
         "Preppal web tier is listening: open http://{addr}/"
     );
-    axum::serve(listener, app(state))
+    let router = app(state).layer(axum::middleware::from_fn_with_state(
+        hosts,
+        super::origin::check_host,
+    ));
+    axum::serve(listener, router)
         .with_graceful_shutdown(super::shutdown_signal())
         .await?;
     Ok(())
