@@ -549,7 +549,8 @@ pub async fn library_list(state: Arc<AppState>, user: CurrentUser, lib: Library)
     Ok(Json(json!({ "items": items })))
 }
 
-/// `jobDescription.create` / `resume.create` / `*.update`.
+/// `jobDescription.create` / `resume.create` / `*.update`, within the user's library
+/// quota (409 `QUOTA_EXCEEDED`, see [`super::quota`]).
 pub async fn library_save(
     state: Arc<AppState>,
     user: CurrentUser,
@@ -558,26 +559,55 @@ pub async fn library_save(
 ) -> ApiResult {
     check_title(&input.title)?;
     check_document("content", &input.content)?;
-    let s = &state.store;
-    let v = match (lib, input.id) {
-        (Library::JobDescriptions, None) => json!(s
-            .create_job_description(&user.id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("job description"))?),
-        (Library::JobDescriptions, Some(id)) => json!(s
-            .update_job_description(&user.id, &id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("job description"))?),
-        (Library::Resumes, None) => json!(s
-            .create_resume(&user.id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("resume"))?),
-        (Library::Resumes, Some(id)) => json!(s
-            .update_resume(&user.id, &id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("resume"))?),
+    let s = state.store.as_ref();
+    let title = input.title.trim();
+    let new_bytes = i64::try_from(title.len() + input.content.len()).unwrap_or(i64::MAX);
+    let (added_documents, added_bytes) = match (&lib, &input.id) {
+        (_, None) => (1, new_bytes),
+        (Library::JobDescriptions, Some(id)) => {
+            let old = s
+                .get_job_description(&user.id, id)
+                .await
+                .map_err(store_err("job description"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
+        (Library::Resumes, Some(id)) => {
+            let old = s
+                .get_resume(&user.id, id)
+                .await
+                .map_err(store_err("resume"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
     };
+    let write = async {
+        Ok(match (lib, input.id) {
+            (Library::JobDescriptions, None) => json!(s
+                .create_job_description(&user.id, title, &input.content)
+                .await
+                .map_err(store_err("job description"))?),
+            (Library::JobDescriptions, Some(id)) => json!(s
+                .update_job_description(&user.id, &id, title, &input.content)
+                .await
+                .map_err(store_err("job description"))?),
+            (Library::Resumes, None) => json!(s
+                .create_resume(&user.id, title, &input.content)
+                .await
+                .map_err(store_err("resume"))?),
+            (Library::Resumes, Some(id)) => json!(s
+                .update_resume(&user.id, &id, title, &input.content)
+                .await
+                .map_err(store_err("resume"))?),
+        })
+    };
+    let v = state
+        .library_quota
+        .write(s, &user.id, added_documents, added_bytes, write)
+        .await?;
     Ok(Json(v))
+}
+
+fn byte_len(title: &str, content: &str) -> i64 {
+    i64::try_from(title.len() + content.len()).unwrap_or(i64::MAX)
 }
 
 /// `jobDescription.delete` / `resume.delete`.

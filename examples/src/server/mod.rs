@@ -14,12 +14,14 @@ pub mod api;
 pub mod auth;
 pub mod document;
 pub mod error;
+pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
 pub mod origin;
 pub mod pages;
+pub mod quota;
 pub mod secrets;
 pub mod split;
 pub mod tokens;
@@ -121,6 +123,12 @@ pub struct ServeArgs {
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// The library quota (see [`quota`]).
+    #[command(flatten)]
+    pub quota: quota::QuotaArgs,
+    /// HTTP server limits (see [`http`]).
+    #[command(flatten)]
+    pub http: http::HttpArgs,
     /// Google sign-in (see [`oidc`]).
     #[command(flatten)]
     pub google: oidc::GoogleArgs,
@@ -145,6 +153,8 @@ impl ServeArgs {
             public_url: None,
             gemini: GeminiArgs::default(),
             limits: limits::LimitArgs::default(),
+            quota: quota::QuotaArgs::default(),
+            http: http::HttpArgs::default(),
             google: oidc::GoogleArgs::default(),
             reconnect_grace_secs: 60,
             drain_timeout_secs: 60,
@@ -191,6 +201,8 @@ pub struct AppState {
     pub worker_public_url: Option<String>,
     /// This server's public origin and the `Host` names it answers for.
     pub hosts: Arc<origin::HostAllowlist>,
+    /// The library quota.
+    pub library_quota: quota::LibraryQuota,
     /// Abuse limits, shared with the worker tier of this process.
     pub limits: Arc<limits::Limits>,
     /// Text extraction from uploaded PDFs (bounded concurrency).
@@ -422,6 +434,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         worker: Arc::clone(&worker),
         worker_public_url: None,
         hosts: Arc::clone(&hosts),
+        library_quota: quota::LibraryQuota::new(args.quota),
         limits,
         documents: document::Extractor::default(),
         google,
@@ -543,7 +556,10 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
     let (listener, addr) = bind(args.addr).await?;
     let router = server.router;
     recover_interviews(&server.state).await?;
-    let task = tokio::spawn(async move { axum::serve(listener, router).await });
+    let http_args = args.http;
+    let task = tokio::spawn(async move {
+        http::serve(listener, router, http_args, std::future::pending()).await
+    });
     Ok(Running {
         addr,
         state: server.state,
@@ -578,33 +594,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     serve_until_drained(
         listener,
         server.router,
+        args.http,
         Arc::clone(&server.state.worker),
         drain_timeout,
     )
     .await
 }
 
-/// A bound listener whose accepted connections have `TCP_NODELAY` set ([`bind`]).
-pub(crate) type Listener =
-    axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
-
-/// Binds `addr` (port 0 picks a free port) for serving, returning the listener and the
-/// address it got. Every accepted connection gets `TCP_NODELAY`: an interview's frames are
-/// small and latency-bound, and with Nagle's algorithm a frame written while an earlier one
-/// is unacknowledged waits for the peer's ACK, which Linux may delay by up to 40 ms.
+/// Binds `addr` (port 0 picks a free port) for serving with [`http::serve`], returning
+/// the listener and the address it got.
 ///
 /// # Errors
 /// The bind error.
-pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<(Listener, SocketAddr)> {
-    use axum::serve::ListenerExt as _;
+pub(crate) async fn bind(
+    addr: SocketAddr,
+) -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let no_delay: fn(&mut tokio::net::TcpStream) = |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set on an accepted connection");
-        }
-    };
-    Ok((listener.tap_io(no_delay), addr))
+    Ok((listener, addr))
 }
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM, then drains `worker`: no new
@@ -614,8 +621,9 @@ pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<(Listener, SocketA
 /// # Errors
 /// When the listener fails.
 pub(crate) async fn serve_until_drained(
-    listener: Listener,
+    listener: tokio::net::TcpListener,
     router: Router,
+    http_args: http::HttpArgs,
     worker: Arc<WorkerTier>,
     drain_timeout: std::time::Duration,
 ) -> anyhow::Result<()> {
@@ -627,9 +635,7 @@ pub(crate) async fn serve_until_drained(
             let _ = drained_tx.send(left);
         });
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(drain)
-        .await?;
+    http::serve(listener, router, http_args, drain).await?;
     match tokio::time::timeout(drain_timeout, drained_rx).await {
         Ok(Ok(0)) => tracing::info!("every live interview was finished and saved"),
         Ok(Ok(left)) => {

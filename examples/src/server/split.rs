@@ -52,6 +52,12 @@ pub struct WebArgs {
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// The library quota (see [`super::quota`]).
+    #[command(flatten)]
+    pub quota: super::quota::QuotaArgs,
+    /// HTTP server limits (see [`super::http`]).
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
     /// Google sign-in (OpenID Connect), on when its client id and secret are set.
     #[command(flatten)]
     pub google: super::oidc::GoogleArgs,
@@ -80,6 +86,9 @@ pub struct WorkerArgs {
     /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// HTTP server limits (see [`super::http`]).
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
     /// Seconds an interview waits for its candidate to reconnect after the connection
     /// dropped, before it is finished with what was said (0 finishes it at once).
     #[arg(long, env = "PREPPAL_RECONNECT_GRACE_SECS", default_value_t = 60)]
@@ -126,6 +135,7 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     )?);
     let state = Arc::new(AppState {
         hosts: Arc::clone(&hosts),
+        library_quota: super::quota::LibraryQuota::new(args.quota),
         store: Arc::clone(&store),
         keys: keys.clone(),
         worker_secret,
@@ -150,9 +160,7 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         hosts,
         super::origin::check_host,
     ));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(super::shutdown_signal())
-        .await?;
+    super::http::serve(listener, router, args.http, super::shutdown_signal()).await?;
     Ok(())
 }
 
@@ -204,6 +212,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     super::serve_until_drained(
         listener,
         router,
+        args.http,
         tier,
         Duration::from_secs(args.drain_timeout_secs),
     )
