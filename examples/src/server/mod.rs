@@ -552,8 +552,13 @@ impl Running {
 /// # Errors
 /// As [`build`], or when the address cannot be bound.
 pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
-    let server = build(args).await?;
+    // Bound first, so that the default public origin names the port actually bound.
     let (listener, addr) = bind(args.addr).await?;
+    let args = &ServeArgs {
+        addr,
+        ..args.clone()
+    };
+    let server = build(args).await?;
     let router = server.router;
     recover_interviews(&server.state).await?;
     let http_args = args.http;
@@ -576,8 +581,10 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
 /// # Errors
 /// As [`build`], or when the address cannot be bound.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let server = build(&args).await?;
+    // Bound first, so that the default public origin names the port actually bound.
     let (listener, addr) = bind(args.addr).await?;
+    let args = ServeArgs { addr, ..args };
+    let server = build(&args).await?;
     tracing::info!(
         %addr,
         database = %redact_url(&args.database_url()),

@@ -127,11 +127,12 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     } else {
         args.dev_auth || args.addr.ip().is_loopback()
     };
+    let (listener, addr) = super::bind(args.addr).await?;
     let hosts = Arc::new(super::origin::HostAllowlist::new(
         &args
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", args.addr)),
+            .unwrap_or_else(|| format!("http://{addr}")),
     )?);
     let state = Arc::new(AppState {
         hosts: Arc::clone(&hosts),
@@ -148,7 +149,6 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         google: super::oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
         workers: Some(Arc::clone(&pool)),
     });
-    let (listener, addr) = super::bind(args.addr).await?;
     tracing::info!(
         %addr,
         database = %super::redact_url(&args.database_url),
