@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub mod audio;
 mod export;
 pub(crate) mod interview;
-mod markdown;
+pub mod markdown;
 pub mod report;
 
 pub use export::{export_report, run_export};
