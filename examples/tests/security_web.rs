@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use preppal_examples::server::http::HttpArgs;
 use preppal_examples::server::quota::QuotaArgs;
 use preppal_examples::server::{build, spawn, ServeArgs, Server};
