@@ -435,3 +435,62 @@ async fn a_slow_request_head_is_cut_off_and_connections_are_capped() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     r.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_interviews_are_capped_per_process() {
+    let data = tempfile::tempdir().unwrap();
+    let mut a = args(data.path().into());
+    a.limits.max_live_interviews = 1;
+    let r = spawn(&a).await.unwrap();
+    let http = reqwest::Client::new();
+    let mut urls = Vec::new();
+    for who in ["first@example.com", "second@example.com"] {
+        let v: Value = http
+            .post(format!("{}/api/auth/dev", r.url()))
+            .json(&json!({ "email": who }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let t = v["session_token"].as_str().unwrap().to_owned();
+        let v: Value = http
+            .post(format!("{}/api/interview.createSession", r.url()))
+            .bearer_auth(&t)
+            .json(&json!({ "idempotency_key": "cap", "job_description": "Rust backend engineer", "resume": "Rust." }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        let v: Value = http
+            .post(format!("{}/api/interview.generateWsToken", r.url()))
+            .bearer_auth(&t)
+            .json(&json!({ "interview_id": id }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        urls.push(v["ws_url"].as_str().unwrap().to_owned());
+    }
+    let (mut first, _) = tokio_tungstenite::connect_async(&urls[0]).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(20), first.next()).await;
+    // Another user, under their own per-user limit, is refused: the process is full.
+    match tokio_tungstenite::connect_async(&urls[1]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 503);
+            let body =
+                String::from_utf8_lossy(resp.body().as_deref().unwrap_or_default()).into_owned();
+            assert!(body.contains("limit of 1 live interviews"), "{body}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a second live interview was accepted over the cap"),
+    }
+    let _ = first.close(None).await;
+    r.stop();
+}
