@@ -63,6 +63,17 @@ struct Server {
 
 impl Server {
     async fn start(port: u16, data: &Path, sim: &SimulatorHandle, grace_secs: u64) -> Self {
+        Self::start_with(port, data, sim, grace_secs, &[]).await
+    }
+
+    /// As [`Server::start`], with more command-line arguments.
+    async fn start_with(
+        port: u16,
+        data: &Path,
+        sim: &SimulatorHandle,
+        grace_secs: u64,
+        extra: &[&str],
+    ) -> Self {
         let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
         let log = data.join(format!("server-{n}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
@@ -75,6 +86,7 @@ impl Server {
             .arg(data)
             .args(["--reconnect-grace-secs", &grace_secs.to_string()])
             .args(["--drain-timeout-secs", "20"])
+            .args(extra)
             .env("PREPPAL_GEMINI_URL", sim.url())
             .env("RUST_LOG", "info")
             .env_remove("GEMINI_API_KEY")
@@ -688,8 +700,13 @@ fn fixture(rel: &str) -> PathBuf {
 async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(free_port(), data.path(), &sim, 30).await;
-    let proxy = Proxy::start(server.port).await;
+    // The proxy stands in front of the server, so it is the server's public origin: the
+    // token replies' ws_url point at it.
+    let port = free_port();
+    let proxy = Proxy::start(port).await;
+    let public_url = format!("http://127.0.0.1:{}", proxy.port);
+    let server =
+        Server::start_with(port, data.path(), &sim, 30, &["--public-url", &public_url]).await;
     let answers = [
         ANSWERS[0],
         ANSWERS[1],
@@ -773,8 +790,12 @@ async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() 
 async fn a_vanished_peer_is_noticed_by_its_unanswered_pings_and_the_client_gets_back_in() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(free_port(), data.path(), &sim, 60).await;
-    let proxy = Proxy::start(server.port).await;
+    // The proxy is the server's public origin, so the interview's socket goes through it.
+    let port = free_port();
+    let proxy = Proxy::start(port).await;
+    let public_url = format!("http://127.0.0.1:{}", proxy.port);
+    let _server =
+        Server::start_with(port, data.path(), &sim, 60, &["--public-url", &public_url]).await;
     let api = Api::sign_in(
         &format!("http://127.0.0.1:{}", proxy.port),
         "vanish@example.com",

@@ -354,18 +354,19 @@ async fn the_whole_flow_signs_in_with_the_same_session_cookie_as_dev_sign_in() {
     assert_eq!(user["email"], "grace.hopper@example.com");
     assert_eq!(user["name"], "Grace Hopper");
 
-    // Dev sign-in with the same email is the same user.
-    let dev: Value = s
+    // Dev sign-in with the same email does not get into the Google account: identities
+    // (provider + subject) are never merged by email alone.
+    let dev = s
         .http
         .post(format!("{}/api/auth/dev", s.server.url()))
         .json(&json!({ "email": "grace.hopper@example.com" }))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(dev["user"]["id"], user["id"]);
+    assert_eq!(dev.status().as_u16(), 409);
+    let dev: Value = dev.json().await.unwrap();
+    assert_eq!(dev["error"]["code"], "ACCOUNT_EXISTS");
+    assert!(dev.get("session_token").is_none());
     s.server.stop();
 }
 

@@ -90,10 +90,20 @@ impl CountingProxy {
 /// WebSockets the client opened.
 async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) {
     let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    // The proxy is the server's public origin, so the token replies' ws_url point at it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let proxy = CountingProxy::start(port).await;
+    let mut args = ServeArgs::offline(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        data.path().to_path_buf(),
+    );
     args.gemini.url = Some(sim.url());
+    args.public_url = Some(format!("http://127.0.0.1:{}", proxy.port));
     let server = spawn(&args).await.unwrap();
-    let proxy = CountingProxy::start(server.addr.port()).await;
 
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, ANSWERS.join("\n")).unwrap();

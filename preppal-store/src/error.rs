@@ -72,6 +72,10 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The email belongs to an account of another sign-in identity (another provider, or
+    /// another subject of the same provider): accounts are never merged by email alone.
+    #[error("the email belongs to an account that signs in another way")]
+    IdentityConflict,
     /// The input cannot be stored; the message says which part and why.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -117,6 +121,7 @@ impl StoreError {
             | Self::StaleStatus { .. }
             | Self::IllegalTransition(_)
             | Self::LeaseHeld
+            | Self::IdentityConflict
             | Self::Duplicate { .. } => ErrorKind::Conflict,
             Self::InvalidInput(_) => ErrorKind::InvalidInput,
             Self::Unavailable { .. } => ErrorKind::Unavailable,

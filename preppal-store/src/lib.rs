@@ -82,8 +82,8 @@ use std::sync::Arc;
 pub use error::{ErrorKind, StoreError};
 pub use memory::MemoryStore;
 pub use model::{
-    Interview, InterviewSummary, JobDescription, Lease, NewInterview, Page, PageRequest, Resume,
-    User,
+    Interview, InterviewSummary, JobDescription, Lease, LibraryUsage, NewInterview, Page,
+    PageRequest, Resume, User,
 };
 pub use persist::{apply_persist_action, persist_to};
 #[cfg(feature = "postgres")]

@@ -26,6 +26,10 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<String, User>,
+    /// user id → (provider, subject) of the identity owning the account.
+    identities: HashMap<String, (String, String)>,
+    /// user id → session version (absent: 0).
+    session_versions: HashMap<String, u64>,
     user_by_email: HashMap<String, String>,
     job_descriptions: HashMap<String, LibraryItem>,
     resumes: HashMap<String, LibraryItem>,
@@ -185,6 +189,60 @@ impl InterviewStore for MemoryStore {
             .ok_or(StoreError::not_found("user"))
     }
 
+    async fn sign_in_user(
+        &self,
+        provider: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<User, StoreError> {
+        for t in [provider, subject, email, name] {
+            check_text(t, NUL)?;
+        }
+        let identity = (provider.to_owned(), subject.to_owned());
+        let mut s = self.lock();
+        if let Some(id) = s.user_by_email.get(email).cloned() {
+            match s.identities.get(&id) {
+                Some(owner) if *owner != identity => return Err(StoreError::IdentityConflict),
+                Some(_) => {}
+                None => {
+                    s.identities.insert(id.clone(), identity);
+                }
+            }
+            let user = s.users.get_mut(&id).ok_or(StoreError::not_found("user"))?;
+            user.name = name.to_owned();
+            return Ok(user.clone());
+        }
+        let user = User {
+            id: model::new_id(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            created_at_ms: model::now_ms(),
+        };
+        s.user_by_email.insert(email.to_owned(), user.id.clone());
+        s.identities.insert(user.id.clone(), identity);
+        s.users.insert(user.id.clone(), user.clone());
+        Ok(user)
+    }
+
+    async fn session_version(&self, user_id: &str) -> Result<u64, StoreError> {
+        let s = self.lock();
+        if !s.users.contains_key(user_id) {
+            return Err(StoreError::not_found("user"));
+        }
+        Ok(s.session_versions.get(user_id).copied().unwrap_or(0))
+    }
+
+    async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
+        let mut s = self.lock();
+        if !s.users.contains_key(user_id) {
+            return Err(StoreError::not_found("user"));
+        }
+        let v = s.session_versions.entry(user_id.to_owned()).or_insert(0);
+        *v += 1;
+        Ok(*v)
+    }
+
     async fn create_job_description(
         &self,
         user_id: &str,
@@ -269,6 +327,18 @@ impl InterviewStore for MemoryStore {
 
     async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
         self.lock().delete_library(Library::Resumes, user_id, id)
+    }
+
+    async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
+        let s = self.lock();
+        let mut usage = crate::LibraryUsage::default();
+        for item in s.job_descriptions.values().chain(s.resumes.values()) {
+            if item.user_id == user_id {
+                usage.documents += 1;
+                usage.bytes += (item.title.len() + item.content.len()) as u64;
+            }
+        }
+        Ok(usage)
     }
 
     async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {

@@ -39,6 +39,15 @@ pub struct JobDescription {
     pub updated_at_ms: i64,
 }
 
+/// How much a user's library holds: job descriptions and resumes together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryUsage {
+    /// Job descriptions plus resumes.
+    pub documents: u64,
+    /// Bytes of their titles and contents (UTF-8).
+    pub bytes: u64,
+}
+
 /// A resume in a user's library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {

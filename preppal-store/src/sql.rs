@@ -332,6 +332,75 @@ macro_rules! sql_store {
                     .ok_or(StoreError::not_found("user"))
             }
 
+            async fn sign_in_user(
+                &self,
+                provider: &str,
+                subject: &str,
+                email: &str,
+                name: &str,
+            ) -> Result<User, StoreError> {
+                for t in [provider, subject, email, name] {
+                    check_text(t, NUL)?;
+                }
+                // Create the account for this identity, or claim one stored before
+                // identities were recorded; then the account must be this identity's.
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, created_at_ms, auth_provider, auth_subject) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
+                )
+                .bind(model::new_id())
+                .bind(email)
+                .bind(name)
+                .bind(model::now_ms())
+                .bind(provider)
+                .bind(subject)
+                .execute(&self.pool)
+                .await?;
+                sqlx::query(
+                    "UPDATE users SET auth_provider = $2, auth_subject = $3 \
+                     WHERE email = $1 AND auth_provider IS NULL",
+                )
+                .bind(email)
+                .bind(provider)
+                .bind(subject)
+                .execute(&self.pool)
+                .await?;
+                let row = sqlx::query_as::<_, UserRow>(
+                    "UPDATE users SET name = $4 \
+                     WHERE email = $1 AND auth_provider = $2 AND auth_subject = $3 \
+                     RETURNING id, email, name, created_at_ms",
+                )
+                .bind(email)
+                .bind(provider)
+                .bind(subject)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(User::from).ok_or(StoreError::IdentityConflict)
+            }
+
+            async fn session_version(&self, user_id: &str) -> Result<u64, StoreError> {
+                let v: Option<i64> =
+                    sqlx::query_scalar("SELECT session_version FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                v.map(|v| u64::try_from(v).unwrap_or(0))
+                    .ok_or(StoreError::not_found("user"))
+            }
+
+            async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
+                let v: Option<i64> = sqlx::query_scalar(
+                    "UPDATE users SET session_version = session_version + 1 WHERE id = $1 \
+                     RETURNING session_version",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                v.map(|v| u64::try_from(v).unwrap_or(0))
+                    .ok_or(StoreError::not_found("user"))
+            }
+
             async fn create_job_description(
                 &self,
                 user_id: &str,
@@ -397,6 +466,25 @@ macro_rules! sql_store {
 
             async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
                 self.library_delete(Library::Resumes, user_id, id).await
+            }
+
+            async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
+                let (documents, bytes): (i64, i64) = sqlx::query_as(
+                    "SELECT \
+                       (SELECT COUNT(*) FROM job_descriptions WHERE user_id = $1) \
+                       + (SELECT COUNT(*) FROM resumes WHERE user_id = $1), \
+                       COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
+                                 FROM job_descriptions WHERE user_id = $1), 0) \
+                       + COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
+                                   FROM resumes WHERE user_id = $1), 0)",
+                )
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(crate::LibraryUsage {
+                    documents: u64::try_from(documents).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                })
             }
 
             async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {

@@ -4,7 +4,7 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 
 use crate::error::StoreError;
 use crate::model::{
-    Interview, JobDescription, Lease, NewInterview, Page, PageRequest, Resume, User,
+    Interview, JobDescription, Lease, LibraryUsage, NewInterview, Page, PageRequest, Resume, User,
 };
 
 /// Where Preppal keeps users, their libraries, interviews, transcripts, feedback and the
@@ -44,6 +44,37 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// `NotFound` when there is none.
     async fn get_user(&self, user_id: &str) -> Result<User, StoreError>;
+
+    /// Signs in the identity `provider` + `subject` (for example `"dev"` + the email, or
+    /// `"google"` + the ID token's `sub`) with `email`: creates the user, or finds the
+    /// user with `email` when that account is this identity's (or was stored before
+    /// identities were recorded, by [`InterviewStore::upsert_user`], and is claimed now),
+    /// and sets its name to `name`. Accounts are never merged by email alone.
+    ///
+    /// # Errors
+    /// `IdentityConflict` when the account with `email` belongs to another identity;
+    /// `InvalidInput` for NUL characters.
+    async fn sign_in_user(
+        &self,
+        provider: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<User, StoreError>;
+
+    /// The user's session version: session tokens carry the version they were issued at,
+    /// and one older than this is revoked (new users start at 0).
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user.
+    async fn session_version(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Revokes every session of the user issued so far (sign-out): increments its session
+    /// version and returns the new one.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user.
+    async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
 
     // ---- job description library ----
 
@@ -141,6 +172,13 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// `NotFound` when it does not exist or belongs to another user.
     async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+
+    /// How many job descriptions and resumes `user_id` has, and their bytes (titles and
+    /// contents), for the library quota. An unknown user has none.
+    ///
+    /// # Errors
+    /// The database's.
+    async fn library_usage(&self, user_id: &str) -> Result<LibraryUsage, StoreError>;
 
     // ---- interviews ----
 

@@ -74,6 +74,9 @@ macro_rules! contract_suite {
                 resumption_handle_round_trips,
                 errors_do_not_leak_sql,
                 upsert_user_finds_by_email,
+                identities_never_merge_by_email,
+                sign_out_revokes_sessions,
+                library_usage_counts_documents_and_bytes,
                 current_interview_is_newest_live,
                 invalid_input_is_rejected,
                 unknown_ids_are_not_found,
@@ -126,6 +129,9 @@ pub const CASES: &[&str] = &[
     "resumption_handle_round_trips",
     "errors_do_not_leak_sql",
     "upsert_user_finds_by_email",
+    "identities_never_merge_by_email",
+    "sign_out_revokes_sessions",
+    "library_usage_counts_documents_and_bytes",
     "current_interview_is_newest_live",
     "invalid_input_is_rejected",
     "unknown_ids_are_not_found",
@@ -1623,6 +1629,125 @@ pub async fn errors_do_not_leak_sql(store: &dyn InterviewStore) {
             .expect("get")
             .content,
         hostile
+    );
+}
+
+/// A sign-in identity (provider + subject) owns its account: the same identity finds it
+/// again, another identity with the same email is refused, and an account stored by
+/// `upsert_user` is claimed by its first identity.
+pub async fn identities_never_merge_by_email(store: &dyn InterviewStore) {
+    let a = store
+        .sign_in_user("google", "sub-1", "lin@example.com", "Lin")
+        .await
+        .expect("google sign-in");
+    let again = store
+        .sign_in_user("google", "sub-1", "lin@example.com", "Lin B")
+        .await
+        .expect("same identity");
+    assert_eq!(again.id, a.id);
+    assert_eq!(again.name, "Lin B");
+    for (provider, subject) in [("dev", "lin@example.com"), ("google", "sub-2")] {
+        let e = store
+            .sign_in_user(provider, subject, "lin@example.com", "Mallory")
+            .await
+            .expect_err("another identity with the same email");
+        assert!(matches!(e, StoreError::IdentityConflict), "{e:?}");
+        assert_eq!(e.kind(), crate::ErrorKind::Conflict);
+    }
+    assert_eq!(store.get_user(&a.id).await.expect("user").name, "Lin B");
+    let legacy = store
+        .upsert_user("old@example.com", "Old")
+        .await
+        .expect("upsert");
+    let claimed = store
+        .sign_in_user("dev", "old@example.com", "old@example.com", "Old")
+        .await
+        .expect("claim");
+    assert_eq!(claimed.id, legacy.id);
+    let e = store
+        .sign_in_user("google", "sub-9", "old@example.com", "Old")
+        .await
+        .expect_err("claimed by dev");
+    assert!(matches!(e, StoreError::IdentityConflict), "{e:?}");
+    let nul = store
+        .sign_in_user("dev", "x", "nul\0@example.com", "x")
+        .await;
+    assert!(matches!(nul, Err(StoreError::InvalidInput(_))), "{nul:?}");
+}
+
+/// Library usage counts both libraries of the user (documents and UTF-8 bytes of titles
+/// and contents) and no one else's, and follows updates and deletes.
+pub async fn library_usage_counts_documents_and_bytes(store: &dyn InterviewStore) {
+    let a = store
+        .sign_in_user("dev", "use-a@example.com", "use-a@example.com", "A")
+        .await
+        .expect("a");
+    let b = store
+        .sign_in_user("dev", "use-b@example.com", "use-b@example.com", "B")
+        .await
+        .expect("b");
+    let zero = crate::LibraryUsage::default();
+    assert_eq!(store.library_usage(&a.id).await.expect("usage"), zero);
+    let jd = store
+        .create_job_description(&a.id, "Role", "Rust, café")
+        .await
+        .expect("jd");
+    store
+        .create_resume(&a.id, "CV", "twelve bytes")
+        .await
+        .expect("resume");
+    store
+        .create_resume(&b.id, "Other", "not counted for a")
+        .await
+        .expect("other");
+    // "Rust, café" is 11 bytes in UTF-8 (10 characters).
+    let usage = store.library_usage(&a.id).await.expect("usage");
+    assert_eq!(usage.documents, 2);
+    assert_eq!(usage.bytes, 4 + 11 + 2 + 12);
+    store
+        .update_job_description(&a.id, &jd.id, "Role", "x")
+        .await
+        .expect("update");
+    assert_eq!(
+        store.library_usage(&a.id).await.expect("usage").bytes,
+        4 + 1 + 2 + 12
+    );
+    store
+        .delete_job_description(&a.id, &jd.id)
+        .await
+        .expect("delete");
+    let usage = store.library_usage(&a.id).await.expect("usage");
+    assert_eq!((usage.documents, usage.bytes), (1, 14));
+    assert_eq!(
+        store.library_usage("no-such-user").await.expect("usage"),
+        zero
+    );
+}
+
+/// Session versions start at 0 and each revocation increments them, per user.
+pub async fn sign_out_revokes_sessions(store: &dyn InterviewStore) {
+    let a = store
+        .sign_in_user("dev", "a@example.com", "a@example.com", "A")
+        .await
+        .expect("a");
+    let b = store
+        .sign_in_user("dev", "b@example.com", "b@example.com", "B")
+        .await
+        .expect("b");
+    assert_eq!(store.session_version(&a.id).await.expect("v"), 0);
+    assert_eq!(store.revoke_sessions(&a.id).await.expect("revoke"), 1);
+    assert_eq!(store.revoke_sessions(&a.id).await.expect("revoke"), 2);
+    assert_eq!(store.session_version(&a.id).await.expect("v"), 2);
+    assert_eq!(store.session_version(&b.id).await.expect("v"), 0);
+    let missing = store.session_version("no-such-user").await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let missing = store.revoke_sessions("no-such-user").await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
     );
 }
 

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 pub mod audio;
 mod export;
 pub(crate) mod interview;
+pub mod markdown;
 pub mod report;
 
 pub use export::{export_report, run_export};

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::markdown::escape;
 use preppal_core::metrics::{self, InterviewMetrics};
 use preppal_core::{
     Feedback, FeedbackSource, InterviewStatus, QuestionNote, Scores, TranscriptEntry,
@@ -172,9 +173,9 @@ impl InterviewReport {
                 other => other,
             };
             let text = if e.text.trim().is_empty() {
-                "_(no words transcribed)_"
+                "_(no words transcribed)_".to_owned()
             } else {
-                e.text.trim()
+                escape(&e.text)
             };
             let _ = writeln!(md, "**{who}** ({}): {text}\n", clock(e.start_ms));
         }
@@ -197,10 +198,10 @@ impl InterviewReport {
                         "Simulated feedback from the offline simulator, not from an AI model."
                             .to_owned()
                     }
-                    _ => format!("Source: {}.", f.source),
+                    _ => format!("Source: {}.", escape(&f.source)),
                 };
                 let _ = writeln!(md, "_{label}_\n");
-                let _ = writeln!(md, "{}\n", f.summary.trim());
+                let _ = writeln!(md, "{}\n", escape(&f.summary));
                 for (title, items) in [
                     ("Strengths", &f.strengths),
                     ("Areas to improve", &f.areas_to_improve),
@@ -210,7 +211,7 @@ impl InterviewReport {
                         md.push_str("- _none noted_\n");
                     }
                     for item in items {
-                        let _ = writeln!(md, "- {}", item.trim());
+                        let _ = writeln!(md, "- {}", escape(item));
                     }
                     md.push('\n');
                 }
@@ -225,7 +226,7 @@ impl InterviewReport {
                             md,
                             "- {name}: **{}/5**. {}",
                             score.value,
-                            score.reason.trim()
+                            escape(&score.reason)
                         );
                     }
                     md.push('\n');
@@ -236,9 +237,9 @@ impl InterviewReport {
                         let _ = writeln!(
                             md,
                             "- _{}_\n  > {}\n\n  {}",
-                            n.question.trim(),
-                            n.quote.trim(),
-                            n.note.trim()
+                            escape(&n.question),
+                            escape(&n.quote),
+                            escape(&n.note)
                         );
                     }
                     md.push('\n');
@@ -339,7 +340,7 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
         if v.is_empty() {
             "none".to_owned()
         } else {
-            v.join(", ")
+            v.iter().map(|t| escape(t)).collect::<Vec<_>>().join(", ")
         }
     };
     let _ = writeln!(
@@ -438,6 +439,67 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
         assert_eq!(v["metrics"]["filler_words"], 1);
         assert_eq!(v["feedback"]["dropped_notes"], 1);
+    }
+
+    #[test]
+    fn markdown_escapes_user_and_model_text() {
+        let entries = [
+            TranscriptEntry {
+                sequence: 0,
+                speaker: Speaker::Ai,
+                text: "Tell me <b>more</b>".into(),
+                start_ms: 0,
+                end_ms: 1_000,
+            },
+            TranscriptEntry {
+                sequence: 1,
+                speaker: Speaker::User,
+                text: "<script>alert(1)</script>\n# You are hired\n[prize](javascript:alert(1))"
+                    .into(),
+                start_ms: 2_000,
+                end_ms: 5_000,
+            },
+        ];
+        let feedback = Feedback::new(
+            "## Verdict: hire\n<img src=x onerror=alert(1)>",
+            vec!["# strong".into()],
+            vec![],
+            FeedbackSource::Gemini,
+        )
+        .with_notes(vec![QuestionNote::new(
+            "[q](javascript:x)",
+            "<script>",
+            "| a | b |",
+        )]);
+        let md = InterviewReport::new("iv", InterviewStatus::Completed, &entries, Some(&feedback))
+            .to_markdown();
+        // Every `<`, `[` and `(` of the texts is escaped: no HTML, no links.
+        let bare = |c: char| {
+            md.char_indices()
+                .filter(|(i, ch)| *ch == c && (*i == 0 || md.as_bytes()[i - 1] != b'\\'))
+                .count()
+        };
+        assert_eq!(bare('<'), 0, "{md}");
+        assert_eq!(bare('['), 0, "{md}");
+        assert!(!md.contains("](javascript:"), "{md}");
+        // The only headings are the export's own.
+        let headings: Vec<&str> = md
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#') || l.trim_start().starts_with("- #"))
+            .collect();
+        assert!(
+            headings.iter().all(|h| [
+                "# Interview iv",
+                "## Transcript",
+                "## Feedback",
+                "### Strengths",
+                "### Areas to improve",
+                "### Notes on your answers"
+            ]
+            .contains(h)),
+            "{headings:?}"
+        );
+        assert!(md.contains("\\<script\\>alert\\(1\\)"), "{md}");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use preppal_core::claims::{WORKER_TOKEN_TTL_SECS, WS_TOKEN_TTL_SECS};
 use preppal_core::InterviewStatus;
@@ -157,16 +156,11 @@ pub async fn create_session(
 
 async fn token_for(
     state: &AppState,
-    headers: &HeaderMap,
     user: &CurrentUser,
     interview_id: &str,
     ttl: u64,
 ) -> ApiResult {
-    let interview = state
-        .store
-        .get_interview(&user.id, interview_id)
-        .await
-        .map_err(store_err("interview"))?;
+    let interview = own_interview(state, user, interview_id).await?;
     if interview.status.is_terminal() {
         return Err(ApiError::Conflict(format!(
             "the interview is {}; it cannot be joined",
@@ -178,7 +172,7 @@ async fn token_for(
             tracing::error!(interview = %interview_id, error = %e, "no worker for the interview");
             ApiError::Unavailable
         })?),
-        None => state.worker_ws_base(headers),
+        None => state.worker_ws_base(),
     };
     let worker_url = ws_base
         .replacen("wss://", "https://", 1)
@@ -202,35 +196,19 @@ fn to_ws(url: &str) -> String {
 /// `interview.generateWorkerToken`: a 5-minute token for the interview's WebSocket.
 pub async fn generate_worker_token(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    token_for(
-        &state,
-        &headers,
-        &user,
-        &input.interview_id,
-        WORKER_TOKEN_TTL_SECS,
-    )
-    .await
+    token_for(&state, &user, &input.interview_id, WORKER_TOKEN_TTL_SECS).await
 }
 
 /// `interview.generateWsToken`: a 1-hour token for the interview's WebSocket.
 pub async fn generate_ws_token(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    token_for(
-        &state,
-        &headers,
-        &user,
-        &input.interview_id,
-        WS_TOKEN_TTL_SECS,
-    )
-    .await
+    token_for(&state, &user, &input.interview_id, WS_TOKEN_TTL_SECS).await
 }
 
 /// `interview.getById`.
@@ -239,11 +217,7 @@ pub async fn get_by_id(
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    let i = state
-        .store
-        .get_interview(&user.id, &input.interview_id)
-        .await
-        .map_err(store_err("interview"))?;
+    let i = own_interview(&state, &user, &input.interview_id).await?;
     Ok(Json(json!(i)))
 }
 
@@ -409,11 +383,7 @@ pub async fn get_feedback(
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    let i = state
-        .store
-        .get_interview(&user.id, &input.interview_id)
-        .await
-        .map_err(store_err("interview"))?;
+    let i = own_interview(&state, &user, &input.interview_id).await?;
     let f = state
         .store
         .get_feedback(&i.id)
@@ -428,11 +398,7 @@ pub async fn get_transcript(
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
-    let i = state
-        .store
-        .get_interview(&user.id, &input.interview_id)
-        .await
-        .map_err(store_err("interview"))?;
+    let i = own_interview(&state, &user, &input.interview_id).await?;
     let entries = state
         .store
         .get_transcript(&i.id)
@@ -441,12 +407,32 @@ pub async fn get_transcript(
     Ok(Json(json!({ "entries": entries })))
 }
 
-/// `interview.delete`: removes the interview with its transcript and feedback.
+/// The caller's own interview `interview_id`: every procedure on one interview loads it
+/// through here first, so anyone else's is 404 whatever its state, before any state check.
+///
+/// # Errors
+/// [`ApiError::NotFound`] when it does not exist or belongs to another user; the store's
+/// other errors.
+async fn own_interview(
+    state: &AppState,
+    user: &CurrentUser,
+    interview_id: &str,
+) -> Result<preppal_store::Interview, ApiError> {
+    state
+        .store
+        .get_interview(&user.id, interview_id)
+        .await
+        .map_err(store_err("interview"))
+}
+
+/// `interview.delete`: removes the interview with its transcript and feedback. Another
+/// user's interview is 404, live or not; the caller's own live one is 409.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
+    own_interview(&state, &user, &input.interview_id).await?;
     let leased = state
         .workers
         .as_ref()
@@ -481,11 +467,7 @@ pub async fn update_status(
     user: CurrentUser,
     Input(input): Input<UpdateStatus>,
 ) -> ApiResult {
-    let i = state
-        .store
-        .get_interview(&user.id, &input.interview_id)
-        .await
-        .map_err(store_err("interview"))?;
+    let i = own_interview(&state, &user, &input.interview_id).await?;
     if input.status != InterviewStatus::Error {
         return Err(ApiError::BadRequest(
             "users may only abandon an interview (status ERROR)".into(),
@@ -567,7 +549,8 @@ pub async fn library_list(state: Arc<AppState>, user: CurrentUser, lib: Library)
     Ok(Json(json!({ "items": items })))
 }
 
-/// `jobDescription.create` / `resume.create` / `*.update`.
+/// `jobDescription.create` / `resume.create` / `*.update`, within the user's library
+/// quota (409 `QUOTA_EXCEEDED`, see [`super::quota`]).
 pub async fn library_save(
     state: Arc<AppState>,
     user: CurrentUser,
@@ -576,26 +559,55 @@ pub async fn library_save(
 ) -> ApiResult {
     check_title(&input.title)?;
     check_document("content", &input.content)?;
-    let s = &state.store;
-    let v = match (lib, input.id) {
-        (Library::JobDescriptions, None) => json!(s
-            .create_job_description(&user.id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("job description"))?),
-        (Library::JobDescriptions, Some(id)) => json!(s
-            .update_job_description(&user.id, &id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("job description"))?),
-        (Library::Resumes, None) => json!(s
-            .create_resume(&user.id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("resume"))?),
-        (Library::Resumes, Some(id)) => json!(s
-            .update_resume(&user.id, &id, input.title.trim(), &input.content)
-            .await
-            .map_err(store_err("resume"))?),
+    let s = state.store.as_ref();
+    let title = input.title.trim();
+    let new_bytes = i64::try_from(title.len() + input.content.len()).unwrap_or(i64::MAX);
+    let (added_documents, added_bytes) = match (&lib, &input.id) {
+        (_, None) => (1, new_bytes),
+        (Library::JobDescriptions, Some(id)) => {
+            let old = s
+                .get_job_description(&user.id, id)
+                .await
+                .map_err(store_err("job description"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
+        (Library::Resumes, Some(id)) => {
+            let old = s
+                .get_resume(&user.id, id)
+                .await
+                .map_err(store_err("resume"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
     };
+    let write = async {
+        Ok(match (lib, input.id) {
+            (Library::JobDescriptions, None) => json!(s
+                .create_job_description(&user.id, title, &input.content)
+                .await
+                .map_err(store_err("job description"))?),
+            (Library::JobDescriptions, Some(id)) => json!(s
+                .update_job_description(&user.id, &id, title, &input.content)
+                .await
+                .map_err(store_err("job description"))?),
+            (Library::Resumes, None) => json!(s
+                .create_resume(&user.id, title, &input.content)
+                .await
+                .map_err(store_err("resume"))?),
+            (Library::Resumes, Some(id)) => json!(s
+                .update_resume(&user.id, &id, title, &input.content)
+                .await
+                .map_err(store_err("resume"))?),
+        })
+    };
+    let v = state
+        .library_quota
+        .write(s, &user.id, added_documents, added_bytes, write)
+        .await?;
     Ok(Json(v))
+}
+
+fn byte_len(title: &str, content: &str) -> i64 {
+    i64::try_from(title.len() + content.len()).unwrap_or(i64::MAX)
 }
 
 /// `jobDescription.delete` / `resume.delete`.

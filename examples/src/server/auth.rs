@@ -34,25 +34,38 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers)
-            .or_else(|| {
-                CookieJar::from_headers(&parts.headers)
-                    .get(SESSION_COOKIE)
-                    .map(|c| c.value().to_owned())
-            })
-            .ok_or(ApiError::Unauthorized)?;
-        let user_id = state.keys.verify_session(&token).map_err(|e| {
-            tracing::info!(reason = %e, "session token refused");
-            ApiError::Unauthorized
-        })?;
-        // The user must still exist.
-        state
-            .store
-            .get_user(&user_id)
-            .await
-            .map_err(|_| ApiError::Unauthorized)?;
-        Ok(Self { id: user_id })
+        current_user(&parts.headers, state).await
     }
+}
+
+/// The signed-in user of a request with `headers`: a valid session token (bearer or
+/// cookie) of a user that still exists, issued at the user's current session version.
+///
+/// # Errors
+/// [`ApiError::Unauthorized`] otherwise (the log says why).
+pub async fn current_user(headers: &HeaderMap, state: &AppState) -> Result<CurrentUser, ApiError> {
+    let token = bearer(headers)
+        .or_else(|| {
+            CookieJar::from_headers(headers)
+                .get(SESSION_COOKIE)
+                .map(|c| c.value().to_owned())
+        })
+        .ok_or(ApiError::Unauthorized)?;
+    let claims = state.keys.verify_session_claims(&token).map_err(|e| {
+        tracing::info!(reason = %e, "session token refused");
+        ApiError::Unauthorized
+    })?;
+    // The user must still exist, and the session must not have been signed out.
+    let current = state
+        .store
+        .session_version(&claims.sub)
+        .await
+        .map_err(|_| ApiError::Unauthorized)?;
+    if claims.ver < current {
+        tracing::info!("session token refused: signed out");
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(CurrentUser { id: claims.sub })
 }
 
 /// The token of an `Authorization: Bearer` header.
@@ -73,6 +86,11 @@ pub struct DevSignIn {
 
 /// `POST /api/auth/dev`: signs in with dev credentials (no password), when enabled.
 /// Replies `{"user": {...}, "session_token": "..."}` and sets the session cookie.
+///
+/// Refused with 403 `DEV_SIGN_IN_REFUSED` when the request came through a proxy (it
+/// carries a forwarding header: see [`super::origin::FORWARDING_HEADERS`]), and with 409
+/// `ACCOUNT_EXISTS` when the email belongs to an account that signs in with Google (dev
+/// and Google accounts are never merged by email).
 pub async fn dev_sign_in(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -81,6 +99,10 @@ pub async fn dev_sign_in(
 ) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
     if !state.dev_auth {
         return Err(ApiError::NotFound("sign-in method"));
+    }
+    if super::origin::is_forwarded(&headers) {
+        tracing::warn!("dev sign-in refused: the request came through a proxy");
+        return Err(ApiError::DevSignInRefused);
     }
     let email = input.email.trim().to_lowercase();
     if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
@@ -98,10 +120,18 @@ pub async fn dev_sign_in(
     }
     let user = state
         .store
-        .upsert_user(&email, &name)
+        .sign_in_user("dev", &email, &email, &name)
+        .await
+        .map_err(|e| match e {
+            preppal_store::StoreError::IdentityConflict => ApiError::AccountExists,
+            e => ApiError::from_store(e, "user"),
+        })?;
+    let ver = state
+        .store
+        .session_version(&user.id)
         .await
         .map_err(|e| ApiError::from_store(e, "user"))?;
-    let token = state.keys.sign_session(&user.id);
+    let token = state.keys.sign_session_at(&user.id, ver);
     Ok((
         jar.add(session_cookie(token.clone(), &headers)),
         Json(serde_json::json!({ "user": user, "session_token": token })),
@@ -142,12 +172,28 @@ pub async fn sign_in_methods(
     }))
 }
 
-/// `POST /api/auth/signout`: clears the session cookie.
-pub async fn sign_out(jar: CookieJar) -> (CookieJar, Json<serde_json::Value>) {
-    (
+/// `POST /api/auth/signout`: ends every session of the signed-in user (its session
+/// version is incremented, so the old cookie and bearer tokens get 401 from now on) and
+/// clears the session cookie. Without a valid session it only clears the cookie.
+///
+/// # Errors
+/// 503 when the store cannot record the sign-out (the sessions would stay valid).
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
+    if let Ok(user) = current_user(&headers, &state).await {
+        state
+            .store
+            .revoke_sessions(&user.id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "user"))?;
+    }
+    Ok((
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
         Json(serde_json::json!({ "ok": true })),
-    )
+    ))
 }
 
 fn time_secs(s: u64) -> time::Duration {

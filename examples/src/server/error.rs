@@ -36,6 +36,16 @@ pub enum ApiError {
     /// Something failed on our side; details are in the server log.
     #[error("internal error")]
     Internal,
+    /// Dev sign-in through a proxy (a forwarding header): refused, whatever the bind.
+    #[error("dev sign-in is only for requests made on this machine, not through a proxy")]
+    DevSignInRefused,
+    /// The email belongs to an account that signs in another way (Google or dev): the
+    /// accounts are kept apart.
+    #[error("this email belongs to an account that signs in another way; use that sign-in")]
+    AccountExists,
+    /// The user's library holds as much as allowed (count or total size).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// An uploaded document's text could not be extracted; the error says why (its own
     /// status and code, see [`ExtractError::status_and_code`]).
     #[error("{0}")]
@@ -55,6 +65,9 @@ impl ApiError {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
             Self::Document(e) => e.status_and_code(),
+            Self::DevSignInRefused => (StatusCode::FORBIDDEN, "DEV_SIGN_IN_REFUSED"),
+            Self::AccountExists => (StatusCode::CONFLICT, "ACCOUNT_EXISTS"),
+            Self::QuotaExceeded(_) => (StatusCode::CONFLICT, "QUOTA_EXCEEDED"),
         }
     }
 

@@ -4,6 +4,7 @@
 //! | --- | --- | --- | --- |
 //! | interview creations per user | 20 a minute | `--max-creations-per-minute` / `PREPPAL_MAX_CREATIONS_PER_MINUTE` | `interview.createSession`, 429 |
 //! | live interviews per user | 2 at once | `--max-live-per-user` / `PREPPAL_MAX_LIVE_PER_USER` | interview WebSocket, 429 before the upgrade |
+//! | live interviews per process | 500 at once | `--max-live-interviews` / `PREPPAL_MAX_LIVE_INTERVIEWS` | interview WebSocket, 503 before the upgrade |
 //! | audio frames per connection | 100 a second, bursts of 2 000 | `--audio-frames-per-second`, `--audio-frame-burst` / `PREPPAL_AUDIO_FRAMES_PER_SECOND`, `PREPPAL_AUDIO_FRAME_BURST` | driver: excess frames dropped, one `ErrorResponse` 429 |
 //!
 //! Fixed limits live beside the data they guard: the WebSocket message size
@@ -24,6 +25,8 @@ use std::time::Instant;
 pub const DEFAULT_CREATIONS_PER_MINUTE: u32 = 20;
 /// Default of `--max-live-per-user`.
 pub const DEFAULT_MAX_LIVE_PER_USER: u32 = 2;
+/// Default of `--max-live-interviews`.
+pub const DEFAULT_MAX_LIVE_INTERVIEWS: u32 = 500;
 /// Default of `--audio-frames-per-second`.
 pub const DEFAULT_AUDIO_FRAMES_PER_SECOND: u32 = 100;
 /// Default of `--audio-frame-burst`.
@@ -40,6 +43,9 @@ pub struct LimitArgs {
     /// Interviews one user may hold live (connected) at once.
     #[arg(long, env = "PREPPAL_MAX_LIVE_PER_USER", default_value_t = DEFAULT_MAX_LIVE_PER_USER)]
     pub max_live_per_user: u32,
+    /// Interviews this process holds live (connected) at once, all users together.
+    #[arg(long, env = "PREPPAL_MAX_LIVE_INTERVIEWS", default_value_t = DEFAULT_MAX_LIVE_INTERVIEWS)]
+    pub max_live_interviews: u32,
     /// Sustained audio frames per second accepted on one interview connection.
     #[arg(long, env = "PREPPAL_AUDIO_FRAMES_PER_SECOND", default_value_t = DEFAULT_AUDIO_FRAMES_PER_SECOND)]
     pub audio_frames_per_second: u32,
@@ -53,6 +59,7 @@ impl Default for LimitArgs {
         Self {
             max_creations_per_minute: DEFAULT_CREATIONS_PER_MINUTE,
             max_live_per_user: DEFAULT_MAX_LIVE_PER_USER,
+            max_live_interviews: DEFAULT_MAX_LIVE_INTERVIEWS,
             audio_frames_per_second: DEFAULT_AUDIO_FRAMES_PER_SECOND,
             audio_frame_burst: DEFAULT_AUDIO_FRAME_BURST,
         }
@@ -72,6 +79,12 @@ pub enum LimitError {
     /// The user already holds as many live interviews as allowed.
     #[error("too many live interviews; at most {max} at once")]
     TooManyLive {
+        /// The limit.
+        max: u32,
+    },
+    /// The process holds as many live interviews as allowed, all users together.
+    #[error("the server is at its limit of {max} live interviews; try again in a few minutes")]
+    ServerFull {
         /// The limit.
         max: u32,
     },
@@ -178,13 +191,23 @@ impl Limits {
     /// returned [`LiveSlot`] is dropped.
     ///
     /// # Errors
-    /// [`LimitError::TooManyLive`] (logged) when the user already holds the maximum.
+    /// [`LimitError::ServerFull`] (logged) when the process holds
+    /// [`LimitArgs::max_live_interviews`]; [`LimitError::TooManyLive`] (logged) when the
+    /// user already holds the maximum.
     pub fn claim_live(self: &Arc<Self>, user_id: &str) -> Result<LiveSlot, LimitError> {
         let max = self.args.max_live_per_user;
         let mut map = self
             .live
             .lock()
             .map_err(|_| LimitError::TooManyLive { max })?;
+        let total: u64 = map.values().map(|n| u64::from(*n)).sum();
+        if total >= u64::from(self.args.max_live_interviews) {
+            let e = LimitError::ServerFull {
+                max: self.args.max_live_interviews,
+            };
+            tracing::warn!(user = %user_id, error = %e, "interview connection refused");
+            return Err(e);
+        }
         let n = map.entry(user_id.to_owned()).or_insert(0);
         if *n >= max {
             let e = LimitError::TooManyLive { max };
@@ -349,6 +372,22 @@ mod tests {
         drop(s);
         assert_eq!(l.live_of("a"), 0);
         assert!(l.claim_live("a").is_ok());
+    }
+
+    #[test]
+    fn live_interviews_are_capped_per_process() {
+        let l = Arc::new(Limits::new(LimitArgs {
+            max_live_interviews: 2,
+            ..LimitArgs::default()
+        }));
+        let a = l.claim_live("a").unwrap();
+        let _b = l.claim_live("b").unwrap();
+        assert_eq!(
+            l.claim_live("c").unwrap_err(),
+            LimitError::ServerFull { max: 2 }
+        );
+        drop(a);
+        assert!(l.claim_live("c").is_ok());
     }
 
     #[test]

@@ -14,11 +14,14 @@ pub mod api;
 pub mod auth;
 pub mod document;
 pub mod error;
+pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod origin;
 pub mod pages;
+pub mod quota;
 pub mod secrets;
 pub mod split;
 pub mod tokens;
@@ -32,7 +35,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -109,12 +112,23 @@ pub struct ServeArgs {
     /// Disable dev-credentials sign-in.
     #[arg(long)]
     pub no_dev_auth: bool,
+    /// This server's origin as browsers reach it (`http(s)://host[:port]`); default
+    /// `http://{addr}`. Requests naming another `Host` (loopback names aside) get 421, and
+    /// token replies' `ws_url` / `worker_url` are built from it.
+    #[arg(long, env = "PREPPAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The interviewer and the feedback model (see [`GeminiArgs`]).
     #[command(flatten)]
     pub gemini: GeminiArgs,
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// The library quota (see [`quota`]).
+    #[command(flatten)]
+    pub quota: quota::QuotaArgs,
+    /// HTTP server limits (see [`http`]).
+    #[command(flatten)]
+    pub http: http::HttpArgs,
     /// Google sign-in (see [`oidc`]).
     #[command(flatten)]
     pub google: oidc::GoogleArgs,
@@ -136,8 +150,11 @@ impl ServeArgs {
             database_url: None,
             dev_auth: true,
             no_dev_auth: false,
+            public_url: None,
             gemini: GeminiArgs::default(),
             limits: limits::LimitArgs::default(),
+            quota: quota::QuotaArgs::default(),
+            http: http::HttpArgs::default(),
             google: oidc::GoogleArgs::default(),
             reconnect_grace_secs: 60,
             drain_timeout_secs: 60,
@@ -149,6 +166,13 @@ impl ServeArgs {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("preppal.db").display()))
+    }
+
+    /// The public origin in effect: `--public-url`, or `http://{addr}`.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
     }
 
     fn dev_auth_enabled(&self) -> bool {
@@ -175,6 +199,10 @@ pub struct AppState {
     pub worker: Arc<WorkerTier>,
     /// Public base URL of the worker tier, when it is elsewhere.
     pub worker_public_url: Option<String>,
+    /// This server's public origin and the `Host` names it answers for.
+    pub hosts: Arc<origin::HostAllowlist>,
+    /// The library quota.
+    pub library_quota: quota::LibraryQuota,
     /// Abuse limits, shared with the worker tier of this process.
     pub limits: Arc<limits::Limits>,
     /// Text extraction from uploaded PDFs (bounded concurrency).
@@ -187,8 +215,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The `ws://` or `wss://` base of the interview WebSocket for a request with `headers`.
-    pub fn worker_ws_base(&self, headers: &HeaderMap) -> String {
+    /// The `ws://` or `wss://` base of the interview WebSocket: the worker tier's public
+    /// URL, or this server's configured public origin (never the request's `Host`).
+    pub fn worker_ws_base(&self) -> String {
         if let Some(u) = &self.worker_public_url {
             return u
                 .replacen("https://", "wss://", 1)
@@ -196,15 +225,7 @@ impl AppState {
                 .trim_end_matches('/')
                 .to_owned();
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1:3000");
-        let https = headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p == "https");
-        format!("{}://{host}", if https { "wss" } else { "ws" })
+        self.hosts.ws_origin()
     }
 }
 
@@ -404,6 +425,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         .with_limits(Arc::clone(&limits))
         .with_reconnect_grace(std::time::Duration::from_secs(args.reconnect_grace_secs)),
     );
+    let hosts = Arc::new(origin::HostAllowlist::new(&args.public_url())?);
     let state = Arc::new(AppState {
         store,
         keys,
@@ -411,12 +433,16 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         dev_auth: args.dev_auth_enabled(),
         worker: Arc::clone(&worker),
         worker_public_url: None,
+        hosts: Arc::clone(&hosts),
+        library_quota: quota::LibraryQuota::new(args.quota),
         limits,
         documents: document::Extractor::default(),
         google,
         workers: None,
     });
-    let router = app(Arc::clone(&state)).merge(worker::router(worker));
+    let router = app(Arc::clone(&state))
+        .merge(worker::router(worker))
+        .layer(middleware::from_fn_with_state(hosts, origin::check_host));
     Ok(Server {
         router,
         state,
@@ -526,11 +552,19 @@ impl Running {
 /// # Errors
 /// As [`build`], or when the address cannot be bound.
 pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
-    let server = build(args).await?;
+    // Bound first, so that the default public origin names the port actually bound.
     let (listener, addr) = bind(args.addr).await?;
+    let args = &ServeArgs {
+        addr,
+        ..args.clone()
+    };
+    let server = build(args).await?;
     let router = server.router;
     recover_interviews(&server.state).await?;
-    let task = tokio::spawn(async move { axum::serve(listener, router).await });
+    let http_args = args.http;
+    let task = tokio::spawn(async move {
+        http::serve(listener, router, http_args, std::future::pending()).await
+    });
     Ok(Running {
         addr,
         state: server.state,
@@ -547,47 +581,44 @@ pub async fn spawn(args: &ServeArgs) -> anyhow::Result<Running> {
 /// # Errors
 /// As [`build`], or when the address cannot be bound.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let server = build(&args).await?;
+    // Bound first, so that the default public origin names the port actually bound.
     let (listener, addr) = bind(args.addr).await?;
+    let args = ServeArgs { addr, ..args };
+    let server = build(&args).await?;
     tracing::info!(
         %addr,
         database = %redact_url(&args.database_url()),
         dev_auth = server.state.dev_auth,
+        public_url = %server.state.hosts.origin(),
         "Preppal is listening: open http://{addr}/"
     );
+    if server.state.dev_auth {
+        tracing::info!("dev sign-in is on (any email, no password; refused through a proxy): --no-dev-auth turns it off");
+    }
     let _simulator = server.simulator;
     recover_interviews(&server.state).await?;
     let drain_timeout = std::time::Duration::from_secs(args.drain_timeout_secs);
     serve_until_drained(
         listener,
         server.router,
+        args.http,
         Arc::clone(&server.state.worker),
         drain_timeout,
     )
     .await
 }
 
-/// A bound listener whose accepted connections have `TCP_NODELAY` set ([`bind`]).
-pub(crate) type Listener =
-    axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
-
-/// Binds `addr` (port 0 picks a free port) for serving, returning the listener and the
-/// address it got. Every accepted connection gets `TCP_NODELAY`: an interview's frames are
-/// small and latency-bound, and with Nagle's algorithm a frame written while an earlier one
-/// is unacknowledged waits for the peer's ACK, which Linux may delay by up to 40 ms.
+/// Binds `addr` (port 0 picks a free port) for serving with [`http::serve`], returning
+/// the listener and the address it got.
 ///
 /// # Errors
 /// The bind error.
-pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<(Listener, SocketAddr)> {
-    use axum::serve::ListenerExt as _;
+pub(crate) async fn bind(
+    addr: SocketAddr,
+) -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let no_delay: fn(&mut tokio::net::TcpStream) = |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set on an accepted connection");
-        }
-    };
-    Ok((listener.tap_io(no_delay), addr))
+    Ok((listener, addr))
 }
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM, then drains `worker`: no new
@@ -597,8 +628,9 @@ pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<(Listener, SocketA
 /// # Errors
 /// When the listener fails.
 pub(crate) async fn serve_until_drained(
-    listener: Listener,
+    listener: tokio::net::TcpListener,
     router: Router,
+    http_args: http::HttpArgs,
     worker: Arc<WorkerTier>,
     drain_timeout: std::time::Duration,
 ) -> anyhow::Result<()> {
@@ -610,9 +642,7 @@ pub(crate) async fn serve_until_drained(
             let _ = drained_tx.send(left);
         });
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(drain)
-        .await?;
+    http::serve(listener, router, http_args, drain).await?;
     match tokio::time::timeout(drain_timeout, drained_rx).await {
         Ok(Ok(0)) => tracing::info!("every live interview was finished and saved"),
         Ok(Ok(left)) => {

@@ -142,6 +142,10 @@ pub enum SignInError {
     /// The user could not be stored.
     #[error("the user could not be saved")]
     Store,
+    /// The email belongs to an account of another sign-in identity (dev sign-in, or
+    /// another Google account): accounts are never merged by email alone.
+    #[error("the email belongs to an account that signs in another way")]
+    AccountExists,
 }
 
 impl SignInError {
@@ -162,6 +166,7 @@ impl SignInError {
             Self::EmailNotVerified => "email_not_verified",
             Self::Malformed(_) => "malformed_token",
             Self::Store => "unavailable",
+            Self::AccountExists => "account_exists",
         }
     }
 }
@@ -193,6 +198,9 @@ struct FlowClaims {
 #[derive(Debug, Deserialize)]
 struct IdClaims {
     iss: String,
+    /// The provider's stable id of the account (Core §2): with the provider, the identity.
+    #[serde(default)]
+    sub: String,
     /// A string, or an array of strings (Core §2).
     #[serde(default)]
     aud: serde_json::Value,
@@ -358,7 +366,11 @@ impl GoogleSignIn {
 
     /// Exchanges `code` and checks the ID token against this attempt; returns the verified
     /// email and display name.
-    async fn finish(&self, flow: &FlowClaims, code: &str) -> Result<(String, String), SignInError> {
+    async fn finish(
+        &self,
+        flow: &FlowClaims,
+        code: &str,
+    ) -> Result<(String, String, String), SignInError> {
         let d = self.discovery().await?;
         let resp = self
             .http
@@ -400,7 +412,7 @@ impl GoogleSignIn {
         d: &Discovery,
         id_token: &str,
         nonce: &str,
-    ) -> Result<(String, String), SignInError> {
+    ) -> Result<(String, String, String), SignInError> {
         let header = decode_header(id_token).map_err(|e| SignInError::Malformed(e.to_string()))?;
         if header.alg != Algorithm::RS256 {
             return Err(SignInError::BadSignature(format!(
@@ -466,7 +478,10 @@ impl GoogleSignIn {
             .map(|n| n.trim().chars().take(200).collect::<String>())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-        Ok((email, name))
+        if c.sub.is_empty() || c.sub.len() > 255 {
+            return Err(SignInError::Malformed("sub is empty or too long".into()));
+        }
+        Ok((c.sub, email, name))
     }
 }
 
@@ -597,10 +612,29 @@ async fn finish(
         .code
         .filter(|c| !c.is_empty())
         .ok_or(SignInError::NoCode)?;
-    let (email, name) = g.finish(&flow, &code).await?;
-    let user = state.store.upsert_user(&email, &name).await.map_err(|e| {
-        tracing::warn!(error = %e, "Google sign-in: user not saved");
+    let (subject, email, name) = g.finish(&flow, &code).await?;
+    let user = state
+        .store
+        .sign_in_user("google", &subject, &email, &name)
+        .await
+        .map_err(|e| match e {
+            preppal_store::StoreError::IdentityConflict => {
+                tracing::info!(
+                    "Google sign-in refused: the email belongs to another identity's account"
+                );
+                SignInError::AccountExists
+            }
+            e => {
+                tracing::warn!(error = %e, "Google sign-in: user not saved");
+                SignInError::Store
+            }
+        })?;
+    let ver = state.store.session_version(&user.id).await.map_err(|e| {
+        tracing::warn!(error = %e, "Google sign-in: session version not read");
         SignInError::Store
     })?;
-    Ok(session_cookie(state.keys.sign_session(&user.id), headers))
+    Ok(session_cookie(
+        state.keys.sign_session_at(&user.id, ver),
+        headers,
+    ))
 }

@@ -29,9 +29,12 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: `UNAUTHORIZED`, `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT`,
-    /// `PAYLOAD_TOO_LARGE`, `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`; for
-    /// `document.extractText` also `EMPTY_FILE`, `NOT_A_PDF`, `PDF_ENCRYPTED`,
-    /// `PDF_NO_TEXT`, `PDF_TOO_MUCH_TEXT` and `PDF_UNREADABLE`.
+    /// `PAYLOAD_TOO_LARGE`, `TOO_MANY_REQUESTS`, `UNAVAILABLE`, `INTERNAL`,
+    /// `QUOTA_EXCEEDED` (library quota) or `MISDIRECTED_REQUEST` (a `Host` this server
+    /// does not answer for); for `auth/dev` also `DEV_SIGN_IN_REFUSED` and
+    /// `ACCOUNT_EXISTS`; for `document.extractText` also `EMPTY_FILE`, `NOT_A_PDF`,
+    /// `PDF_ENCRYPTED`, `PDF_NO_TEXT`, `PDF_TOO_MUCH_TEXT`, `PDF_UNREADABLE`,
+    /// `PDF_TOO_COMPLEX`, `EXTRACTION_BUSY` and `PDF_READER_MISSING`.
     pub code: String,
     /// A message for people.
     pub message: String,
@@ -229,7 +232,7 @@ procedure!(
     sign_out,
     "/api/auth/signout",
     NoInput,
-    "Clear the session cookie"
+    "End every session of the signed-in user (older tokens get 401) and clear the session cookie"
 );
 
 #[utoipa::path(
@@ -240,8 +243,9 @@ procedure!(
     responses(
         (status = 200, description = "Signed in; sets the session cookie", body = serde_json::Value),
         (status = 400, description = "Malformed input", body = ErrorBody),
-        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+        (status = 403, description = "Cross-site request refused, or a request through a proxy (DEV_SIGN_IN_REFUSED)", body = ErrorBody),
         (status = 404, description = "Dev sign-in is off", body = ErrorBody),
+        (status = 409, description = "The email belongs to an account that signs in with Google (ACCOUNT_EXISTS)", body = ErrorBody),
     )
 )]
 fn dev_sign_in() {}
@@ -278,7 +282,9 @@ pub struct FileBody(Vec<u8>);
         (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
         (status = 413, description = "The file is larger than 4 MiB", body = ErrorBody),
         (status = 415, description = "Not a PDF (NOT_A_PDF)", body = ErrorBody),
-        (status = 422, description = "A PDF whose text cannot be had: PDF_ENCRYPTED, PDF_NO_TEXT, PDF_TOO_MUCH_TEXT or PDF_UNREADABLE", body = ErrorBody),
+        (status = 422, description = "A PDF whose text cannot be had: PDF_ENCRYPTED, PDF_NO_TEXT, PDF_TOO_MUCH_TEXT, PDF_UNREADABLE or PDF_TOO_COMPLEX", body = ErrorBody),
+        (status = 429, description = "As many PDFs as allowed are being read, this user's or the server's (EXTRACTION_BUSY)", body = ErrorBody),
+        (status = 503, description = "The server has no PDF reader (PDF_READER_MISSING: install poppler-utils)", body = ErrorBody),
     ),
     security(("session" = []))
 )]

@@ -45,9 +45,19 @@ pub struct WebArgs {
     /// Disable dev-credentials sign-in.
     #[arg(long)]
     pub no_dev_auth: bool,
+    /// This server's origin as browsers reach it (`http(s)://host[:port]`); default
+    /// `http://{addr}`. Requests naming another `Host` (loopback names aside) get 421.
+    #[arg(long, env = "PREPPAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// The library quota (see [`super::quota`]).
+    #[command(flatten)]
+    pub quota: super::quota::QuotaArgs,
+    /// HTTP server limits (see [`super::http`]).
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
     /// Google sign-in (OpenID Connect), on when its client id and secret are set.
     #[command(flatten)]
     pub google: super::oidc::GoogleArgs,
@@ -76,6 +86,9 @@ pub struct WorkerArgs {
     /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
+    /// HTTP server limits (see [`super::http`]).
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
     /// Seconds an interview waits for its candidate to reconnect after the connection
     /// dropped, before it is finished with what was said (0 finishes it at once).
     #[arg(long, env = "PREPPAL_RECONNECT_GRACE_SECS", default_value_t = 60)]
@@ -114,7 +127,16 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     } else {
         args.dev_auth || args.addr.ip().is_loopback()
     };
+    let (listener, addr) = super::bind(args.addr).await?;
+    let hosts = Arc::new(super::origin::HostAllowlist::new(
+        &args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+    )?);
     let state = Arc::new(AppState {
+        hosts: Arc::clone(&hosts),
+        library_quota: super::quota::LibraryQuota::new(args.quota),
         store: Arc::clone(&store),
         keys: keys.clone(),
         worker_secret,
@@ -127,7 +149,6 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         google: super::oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
         workers: Some(Arc::clone(&pool)),
     });
-    let (listener, addr) = super::bind(args.addr).await?;
     tracing::info!(
         %addr,
         database = %super::redact_url(&args.database_url),
@@ -135,9 +156,11 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         dev_auth,
         "Preppal web tier is listening: open http://{addr}/"
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(super::shutdown_signal())
-        .await?;
+    let router = app(state).layer(axum::middleware::from_fn_with_state(
+        hosts,
+        super::origin::check_host,
+    ));
+    super::http::serve(listener, router, args.http, super::shutdown_signal()).await?;
     Ok(())
 }
 
@@ -189,6 +212,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     super::serve_until_drained(
         listener,
         router,
+        args.http,
         tier,
         Duration::from_secs(args.drain_timeout_secs),
     )

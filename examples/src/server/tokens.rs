@@ -32,6 +32,11 @@ pub struct SessionClaims {
     pub iat: u64,
     /// Expires at, Unix seconds.
     pub exp: u64,
+    /// The user's session version when it was issued (see
+    /// `preppal_store::InterviewStore::session_version`); tokens from before versions
+    /// existed read as 0.
+    #[serde(default)]
+    pub ver: u64,
 }
 
 /// Why a token was refused. Logged; callers only learn that it was refused.
@@ -111,8 +116,14 @@ impl TokenKeys {
         Ok(decode::<C>(token, &self.dec, &Self::validation(aud))?.claims)
     }
 
-    /// A session token for `user_id`.
+    /// A session token for `user_id` at session version 0.
     pub fn sign_session(&self, user_id: &str) -> String {
+        self.sign_session_at(user_id, 0)
+    }
+
+    /// A session token for `user_id` at session version `ver` (the user's current one:
+    /// sign-out increments it, which revokes every token issued before).
+    pub fn sign_session_at(&self, user_id: &str, ver: u64) -> String {
         let now = now_secs();
         self.sign(&SessionClaims {
             sub: user_id.to_owned(),
@@ -120,6 +131,7 @@ impl TokenKeys {
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now + SESSION_TTL_SECS,
+            ver,
         })
     }
 
@@ -128,9 +140,17 @@ impl TokenKeys {
     /// # Errors
     /// [`TokenError`] saying why it was refused.
     pub fn verify_session(&self, token: &str) -> Result<String, TokenError> {
+        Ok(self.verify_session_claims(token)?.sub)
+    }
+
+    /// Checks a session token and returns its claims (the user id and session version).
+    ///
+    /// # Errors
+    /// [`TokenError`] saying why it was refused.
+    pub fn verify_session_claims(&self, token: &str) -> Result<SessionClaims, TokenError> {
         let data = decode::<SessionClaims>(token, &self.dec, &Self::validation(AUDIENCE_SESSION))?;
         check_iat(data.claims.iat)?;
-        Ok(data.claims.sub)
+        Ok(data.claims)
     }
 
     /// An interview token valid `ttl_secs` (see [`preppal_core::claims`] for the lifetimes).

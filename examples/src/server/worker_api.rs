@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use preppal_core::codec;
 use preppal_core::proto::{
@@ -224,18 +224,32 @@ fn error_reply(e: WorkerApiError) -> Response {
     )
 }
 
-/// `POST /api/worker`.
+/// `POST /api/worker`. The shared secret is checked before the body is read: a request
+/// without it is refused having read nothing but its head, and only then is the body read,
+/// up to [`codec::MAX_WORKER_MESSAGE_BYTES`] (413 beyond).
 pub async fn post_worker(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
-    let authorized =
-        bearer(&headers).is_some_and(|t| secrets::matches(&state.worker_secret, t.as_bytes()));
+    let (parts, body) = req.into_parts();
+    let authorized = bearer(&parts.headers)
+        .is_some_and(|t| secrets::matches(&state.worker_secret, t.as_bytes()));
     if !authorized {
         tracing::info!("worker API request refused: bad or missing shared secret");
         return error_reply(WorkerApiError::new(401, "unauthorized"));
     }
+    let body: Bytes = match axum::body::to_bytes(body, codec::MAX_WORKER_MESSAGE_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_reply(WorkerApiError::new(
+                413,
+                format!(
+                    "the body is larger than {} bytes or was cut short",
+                    codec::MAX_WORKER_MESSAGE_BYTES
+                ),
+            ))
+        }
+    };
     let req = match codec::decode_worker_request(body) {
         Ok(r) => r,
         Err(e @ codec::DecodeError::TooLarge { .. }) => {

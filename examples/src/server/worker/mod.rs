@@ -437,6 +437,9 @@ pub async fn interview_socket(
     }
     let slot = match tier.limits.claim_live(&claims.sub) {
         Ok(s) => s,
+        Err(e @ super::limits::LimitError::ServerFull { .. }) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
+        }
         Err(e) => return (StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response(),
     };
     let Some((guard, link)) = tier.claim(&interview_id) else {
