@@ -59,6 +59,23 @@ pub enum Fault {
         /// Send an audio message of the cut generation after `interrupted`.
         late_audio: bool,
     },
+    /// Cut the line being generated with `interrupted: true` and **no** `turnComplete`
+    /// after it (then, when `late_audio`, one more audio message of the cut generation), as
+    /// the service sometimes does (fault kind 1 of the fault suite): the next line follows
+    /// when the candidate's turn ends, with no `turnComplete` in between. Only meaningful
+    /// with [`FaultTrigger::DuringLine`].
+    InterruptWithoutTurnComplete {
+        /// Send an audio message of the cut generation after `interrupted`.
+        late_audio: bool,
+    },
+    /// Send `{"serverContent": {"inputTranscription": {"text": ...}}}`: a transcription of
+    /// the candidate's speech. With [`FaultTrigger::DuringLine`] it arrives after the
+    /// interviewer's reply began, as input transcription may on the service (it has no
+    /// ordering guarantee, gemini-live-protocol notes §4.1).
+    InputTranscription {
+        /// The fragment, exactly as sent.
+        text: String,
+    },
     /// Send a message that carries only `usageMetadata` (as 3.1 models do, §4.1).
     UsageOnly,
     /// Stop reading the socket for this long: control frames (pongs) and client messages

@@ -1044,6 +1044,26 @@ impl Connection {
                 }
                 Ok(())
             }
+            Fault::InterruptWithoutTurnComplete { late_audio } => {
+                let Some(s) = self.speaking.take() else {
+                    return Ok(());
+                };
+                self.send(&json!({ "serverContent": { "interrupted": true } }))
+                    .await?;
+                let late = s
+                    .queue
+                    .into_iter()
+                    .find_map(|(_, m)| m.pointer("/serverContent/modelTurn").cloned());
+                if let Some(turn) = late.filter(|_| late_audio) {
+                    self.send(&json!({ "serverContent": { "modelTurn": turn } }))
+                        .await?;
+                }
+                Ok(())
+            }
+            Fault::InputTranscription { text } => {
+                self.send(&json!({ "serverContent": { "inputTranscription": { "text": text } } }))
+                    .await
+            }
             Fault::UsageOnly => {
                 let usage = self.usage(0);
                 self.send(&json!({ "usageMetadata": usage })).await
