@@ -428,10 +428,7 @@ impl ResilientSession {
                         Ok(Ok(live)) => Box::pin(self.install(*live)).await,
                         Ok(Err(e)) => {
                             tracing::error!(error = %e, "Gemini Live could not be reconnected");
-                            let (code, reason) = match e {
-                                LiveError::ClosedDuringSetup { code, reason } => (code, reason),
-                                e => (1011, e.to_string()),
-                            };
+                            let (code, reason) = e.close_parts();
                             self.finish(code, reason);
                         }
                         Err(e) => self.finish(1011, format!("reconnection task failed: {e}")),

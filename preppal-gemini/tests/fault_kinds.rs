@@ -104,7 +104,10 @@ fn turn_complete(m: &M) -> bool {
 }
 
 /// Runs an interview against `sim`; `candidate` plays the candidate's part and ends it.
-async fn interview<F, Fut>(sim: SimulatorConfig, candidate: F) -> (InterviewSession, Vec<M>, Vec<PersistAction>)
+async fn interview<F, Fut>(
+    sim: SimulatorConfig,
+    candidate: F,
+) -> (InterviewSession, Vec<M>, Vec<PersistAction>)
 where
     F: FnOnce(Candidate) -> Fut,
     Fut: std::future::Future<Output = Candidate> + Send + 'static,

@@ -258,12 +258,11 @@ async fn interrupted_line(audio_in_same_message: bool, late_audio: bool) -> (Vec
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
     let now = std::time::Instant::now();
-    let mut session = InterviewSession::new(
-        "iv",
-        SessionConfig::new(Duration::from_secs(600)),
-        now,
-    );
-    session.handle_model(ModelEvent::SetupComplete, now).unwrap();
+    let mut session =
+        InterviewSession::new("iv", SessionConfig::new(Duration::from_secs(600)), now);
+    session
+        .handle_model(ModelEvent::SetupComplete, now)
+        .unwrap();
     for event in &events {
         session.handle_model(event.clone(), now).unwrap();
     }

@@ -1506,7 +1506,10 @@ pub async fn error_kind_is_stored_on_the_interview(store: &dyn InterviewStore) {
         .await
         .expect("history");
     assert_eq!(listed.items[0].error_kind.as_deref(), Some("quota"));
-    store.set_error_kind(&i.id, "service").await.expect("replace");
+    store
+        .set_error_kind(&i.id, "service")
+        .await
+        .expect("replace");
     assert_eq!(
         store
             .get_interview(&alice.id, &i.id)

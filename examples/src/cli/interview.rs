@@ -1025,7 +1025,10 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             }
         }
         ServerMessage::ErrorResponse(e) => {
-            warn!(code = e.code, message = %e.message, "the server reported an error");
+            let kind = preppal_core::proto::ErrorKind::try_from(e.kind)
+                .map(|k| k.as_str_name())
+                .unwrap_or("ERROR_KIND_UNSPECIFIED");
+            warn!(code = e.code, kind, message = %e.message, "the server reported an error");
             None
         }
         ServerMessage::SessionResumed(r) => {
@@ -1095,7 +1098,7 @@ mod tests {
             text: "Tell me about yourself.".into(),
             is_final: true,
             turn_complete: true,
-            start_ms: 0,
+            ..Default::default()
         });
         assert!(matches!(
             on_server_message(done, &mut queued),
@@ -1106,7 +1109,7 @@ mod tests {
             text: "Hi".into(),
             is_final: true,
             turn_complete: true,
-            start_ms: 0,
+            ..Default::default()
         });
         assert!(on_server_message(user_final, &mut queued).is_none());
         let ended = ServerMessage::SessionEnded(proto::SessionEnded {
