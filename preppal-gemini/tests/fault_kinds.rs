@@ -13,11 +13,17 @@ use futures::channel::mpsc;
 use futures::StreamExt as _;
 use preppal_core::codec::{self, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as M;
-use preppal_core::{InterviewSession, PersistAction, SessionConfig, Speaker, TranscriptEntry};
-use preppal_gemini::simulator::{
-    Fault, FaultTrigger, InterviewScript, Simulator, SimulatorConfig, SpeechMode,
+use preppal_core::{
+    InterviewSession, ModelCommand, ModelEvent, PersistAction, SessionConfig, Speaker,
+    TranscriptEntry,
 };
-use preppal_gemini::{interviewer_instruction, LiveConfig, LiveInterview, ReconnectPolicy};
+use preppal_gemini::simulator::{
+    Fault, FaultTrigger, InterviewScript, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
+};
+use preppal_gemini::{
+    interviewer_instruction, LiveConfig, LiveInterview, ReconnectPolicy, ResilientSession,
+};
+use serde_json::Value;
 
 const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
 const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
@@ -243,4 +249,159 @@ async fn kind2_late_input_transcription_completes_the_answer_it_transcribes() {
         })
         .collect();
     assert_eq!(late, "I led the migration.");
+}
+
+// ---- rotations: ResilientSession against the simulator --------------------------------
+
+fn policy() -> ReconnectPolicy {
+    ReconnectPolicy::default()
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .with_max_retries(4)
+        .with_go_away_margin(Duration::from_millis(300))
+        .with_stall_timeout(Duration::from_secs(3))
+}
+
+/// The next event other than `Usage`.
+async fn next(live: &mut ResilientSession) -> ModelEvent {
+    loop {
+        let event = tokio::time::timeout(LIMIT, live.next_event())
+            .await
+            .expect("an event in time")
+            .expect("the session goes on")
+            .expect("not an error");
+        if !matches!(event, ModelEvent::Usage(_)) {
+            return event;
+        }
+    }
+}
+
+/// Reads events until a `TurnComplete`; returns them and the turn's joined transcription.
+async fn turn(live: &mut ResilientSession, events: &mut Vec<ModelEvent>) -> String {
+    let mut text = String::new();
+    loop {
+        let event = next(live).await;
+        if let ModelEvent::OutputTranscription(t) = &event {
+            text.push_str(t);
+        }
+        let done = event == ModelEvent::TurnComplete;
+        events.push(event);
+        if done {
+            return text;
+        }
+    }
+}
+
+fn resumed_handles(sim: &SimulatorHandle) -> Vec<String> {
+    sim.recorded()
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .skip(1)
+        .map(|c| {
+            c[0].pointer("/setup/sessionResumption/handle")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn kind3_go_away_resumes_with_a_handle_covering_the_last_turn_nothing_said_twice() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::DuringLine(0),
+        Fault::GoAway {
+            time_left: Duration::from_secs(20),
+        },
+    ))
+    .await
+    .unwrap();
+    let config = LiveConfig::new("test-key", instruction()).with_endpoint(sim.url());
+    let mut live = ResilientSession::connect(config, policy()).await.unwrap();
+    assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
+    live.send(ModelCommand::Begin).await.unwrap();
+    let mut events = Vec::new();
+    let first = turn(&mut live, &mut events).await;
+    // The switch comes once a handle issued after the line's generation is at hand.
+    loop {
+        let event = next(&mut live).await;
+        let resumed = matches!(event, ModelEvent::Resumed { .. });
+        events.push(event);
+        if resumed {
+            break;
+        }
+    }
+    live.send(ModelCommand::Text("I led the migration.".into()))
+        .await
+        .unwrap();
+    let second = turn(&mut live, &mut events).await;
+    live.send(ModelCommand::Close).await.unwrap();
+    let lines = script().lines;
+    assert_eq!([first.as_str(), second.as_str()], [&lines[0], &lines[1]]);
+    // The handle the new connection resumed with came after the first line's output.
+    let handles: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            ModelEvent::ResumptionUpdate {
+                handle,
+                resumable: true,
+            } => Some(handle.as_str()),
+            _ => None,
+        })
+        .collect();
+    let resumed = resumed_handles(&sim);
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    let used = handles.iter().position(|h| *h == resumed[0]).unwrap();
+    let first_audio = events
+        .iter()
+        .position(|e| matches!(e, ModelEvent::Audio(_)))
+        .unwrap();
+    let used_at = events
+        .iter()
+        .position(|e| matches!(e, ModelEvent::ResumptionUpdate { handle, .. } if *handle == handles[used]))
+        .unwrap();
+    assert!(used_at > first_audio, "resumed from a handle older than the line");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn kind6_a_typed_answer_after_the_last_handle_is_sent_again_on_the_resumed_connection() {
+    let sim = Simulator::start(sim_config().with_fault(
+        FaultTrigger::AfterLine(0),
+        Fault::GoAwayThenSilence {
+            time_left: Duration::from_secs(5),
+        },
+    ))
+    .await
+    .unwrap();
+    let config = LiveConfig::new("test-key", instruction()).with_endpoint(sim.url());
+    let mut live = ResilientSession::connect(config, policy()).await.unwrap();
+    assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
+    live.send(ModelCommand::Begin).await.unwrap();
+    let mut events = Vec::new();
+    let first = turn(&mut live, &mut events).await;
+    // The answer goes out on the old connection, which has gone silent after goAway.
+    live.send(ModelCommand::Text("I led the migration.".into()))
+        .await
+        .unwrap();
+    let second = turn(&mut live, &mut events).await;
+    live.send(ModelCommand::Close).await.unwrap();
+    let lines = script().lines;
+    assert_eq!([first.as_str(), second.as_str()], [&lines[0], &lines[1]]);
+    let recorded: Vec<_> = sim.recorded().into_iter().filter(|c| !c.is_empty()).collect();
+    assert_eq!(recorded.len(), 2, "one rotation, no reconnect loop");
+    let texts = |c: &Vec<Value>| -> Vec<String> {
+        c.iter()
+            .filter_map(|m| m.pointer("/realtimeInput/text").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(texts(&recorded[0]), ["I led the migration."]);
+    assert_eq!(texts(&recorded[1]), ["I led the migration."], "sent again after the resume");
+    assert!(
+        !recorded[1]
+            .iter()
+            .any(|m| m.pointer("/clientContent").is_some()),
+        "answered without a re-prompt"
+    );
+    sim.shutdown().await;
 }

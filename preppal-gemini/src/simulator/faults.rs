@@ -26,6 +26,8 @@ pub enum FaultTrigger {
     DuringLine(usize),
     /// This long after the WebSocket connection was accepted.
     After(Duration),
+    /// Right after line `n`'s `turnComplete` and the resumable handle that follows it.
+    AfterLine(usize),
 }
 
 /// Something the simulator does wrong, or the way the real service does it.
@@ -75,6 +77,13 @@ pub enum Fault {
     InputTranscription {
         /// The fragment, exactly as sent.
         text: String,
+    },
+    /// Send `goAway` with this `timeLeft` and go on as usual (answers, audio, handles);
+    /// the connection is closed with 1011 [`DEADLINE_EXPIRED`] if it is still open when the
+    /// time is up (gemini-live-protocol notes §4.3).
+    GoAway {
+        /// `goAway.timeLeft`.
+        time_left: Duration,
     },
     /// Send a message that carries only `usageMetadata` (as 3.1 models do, §4.1).
     UsageOnly,

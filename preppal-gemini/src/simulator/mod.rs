@@ -1060,6 +1060,16 @@ impl Connection {
                 }
                 Ok(())
             }
+            Fault::GoAway { time_left } => {
+                self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
+                    .await?;
+                let at = Instant::now() + time_left;
+                if self.close_at.is_none_or(|t| t > at) {
+                    self.close_at = Some(at);
+                    self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
+                }
+                Ok(())
+            }
             Fault::InputTranscription { text } => {
                 self.send(&json!({ "serverContent": { "inputTranscription": { "text": text } } }))
                     .await
@@ -1566,7 +1576,7 @@ impl Connection {
             if hold && s.playback_end > now {
                 return Ok(());
             }
-            let (tokens, closing) = (s.response_tokens, s.closing);
+            let (tokens, closing, line) = (s.response_tokens, s.closing, s.line);
             self.speaking = None;
             let usage = self.usage(tokens);
             let message = self.turn_complete(usage);
@@ -1575,6 +1585,7 @@ impl Connection {
                 return self.close(1000, "").await;
             }
             self.send_resumption_update(true).await?;
+            self.fire(FaultTrigger::AfterLine(line)).await?;
             if std::mem::take(&mut self.reply_owed) {
                 self.candidate_turn_ended().await?;
             }
