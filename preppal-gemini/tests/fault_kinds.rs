@@ -359,7 +359,10 @@ async fn kind3_go_away_resumes_with_a_handle_covering_the_last_turn_nothing_said
         .iter()
         .position(|e| matches!(e, ModelEvent::ResumptionUpdate { handle, .. } if *handle == handles[used]))
         .unwrap();
-    assert!(used_at > first_audio, "resumed from a handle older than the line");
+    assert!(
+        used_at > first_audio,
+        "resumed from a handle older than the line"
+    );
     sim.shutdown().await;
 }
 
@@ -387,7 +390,11 @@ async fn kind6_a_typed_answer_after_the_last_handle_is_sent_again_on_the_resumed
     live.send(ModelCommand::Close).await.unwrap();
     let lines = script().lines;
     assert_eq!([first.as_str(), second.as_str()], [&lines[0], &lines[1]]);
-    let recorded: Vec<_> = sim.recorded().into_iter().filter(|c| !c.is_empty()).collect();
+    let recorded: Vec<_> = sim
+        .recorded()
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect();
     assert_eq!(recorded.len(), 2, "one rotation, no reconnect loop");
     let texts = |c: &Vec<Value>| -> Vec<String> {
         c.iter()
@@ -396,7 +403,11 @@ async fn kind6_a_typed_answer_after_the_last_handle_is_sent_again_on_the_resumed
             .collect()
     };
     assert_eq!(texts(&recorded[0]), ["I led the migration."]);
-    assert_eq!(texts(&recorded[1]), ["I led the migration."], "sent again after the resume");
+    assert_eq!(
+        texts(&recorded[1]),
+        ["I led the migration."],
+        "sent again after the resume"
+    );
     assert!(
         !recorded[1]
             .iter()
