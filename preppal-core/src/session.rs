@@ -75,10 +75,13 @@ use crate::transcript::{Speaker, Transcript, TranscriptEntry};
 
 mod failure;
 mod model_turns;
+mod trailing_silence;
 
 pub use failure::ModelErrorKind;
 use model_turns::ModelTurnRules;
 pub use model_turns::{NOT_ANSWERING, REPROMPT_INSTRUCTION, SILENCE_REPLY};
+use trailing_silence::TrailingSilence;
+pub use trailing_silence::TRAILING_FRAME;
 
 /// Instruction sent to the model when the time limit is near.
 pub const WRAP_UP_INSTRUCTION: &str = "Time is nearly up. Thank the candidate warmly and close \
@@ -116,6 +119,11 @@ pub struct SessionConfig {
     /// long after the candidate's last speech re-prompts the model (once; then the
     /// candidate is told). Default 8 s; zero disables it (gemini-live-protocol notes §10.2).
     pub no_output_timeout: Duration,
+    /// When the candidate's audio stream stops mid-turn, keep streaming this much silence
+    /// to the model (in [`TRAILING_FRAME`] frames) instead of leaving it without trailing
+    /// audio: for models that ignore `audioStreamEnd` and need it to end the turn
+    /// (gemini-live-protocol notes §10.2; the model table says which). Default zero: off.
+    pub trailing_silence: Duration,
 }
 
 impl SessionConfig {
@@ -132,7 +140,14 @@ impl SessionConfig {
             checkpoint_interval: Duration::from_secs(5),
             cut_generation_silence: model_turns::DEFAULT_CUT_GENERATION_SILENCE,
             no_output_timeout: model_turns::DEFAULT_NO_OUTPUT_TIMEOUT,
+            trailing_silence: Duration::ZERO,
         }
+    }
+
+    /// Sets [`SessionConfig::trailing_silence`] (zero turns it off).
+    pub fn with_trailing_silence(mut self, d: Duration) -> Self {
+        self.trailing_silence = d;
+        self
     }
 
     /// Sets [`SessionConfig::cut_generation_silence`].
@@ -364,6 +379,8 @@ pub struct InterviewSession {
     last_checkpoint: Vec<TranscriptEntry>,
     /// The cut generation, late transcription, "[Silence]" and watchdog rules.
     turns: ModelTurnRules,
+    /// Silence owed to the model after the candidate's audio stream stopped.
+    trailing: TrailingSilence,
     /// Bytes of model audio dropped because the turn was interrupted.
     dropped_audio_bytes: u64,
     to_model: VecDeque<ModelCommand>,
@@ -423,6 +440,7 @@ impl InterviewSession {
             resumed_elapsed: None,
             last_checkpoint: Vec::new(),
             turns: ModelTurnRules::default(),
+            trailing: TrailingSilence::default(),
             dropped_audio_bytes: 0,
             to_model: VecDeque::new(),
             to_client: VecDeque::new(),
@@ -541,6 +559,9 @@ impl InterviewSession {
                 let samples = audio.len() as u64 / 2;
                 let speech = pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold);
                 self.turns.candidate_audio(&self.config, samples, speech);
+                if self.transcript.is_open(Speaker::User) || speech {
+                    self.trailing.candidate_audio(&self.config, now);
+                }
                 if speech {
                     self.turns.candidate_speech(&self.config, now);
                     let at = self.elapsed_ms(now);
@@ -603,6 +624,7 @@ impl InterviewSession {
                     self.dropped_audio_bytes += audio.len() as u64;
                 } else {
                     self.turns.model_output();
+                    self.trailing.stop();
                     self.model_output_started();
                     self.transcript.mark_activity(Speaker::Ai, at);
                     self.to_client.push_back(to_client(ToClient::AudioResponse(
@@ -702,6 +724,9 @@ impl InterviewSession {
         }
         if !self.is_ended() {
             self.no_output_watchdog(now);
+            if let Some(silence) = self.trailing.fire(&self.config, now) {
+                self.to_model.push_back(silence);
+            }
         }
     }
 
@@ -800,8 +825,16 @@ impl InterviewSession {
     /// When [`InterviewSession::handle_timeout`] must next be called; `None` when no timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let watchdog = self.turns.deadline().filter(|_| !self.is_ended());
-        self.timers.iter().flatten().copied().chain(watchdog).min()
+        let ended = self.is_ended();
+        let watchdog = self.turns.deadline().filter(|_| !ended);
+        let trailing = self.trailing.deadline().filter(|_| !ended);
+        self.timers
+            .iter()
+            .flatten()
+            .copied()
+            .chain(watchdog)
+            .chain(trailing)
+            .min()
     }
 
     // ---- internals -----------------------------------------------------------------
@@ -990,6 +1023,7 @@ impl InterviewSession {
         };
         self.timers = [None; 5];
         self.turns.stop();
+        self.trailing.stop();
         self.to_model.push_back(ModelCommand::Close);
         if let Some(kind) = reason.error_kind() {
             self.to_client

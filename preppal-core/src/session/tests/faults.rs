@@ -289,3 +289,42 @@ fn no_output_after_interrupted_or_an_empty_turn_reprompts_then_tells_the_candida
         "only the wrap-up"
     );
 }
+
+#[test]
+fn trailing_silence_keeps_streaming_when_the_candidate_audio_stops_mid_turn() {
+    let config = SessionConfig::new(10 * MIN)
+        .with_checkpoint_interval(Duration::ZERO)
+        .with_trailing_silence(Duration::from_millis(250));
+    let mut h = Harness::with_config(config);
+    h.model(ModelEvent::SetupComplete).unwrap();
+    h.model(ModelEvent::OutputTranscription("Q?".into()))
+        .unwrap();
+    h.model(ModelEvent::TurnComplete).unwrap();
+    answer(&mut h, 400, 0);
+    let sent = h.to_model.len();
+    // The stream stops: 100 + 100 + 50 ms of silence follow, one frame per 100 ms.
+    let mut silence = Vec::new();
+    for _ in 0..3 {
+        assert!(h.step());
+        match h.to_model.last() {
+            Some(ModelCommand::Audio(a)) => silence.push(a.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        silence.iter().map(Bytes::len).collect::<Vec<_>>(),
+        [3_200, 3_200, 1_600]
+    );
+    assert!(silence.iter().all(|a| a.iter().all(|b| *b == 0)));
+    assert_eq!(h.to_model.len(), sent + 3);
+    // Then nothing more is owed but the wrap-up.
+    assert!(h.session.poll_timeout().is_some_and(|t| t > h.now + MIN));
+    // Off by default.
+    let mut h = Harness::started(10 * MIN);
+    answer(&mut h, 400, 0);
+    let before = h.to_model.len();
+    h.advance(Duration::from_secs(1));
+    h.session.handle_timeout(h.now);
+    h.drain();
+    assert_eq!(h.to_model.len(), before);
+}
