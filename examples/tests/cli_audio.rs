@@ -584,7 +584,7 @@ mod scripted {
             text,
             is_final: true,
             turn_complete: true,
-            start_ms: 0,
+            ..Default::default()
         };
         send(socket, M::TranscriptUpdate(done)).await;
     }

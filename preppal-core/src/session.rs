@@ -46,8 +46,11 @@
 //! Model transcription fragments are joined exactly as sent. The interviewer's turn ends
 //! on `turnComplete` or `interrupted`; the candidate's turn ends on the first model output
 //! after it. A candidate turn with audio but no transcription keeps its timing and an
-//! empty text. After `interrupted`, model audio and transcription are dropped until the
-//! model's `turnComplete`, and the client is told to flush its player.
+//! empty text. After `interrupted` the client is told to flush its player, and model
+//! audio and transcription are dropped until the cut generation is over (not longer: a
+//! new model turn is always heard); a late candidate transcription fragment amends the
+//! candidate entry it belongs to; "[Silence]"-only replies are dropped; a no-output
+//! watchdog re-prompts a model that says nothing (see `model_turns.rs`).
 //!
 //! # Answer audio
 //!
@@ -69,6 +72,16 @@ use crate::model::{FunctionResponse, ModelCommand, ModelEvent};
 use crate::proto::{self, server_to_client_message::Message as ToClient, ServerToClientMessage};
 use crate::status::InterviewStatus;
 use crate::transcript::{Speaker, Transcript, TranscriptEntry};
+
+mod failure;
+mod model_turns;
+mod trailing_silence;
+
+pub use failure::ModelErrorKind;
+use model_turns::ModelTurnRules;
+pub use model_turns::{NOT_ANSWERING, REPROMPT_INSTRUCTION, SILENCE_REPLY};
+use trailing_silence::TrailingSilence;
+pub use trailing_silence::TRAILING_FRAME;
 
 /// Instruction sent to the model when the time limit is near.
 pub const WRAP_UP_INSTRUCTION: &str = "Time is nearly up. Thank the candidate warmly and close \
@@ -98,6 +111,19 @@ pub struct SessionConfig {
     /// ([`PersistAction::OpenTurns`]), so a long turn is never only in memory. Default 5 s;
     /// zero disables it.
     pub checkpoint_interval: Duration,
+    /// After `interrupted`, this much candidate silence (on the audio's own timeline) ends
+    /// the cut generation: model output after it is a new turn, even without a
+    /// `turnComplete` first. Default 300 ms.
+    pub cut_generation_silence: Duration,
+    /// After `interrupted` or a `turnComplete` with nothing said, no model output for this
+    /// long after the candidate's last speech re-prompts the model (once; then the
+    /// candidate is told). Default 8 s; zero disables it (gemini-live-protocol notes §10.2).
+    pub no_output_timeout: Duration,
+    /// When the candidate's audio stream stops mid-turn, keep streaming this much silence
+    /// to the model (in [`TRAILING_FRAME`] frames) instead of leaving it without trailing
+    /// audio: for models that ignore `audioStreamEnd` and need it to end the turn
+    /// (gemini-live-protocol notes §10.2; the model table says which). Default zero: off.
+    pub trailing_silence: Duration,
 }
 
 impl SessionConfig {
@@ -112,7 +138,28 @@ impl SessionConfig {
             input_sample_rate_hz: 16_000,
             reconnect_grace: Duration::from_secs(60),
             checkpoint_interval: Duration::from_secs(5),
+            cut_generation_silence: model_turns::DEFAULT_CUT_GENERATION_SILENCE,
+            no_output_timeout: model_turns::DEFAULT_NO_OUTPUT_TIMEOUT,
+            trailing_silence: Duration::ZERO,
         }
+    }
+
+    /// Sets [`SessionConfig::trailing_silence`] (zero turns it off).
+    pub fn with_trailing_silence(mut self, d: Duration) -> Self {
+        self.trailing_silence = d;
+        self
+    }
+
+    /// Sets [`SessionConfig::cut_generation_silence`].
+    pub fn with_cut_generation_silence(mut self, d: Duration) -> Self {
+        self.cut_generation_silence = d;
+        self
+    }
+
+    /// Sets [`SessionConfig::no_output_timeout`] (zero disables the watchdog).
+    pub fn with_no_output_timeout(mut self, d: Duration) -> Self {
+        self.no_output_timeout = d;
+        self
     }
 
     /// Sets [`SessionConfig::reconnect_grace`].
@@ -183,6 +230,18 @@ impl EndReason {
         }
     }
 
+    /// Why the model failed, when it did: the kind of a [`EndReason::ModelClosed`] that
+    /// was not a normal close ([`ModelErrorKind::from_close`]), or
+    /// [`ModelErrorKind::Timeout`] for [`EndReason::SetupTimeout`]. Stored as the
+    /// interview's `error_kind` and sent to the candidate in `ErrorResponse.kind`.
+    pub fn error_kind(&self) -> Option<ModelErrorKind> {
+        match self {
+            Self::ModelClosed { code, reason } => ModelErrorKind::from_close(*code, reason),
+            Self::SetupTimeout => Some(ModelErrorKind::Timeout),
+            _ => None,
+        }
+    }
+
     /// The reason as the browser protocol's `SessionEnded.Reason`.
     pub fn to_proto(&self) -> proto::session_ended::Reason {
         use proto::session_ended::Reason;
@@ -213,6 +272,9 @@ pub enum SessionEvent {
     Interrupted,
     /// The model was asked to wrap up because the time limit is near.
     WrapUp,
+    /// The model said nothing after an interruption or an empty turn and was re-prompted
+    /// ([`REPROMPT_INSTRUCTION`]).
+    Reprompted,
     /// The model announced it will close the connection in `time_left_ms` ms (`goAway`).
     GoAway {
         /// `timeLeft` in ms.
@@ -315,8 +377,10 @@ pub struct InterviewSession {
     resumed_elapsed: Option<Duration>,
     /// The open turns as last offered for storage.
     last_checkpoint: Vec<TranscriptEntry>,
-    /// After `interrupted`, model output is dropped until `turnComplete`.
-    dropping_model_output: bool,
+    /// The cut generation, late transcription, "[Silence]" and watchdog rules.
+    turns: ModelTurnRules,
+    /// Silence owed to the model after the candidate's audio stream stopped.
+    trailing: TrailingSilence,
     /// Bytes of model audio dropped because the turn was interrupted.
     dropped_audio_bytes: u64,
     to_model: VecDeque<ModelCommand>,
@@ -375,7 +439,8 @@ impl InterviewSession {
             client_attached: true,
             resumed_elapsed: None,
             last_checkpoint: Vec::new(),
-            dropping_model_output: false,
+            turns: ModelTurnRules::default(),
+            trailing: TrailingSilence::default(),
             dropped_audio_bytes: 0,
             to_model: VecDeque::new(),
             to_client: VecDeque::new(),
@@ -492,7 +557,13 @@ impl InterviewSession {
             ClientMessage::End => self.end(EndReason::UserEnded, now),
             ClientMessage::Audio(audio) if started => {
                 let samples = audio.len() as u64 / 2;
-                if pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold) {
+                let speech = pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold);
+                self.turns.candidate_audio(&self.config, samples, speech);
+                if self.transcript.is_open(Speaker::User) || speech {
+                    self.trailing.candidate_audio(&self.config, now);
+                }
+                if speech {
+                    self.turns.candidate_speech(&self.config, now);
                     let at = self.elapsed_ms(now);
                     self.transcript.mark_activity(Speaker::User, at);
                     let pause_samples =
@@ -510,6 +581,9 @@ impl InterviewSession {
                     // A typed answer starts the candidate's turn: what the model said
                     // before it is a finished turn.
                     self.finish_turn(Speaker::Ai, false);
+                    // What the model says next answers it.
+                    self.turns.cut_over();
+                    self.turns.close_amendable();
                     // Typed answers are whole messages, not fragments: keep them apart.
                     let sep = match self.transcript.open_text(Speaker::User) {
                         Some(t) if !t.is_empty() && !t.ends_with(char::is_whitespace) => " ",
@@ -546,9 +620,11 @@ impl InterviewSession {
         let at = self.elapsed_ms(now);
         match event {
             ModelEvent::Audio(audio) => {
-                if self.dropping_model_output {
+                if self.turns.dropping() {
                     self.dropped_audio_bytes += audio.len() as u64;
                 } else {
+                    self.turns.model_output();
+                    self.trailing.stop();
                     self.model_output_started();
                     self.transcript.mark_activity(Speaker::Ai, at);
                     self.to_client.push_back(to_client(ToClient::AudioResponse(
@@ -558,28 +634,43 @@ impl InterviewSession {
                     )));
                 }
             }
-            ModelEvent::OutputTranscription(fragment) if !self.dropping_model_output => {
+            ModelEvent::OutputTranscription(fragment) if !self.turns.dropping() => {
+                self.turns.model_output();
                 self.model_output_started();
-                self.transcript.append(Speaker::Ai, &fragment, at);
-                self.push_transcript_update(Speaker::Ai, fragment, false, false);
+                self.transcript.mark_activity(Speaker::Ai, at);
+                let so_far = self.transcript.open_text(Speaker::Ai).unwrap_or_default();
+                let text = self.turns.output_text(so_far, &fragment);
+                if !text.is_empty() {
+                    self.transcript.append(Speaker::Ai, &text, at);
+                    self.push_transcript_update(Speaker::Ai, text, false, false);
+                }
             }
-            ModelEvent::InputTranscription(fragment) => {
-                self.transcript.append(Speaker::User, &fragment, at);
-                self.push_transcript_update(Speaker::User, fragment, false, false);
-            }
+            ModelEvent::InputTranscription(fragment) => match self.turns.amendable() {
+                Some(sequence) if !self.transcript.is_open(Speaker::User) => {
+                    self.amend_candidate_entry(sequence, fragment);
+                }
+                _ => {
+                    self.transcript.append(Speaker::User, &fragment, at);
+                    self.push_transcript_update(Speaker::User, fragment, false, false);
+                }
+            },
             ModelEvent::Interrupted => {
                 if self.transcript.is_open(Speaker::User) {
                     self.answer_tally.barged_in = true;
                 }
-                self.finish_turn(Speaker::Ai, false);
-                self.dropping_model_output = true;
+                self.finish_model_turn(false);
+                self.turns.close_amendable();
+                self.turns.interrupted();
+                self.turns.turn_boundary(&self.config, now, true);
                 self.to_client
                     .push_back(to_client(ToClient::Interrupted(proto::Interrupted {})));
                 self.events.push_back(SessionEvent::Interrupted);
             }
             ModelEvent::TurnComplete => {
-                self.dropping_model_output = false;
-                self.finish_turn(Speaker::Ai, true);
+                self.turns.cut_over();
+                self.turns.close_amendable();
+                self.finish_model_turn(true);
+                self.turns.turn_boundary(&self.config, now, false);
             }
             ModelEvent::GoAway { time_left_ms } => {
                 self.events.push_back(SessionEvent::GoAway { time_left_ms });
@@ -620,6 +711,7 @@ impl InterviewSession {
                 match timer {
                     Timer::Setup => self.end(EndReason::SetupTimeout, now),
                     Timer::WrapUp => {
+                        self.turns.cut_over();
                         self.to_model
                             .push_back(ModelCommand::Instruct(WRAP_UP_INSTRUCTION.to_owned()));
                         self.events.push_back(SessionEvent::WrapUp);
@@ -628,6 +720,12 @@ impl InterviewSession {
                     Timer::Grace => self.end(EndReason::ClientGone, now),
                     Timer::Checkpoint => self.checkpoint(now),
                 }
+            }
+        }
+        if !self.is_ended() {
+            self.no_output_watchdog(now);
+            if let Some(silence) = self.trailing.fire(&self.config, now) {
+                self.to_model.push_back(silence);
             }
         }
     }
@@ -727,7 +825,16 @@ impl InterviewSession {
     /// When [`InterviewSession::handle_timeout`] must next be called; `None` when no timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.iter().flatten().min().copied()
+        let ended = self.is_ended();
+        let watchdog = self.turns.deadline().filter(|_| !ended);
+        let trailing = self.trailing.deadline().filter(|_| !ended);
+        self.timers
+            .iter()
+            .flatten()
+            .copied()
+            .chain(watchdog)
+            .chain(trailing)
+            .min()
     }
 
     // ---- internals -----------------------------------------------------------------
@@ -833,6 +940,7 @@ impl InterviewSession {
         };
         if speaker == Speaker::User {
             self.close_answer_tally(entry.sequence);
+            self.turns.candidate_entry_ended(entry.sequence);
         }
         self.to_client
             .push_back(to_client(ToClient::TranscriptUpdate(
@@ -842,6 +950,7 @@ impl InterviewSession {
                     is_final: true,
                     turn_complete,
                     start_ms: entry.start_ms,
+                    sequence: 0,
                 },
             )));
         self.events.push_back(SessionEvent::TurnEnded {
@@ -894,6 +1003,7 @@ impl InterviewSession {
                     is_final,
                     turn_complete,
                     start_ms,
+                    sequence: 0,
                 },
             )));
     }
@@ -912,7 +1022,17 @@ impl InterviewSession {
             InterviewStatus::Error
         };
         self.timers = [None; 5];
+        self.turns.stop();
+        self.trailing.stop();
         self.to_model.push_back(ModelCommand::Close);
+        if let Some(kind) = reason.error_kind() {
+            self.to_client
+                .push_back(to_client(ToClient::ErrorResponse(proto::ErrorResponse {
+                    code: 502,
+                    message: kind.sentence().to_owned(),
+                    kind: kind.to_proto() as i32,
+                })));
+        }
         self.to_client
             .push_back(to_client(ToClient::SessionEnded(proto::SessionEnded {
                 reason: reason.to_proto() as i32,

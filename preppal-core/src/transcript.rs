@@ -202,6 +202,30 @@ impl Transcript {
         self.open[speaker.index()].as_ref().map(|t| t.start_ms)
     }
 
+    /// When `speaker`'s open turn was last active, in ms since the interview started.
+    pub fn open_end_ms(&self, speaker: Speaker) -> Option<u64> {
+        self.open[speaker.index()].as_ref().map(|t| t.end_ms)
+    }
+
+    /// Drops `speaker`'s open turn without making an entry of it (a model turn that said
+    /// nothing worth keeping). Returns whether one was open.
+    pub fn discard_open(&mut self, speaker: Speaker) -> bool {
+        self.open[speaker.index()].take().is_some()
+    }
+
+    /// Appends a late `fragment` to the finished entry `sequence` (its timing unchanged) and
+    /// returns it, or `None` when there is no such entry. The entry's text still starts with
+    /// what it was, so a store that already holds it extends it in place.
+    pub fn amend(&mut self, sequence: u32, fragment: &str) -> Option<&TranscriptEntry> {
+        let entry = self
+            .entries
+            .iter_mut()
+            .rev()
+            .find(|e| e.sequence == sequence)?;
+        entry.text.push_str(fragment);
+        Some(entry)
+    }
+
     /// Closes `speaker`'s open turn and returns the new entry, or `None` when no turn was open.
     pub fn finalize(&mut self, speaker: Speaker) -> Option<&TranscriptEntry> {
         let turn = self.open[speaker.index()].take()?;

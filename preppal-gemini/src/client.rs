@@ -65,10 +65,6 @@ pub struct LiveSession<S = MaybeTlsStream<TcpStream>> {
     usage: Option<UsageMetadata>,
     /// The `Closed` event has been queued; the socket is not read again.
     ended: bool,
-    /// Between `interrupted` and the next `turnComplete`: audio of the cut generation is
-    /// dropped (§4.1, §8b item 5).
-    dropping_audio: bool,
-    dropped_audio_bytes: u64,
     /// Ids of `toolCall`s not yet answered nor cancelled: candidate audio is held back
     /// meanwhile (the server closes with 1008 otherwise, §3.4).
     pending_tool_calls: Vec<String>,
@@ -256,8 +252,6 @@ where
                     pending: VecDeque::with_capacity(pending.len()),
                     usage,
                     ended: false,
-                    dropping_audio: false,
-                    dropped_audio_bytes: 0,
                     pending_tool_calls: Vec::new(),
                     gated_audio_bytes: 0,
                     manual_activity: config.manual_activity(),
@@ -349,8 +343,8 @@ where
     /// - A malformed frame gives `Some(Err(LiveError::Protocol(..)))`; the connection goes on.
     /// - A WebSocket failure gives `Some(Err(LiveError::WebSocket(..)))`, then `Closed` with
     ///   code 1006, then `None`.
-    /// - Barge-in: after [`ModelEvent::Interrupted`], [`ModelEvent::Audio`] is dropped until
-    ///   the next [`ModelEvent::TurnComplete`] (late audio of the cut generation, §4.1).
+    /// - Barge-in: events are delivered as sent, late audio of a cut generation included;
+    ///   `preppal_core::InterviewSession` decides what of it the candidate hears (§4.1).
     pub async fn next_event(&mut self) -> Option<Result<ModelEvent, LiveError>> {
         loop {
             if let Some(event) = self.pending.pop_front() {
@@ -399,22 +393,16 @@ where
         }
     }
 
-    /// Queues parsed events, dropping the audio of an interrupted generation: from
-    /// `interrupted` until the next `turnComplete`, including late chunks (§4.1).
+    /// Queues parsed events, keeping count of the tool calls awaiting an answer. A plain
+    /// transport: turn boundaries and barge-in are the interview session's to decide.
     fn queue(&mut self, events: impl IntoIterator<Item = ModelEvent>) {
         for event in events {
             match &event {
-                ModelEvent::Interrupted => self.dropping_audio = true,
-                ModelEvent::TurnComplete => self.dropping_audio = false,
                 ModelEvent::ToolCall(calls) => self
                     .pending_tool_calls
                     .extend(calls.iter().map(|c| c.id.clone())),
                 ModelEvent::ToolCallCancellation(ids) => {
                     self.pending_tool_calls.retain(|id| !ids.contains(id));
-                }
-                ModelEvent::Audio(audio) if self.dropping_audio => {
-                    self.dropped_audio_bytes += audio.len() as u64;
-                    continue;
                 }
                 _ => {}
             }
@@ -431,11 +419,6 @@ where
     /// Whether a `toolCall` is waiting for its `toolResponse` (candidate audio is held back).
     pub fn tool_call_pending(&self) -> bool {
         !self.pending_tool_calls.is_empty()
-    }
-
-    /// Bytes of model audio dropped because they belonged to an interrupted generation.
-    pub fn dropped_audio_bytes(&self) -> u64 {
-        self.dropped_audio_bytes
     }
 
     fn end(&mut self, code: u16, reason: String) {

@@ -91,6 +91,32 @@ impl LiveError {
     }
 }
 
+impl LiveError {
+    /// The error as the close code and reason of a model connection that failed, for
+    /// [`preppal_core::ModelEvent::Closed`], so that
+    /// [`preppal_core::ModelErrorKind::from_close`] types it (gemini-live-protocol notes
+    /// §1.2, §6.2): a close during setup keeps its code and reason; a refused upgrade is
+    /// 1006 (what a browser sees) with [`preppal_core::ModelErrorKind::upgrade_refused_reason`]
+    /// carrying the HTTP status; a configuration the service refuses is 1007; a timeout or
+    /// a WebSocket failure is 1006.
+    pub fn close_parts(&self) -> (u16, String) {
+        match self {
+            Self::UpgradeRefused { status } => (
+                crate::client::ABNORMAL_CLOSURE,
+                preppal_core::ModelErrorKind::upgrade_refused_reason(*status),
+            ),
+            Self::ClosedDuringSetup { code, reason } => (*code, reason.clone()),
+            Self::InvalidConfig(_)
+            | Self::Config(_)
+            | Self::CommandNotAllowed(_)
+            | Self::Protocol(_) => (1007, self.to_string()),
+            Self::SetupTimeout | Self::WebSocket(_) => {
+                (crate::client::ABNORMAL_CLOSURE, self.to_string())
+            }
+        }
+    }
+}
+
 /// Whether a connection closed with `code` and `reason` is worth reopening.
 ///
 /// Yes for 1001 (going away), 1006 (dropped without a close frame), 1011 (internal error,

@@ -412,10 +412,10 @@ pub fn parse_server_message(frame: &[u8]) -> Result<Vec<ModelEvent>, ProtocolErr
 /// 1. `setupComplete` → [`ModelEvent::SetupComplete`], then `usageMetadata` →
 ///    [`ModelEvent::Usage`] (first, so a turn's usage is known by its `TurnComplete`);
 /// 2. from `serverContent`: `inputTranscription` → [`ModelEvent::InputTranscription`],
-///    `outputTranscription` → [`ModelEvent::OutputTranscription`], then every part of
-///    `modelTurn.parts` in order (`inlineData` PCM audio → [`ModelEvent::Audio`] with the
-///    base64 decoded, non-thought `text` → [`ModelEvent::Text`]), then `interrupted` →
-///    [`ModelEvent::Interrupted`], `generationComplete` → [`ModelEvent::GenerationComplete`],
+///    `outputTranscription` → [`ModelEvent::OutputTranscription`], then `interrupted` →
+///    [`ModelEvent::Interrupted`], then every part of `modelTurn.parts` in order
+///    (`inlineData` PCM audio → [`ModelEvent::Audio`] with the base64 decoded, non-thought
+///    `text` → [`ModelEvent::Text`]), `generationComplete` → [`ModelEvent::GenerationComplete`],
 ///    `turnComplete` → [`ModelEvent::TurnComplete`], preceded by
 ///    [`ModelEvent::TurnCompleteReason`] when `turnCompleteReason` or `waitingForInput` came
 ///    with it;
@@ -425,7 +425,10 @@ pub fn parse_server_message(frame: &[u8]) -> Result<Vec<ModelEvent>, ProtocolErr
 /// 5. `goAway` → [`ModelEvent::GoAway`] with `timeLeft` (a Duration string) in ms.
 ///
 /// When `interrupted` is true, the message's `modelTurn` parts belong to the generation
-/// that was cut, so they are dropped (§4.1, §8b item 5); its transcriptions are kept.
+/// that was cut (§4.1, §8b item 5): [`ModelEvent::Interrupted`] comes before them, so the
+/// one place that decides turns (`preppal_core::InterviewSession`) drops them with the rest
+/// of the cut generation; its transcriptions come before `Interrupted`, as part of the cut
+/// turn. The parser decides nothing.
 /// Several parts in one message are all read (3.1 models send several, §4.1).
 ///
 /// # Errors
@@ -452,7 +455,10 @@ pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
         if let Some(t) = content.output_transcription.and_then(|t| t.text) {
             events.push(ModelEvent::OutputTranscription(t));
         }
-        if !interrupted {
+        if interrupted {
+            events.push(ModelEvent::Interrupted);
+        }
+        {
             let parts = content.model_turn.and_then(|c| c.parts).unwrap_or_default();
             for part in parts {
                 if let Some(blob) = part.inline_data {
@@ -467,9 +473,6 @@ pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
                     }
                 }
             }
-        }
-        if interrupted {
-            events.push(ModelEvent::Interrupted);
         }
         if content.generation_complete == Some(true) {
             events.push(ModelEvent::GenerationComplete);
@@ -726,7 +729,7 @@ mod tests {
     }
 
     #[test]
-    fn interrupted_drops_the_cut_audio() {
+    fn interrupted_comes_before_the_cut_audio() {
         let msg = r#"{"serverContent": {"interrupted": true, "outputTranscription": {"text": "Wh"},
             "modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AQI="}}]},
             "turnComplete": true}}"#;
@@ -735,6 +738,7 @@ mod tests {
             vec![
                 ModelEvent::OutputTranscription("Wh".into()),
                 ModelEvent::Interrupted,
+                ModelEvent::Audio(Bytes::from_static(&[1, 2])),
                 ModelEvent::TurnComplete
             ]
         );

@@ -22,7 +22,16 @@
 //!   [`ReconnectPolicy::max_buffered_audio_bytes`], oldest dropped first) and sent after the
 //!   new `setupComplete`;
 //! - a watchdog notices a silent stall (socket open, a reply owed or a generation under way,
-//!   and no model output for [`ReconnectPolicy::stall_timeout`]) and switches too.
+//!   and no model output for [`ReconnectPolicy::stall_timeout`]) and switches too; a new
+//!   connection that stalls again before saying anything is re-prompted
+//!   ([`preppal_core::session::REPROMPT_INSTRUCTION`]) instead of being replaced again;
+//! - a `goAway` switch waits (within the time `goAway` leaves) for a resumable handle that
+//!   covers the model's last completed turn, so the resumed model does not say it again;
+//!   when the deadline comes first it resumes with the handle it has and drops the model's
+//!   first turn on the new connection if it only repeats the last one;
+//! - candidate input (audio, typed answers) sent after the last resumable handle is kept
+//!   (bounded as the switch buffer) and sent again on the connection that resumes from that
+//!   handle: the resumed session has not seen it.
 //!
 //! It yields the same [`ModelEvent`]s as [`LiveSession`], plus [`ModelEvent::Reconnecting`]
 //! and [`ModelEvent::Resumed`] around a switch. [`ModelEvent::Closed`] comes only when the
@@ -42,6 +51,7 @@ use crate::config::LiveConfig;
 use crate::error::{is_retryable_close, LiveError};
 use crate::protocol::{encode_command, history_message};
 use crate::timer::DeadlineTimer;
+use preppal_core::session::REPROMPT_INSTRUCTION;
 
 /// How a [`ResilientSession`] reconnects. Start from `Default` and use the `with_*` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +182,24 @@ pub struct ResilientSession {
     /// Candidate audio went out since the model's last turn and the model has not answered
     /// yet: the candidate may be mid-answer, which a switch would cut.
     candidate_turn_open: bool,
+    /// The last resumable handle came after the model's last output: it covers the last
+    /// completed model turn.
+    handle_fresh: bool,
+    /// Candidate input sent since the last resumable handle (and typed answers, `Begin` and
+    /// instructions the model has not begun answering), to send again on a connection
+    /// resumed from it; bounded like the switch buffer.
+    since_handle: VecDeque<ModelCommand>,
+    since_handle_audio_bytes: usize,
+    /// After a switch with a handle older than the last completed model turn: that turn's
+    /// text, whose repetition on the new connection is dropped.
+    repeat_of: Option<String>,
+    /// Events of the new connection's first turn, held while it could be the repetition.
+    held: Vec<ModelEvent>,
+    held_text: String,
+    /// A switch happened and the new connection has said nothing since.
+    silent_since_switch: bool,
+    /// The new connection stalled too: re-prompt it instead of switching again.
+    reprompt_due: bool,
     begun: bool,
     awaiting_reply_since: Option<Instant>,
     /// A reply was owed when the last switch started: the stall watchdog waits for it again.
@@ -216,6 +244,14 @@ impl ResilientSession {
             ai_turn_open: false,
             generating: false,
             candidate_turn_open: false,
+            handle_fresh: false,
+            since_handle: VecDeque::new(),
+            since_handle_audio_bytes: 0,
+            repeat_of: None,
+            held: Vec::new(),
+            held_text: String::new(),
+            silent_since_switch: false,
+            reprompt_due: false,
             begun: false,
             awaiting_reply_since: None,
             owed_reply: false,
@@ -352,11 +388,52 @@ impl ResilientSession {
                 if let Err(e) = live.send(cmd.clone()).await {
                     tracing::warn!(error = %e, "model send failed; keeping the command for the next connection");
                     self.buffer_command(cmd);
+                } else {
+                    self.remember_input(cmd);
                 }
             }
             _ => self.buffer_command(cmd),
         }
         Ok(())
+    }
+
+    /// Keeps candidate input sent since the last resumable handle (bounded: oldest audio,
+    /// then oldest other input, dropped first), to send again on a connection resumed from
+    /// that handle.
+    fn remember_input(&mut self, cmd: ModelCommand) {
+        match &cmd {
+            ModelCommand::Audio(audio) => self.since_handle_audio_bytes += audio.len(),
+            ModelCommand::Text(_) | ModelCommand::Begin | ModelCommand::Instruct(_) => {}
+            _ => return,
+        }
+        self.since_handle.push_back(cmd);
+        while self.since_handle_audio_bytes > self.policy.max_buffered_audio_bytes {
+            let Some(pos) = self
+                .since_handle
+                .iter()
+                .position(|c| matches!(c, ModelCommand::Audio(_)))
+            else {
+                break;
+            };
+            if let Some(ModelCommand::Audio(old)) = self.since_handle.remove(pos) {
+                self.since_handle_audio_bytes -= old.len();
+            }
+        }
+        while self
+            .since_handle
+            .iter()
+            .filter(|c| !matches!(c, ModelCommand::Audio(_)))
+            .count()
+            > self.policy.max_buffered_commands
+        {
+            if let Some(pos) = self
+                .since_handle
+                .iter()
+                .position(|c| !matches!(c, ModelCommand::Audio(_)))
+            {
+                self.since_handle.remove(pos);
+            }
+        }
     }
 
     fn buffer_command(&mut self, cmd: ModelCommand) {
@@ -408,9 +485,20 @@ impl ResilientSession {
             if self.ended {
                 return None;
             }
+            if self.reprompt_due && self.switch.is_none() {
+                self.reprompt_due = false;
+                if let Some(live) = self.live.as_mut() {
+                    let reprompt = ModelCommand::Instruct(REPROMPT_INSTRUCTION.to_owned());
+                    if let Err(e) = live.send(reprompt).await {
+                        tracing::warn!(error = %e, "re-prompting the model failed");
+                    }
+                }
+                continue;
+            }
             if self.migrate_wanted
                 && !self.generating
                 && !self.candidate_turn_open
+                && (self.handle_fresh || self.handle.is_none())
                 && self.switch.is_none()
                 && !self.closing
             {
@@ -428,10 +516,7 @@ impl ResilientSession {
                         Ok(Ok(live)) => Box::pin(self.install(*live)).await,
                         Ok(Err(e)) => {
                             tracing::error!(error = %e, "Gemini Live could not be reconnected");
-                            let (code, reason) = match e {
-                                LiveError::ClosedDuringSetup { code, reason } => (code, reason),
-                                e => (1011, e.to_string()),
-                            };
+                            let (code, reason) = e.close_parts();
                             self.finish(code, reason);
                         }
                         Err(e) => self.finish(1011, format!("reconnection task failed: {e}")),
@@ -461,8 +546,18 @@ impl ResilientSession {
             tracing::info!("goAway deadline near; moving to a new connection mid-generation");
             self.start_switch("goAway deadline".to_owned());
         } else if self.next_timer().is_some_and(|at| at <= now) {
-            tracing::warn!("no model output; the connection looks stalled");
-            self.start_switch("stall".to_owned());
+            if self.silent_since_switch {
+                // A fresh connection that says nothing is not helped by another one: ask
+                // the model to go on instead (once per switch).
+                tracing::warn!("no model output on the new connection; re-prompting");
+                self.silent_since_switch = false;
+                self.reprompt_due = true;
+                self.awaiting_reply_since = Some(now);
+                self.last_model_output = now;
+            } else {
+                tracing::warn!("no model output; the connection looks stalled");
+                self.start_switch("stall".to_owned());
+            }
         }
     }
 
@@ -500,6 +595,11 @@ impl ResilientSession {
                 self.candidate_turn_open = false;
                 self.awaiting_reply_since = None;
                 self.last_model_output = now;
+                self.handle_fresh = false;
+                self.silent_since_switch = false;
+                // The model is answering: the turns asked of it were heard.
+                self.since_handle
+                    .retain(|c| matches!(c, ModelCommand::Audio(_)));
                 if let ModelEvent::OutputTranscription(t) = &event {
                     self.ai_text.push_str(t);
                 }
@@ -523,6 +623,13 @@ impl ResilientSession {
                 if *resumable && !handle.is_empty() =>
             {
                 self.handle = Some(handle.clone());
+                self.handle_fresh = !self.generating;
+                // The handle covers the audio streamed so far. A typed answer or a request
+                // the model has not begun answering may have crossed it on the wire: it is
+                // kept until the model answers.
+                self.since_handle
+                    .retain(|c| !matches!(c, ModelCommand::Audio(_)));
+                self.since_handle_audio_bytes = 0;
             }
             ModelEvent::GoAway { time_left_ms } => {
                 let left = Duration::from_millis(*time_left_ms);
@@ -538,7 +645,52 @@ impl ResilientSession {
             }
             _ => {}
         }
+        if self.repeat_of.is_some() {
+            self.hold_repeat(event);
+            return;
+        }
         self.pending.push_back(event);
+    }
+
+    /// After a switch with a handle older than the last completed model turn, the new
+    /// connection's first turn is held while its transcription could be that turn said
+    /// again: dropped whole if it is, passed on as soon as it is not.
+    fn hold_repeat(&mut self, event: ModelEvent) {
+        let Some(repeat) = self.repeat_of.clone() else {
+            self.pending.push_back(event);
+            return;
+        };
+        match &event {
+            ModelEvent::OutputTranscription(t) => {
+                self.held_text.push_str(t);
+                self.held.push(event);
+                if !repeat.trim().starts_with(self.held_text.trim()) {
+                    self.release_held();
+                }
+            }
+            ModelEvent::Audio(_)
+            | ModelEvent::Text(_)
+            | ModelEvent::GenerationComplete
+            | ModelEvent::Usage(_)
+            | ModelEvent::TurnCompleteReason { .. } => self.held.push(event),
+            ModelEvent::TurnComplete if self.held_text.trim() == repeat.trim() => {
+                tracing::info!("the resumed model repeated its last turn; dropped");
+                self.held.clear();
+                self.held_text.clear();
+                self.repeat_of = None;
+            }
+            ModelEvent::TurnComplete | ModelEvent::Interrupted => {
+                self.held.push(event);
+                self.release_held();
+            }
+            _ => self.pending.push_back(event),
+        }
+    }
+
+    fn release_held(&mut self) {
+        self.repeat_of = None;
+        self.held_text.clear();
+        self.pending.extend(self.held.drain(..));
     }
 
     fn on_closed(&mut self, code: u16, reason: String) {
@@ -584,6 +736,21 @@ impl ResilientSession {
             self.pending.push_back(ModelEvent::TurnComplete);
         }
         self.flush_ai_text();
+        // A handle older than the last completed model turn: the resumed model will say
+        // that turn again; drop it when it does.
+        let stale = self.handle.is_some() && !self.handle_fresh && !cut;
+        self.repeat_of = stale
+            .then(|| {
+                self.history
+                    .iter()
+                    .rev()
+                    .find(|(speaker, _)| *speaker == Speaker::Ai)
+                    .map(|(_, text)| text.clone())
+            })
+            .flatten();
+        self.held.clear();
+        self.held_text.clear();
+        self.silent_since_switch = true;
         self.generating = false;
         self.ai_turn_open = false;
         self.candidate_turn_open = false;
@@ -600,6 +767,18 @@ impl ResilientSession {
         let policy = self.policy.clone();
         let with_handle = self.handle.is_some();
         self.resumed_with_handle = Some(with_handle);
+        // Input sent after the handle is not part of the session it resumes: send it again,
+        // before what was buffered since. Without a handle the history seeds the session.
+        let replay = std::mem::take(&mut self.since_handle);
+        self.since_handle_audio_bytes = 0;
+        if with_handle {
+            for cmd in replay.into_iter().rev() {
+                if let ModelCommand::Audio(audio) = &cmd {
+                    self.buffered_audio_bytes += audio.len();
+                }
+                self.buffer.push_front(cmd);
+            }
+        }
         // Without a handle the new connection knows nothing: give it the conversation so
         // far, and let it answer at once if the candidate spoke last or a reply was owed.
         let seed = if with_handle {
@@ -646,10 +825,11 @@ impl ResilientSession {
                 ModelCommand::Audio(audio) => audio.len(),
                 _ => 0,
             };
-            if let Err(e) = live.send(cmd).await {
+            if let Err(e) = live.send(cmd.clone()).await {
                 tracing::warn!(error = %e, "sending buffered input to the new connection failed");
                 break;
             }
+            self.remember_input(cmd);
             self.buffer.pop_front();
             self.buffered_audio_bytes = self.buffered_audio_bytes.saturating_sub(len);
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
-use preppal_core::{ModelCommand, ModelEvent};
+use preppal_core::{InterviewSession, ModelCommand, ModelEvent, SessionConfig};
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, InterviewScript, ScriptedFault, Simulator, SimulatorConfig,
     SimulatorHandle, SpeechMode, DEADLINE_EXPIRED,
@@ -241,6 +241,9 @@ async fn fragments_split_inside_words_are_joined_exactly_as_sent() {
     assert_eq!(joined, script().lines[0]);
 }
 
+/// Plays line 0 cut by the scripted `Interrupt` through the transport, and the events it
+/// yields through an `InterviewSession` (the one place that decides what the candidate
+/// hears): the events and the bytes of model audio the session dropped.
 async fn interrupted_line(audio_in_same_message: bool, late_audio: bool) -> (Vec<ModelEvent>, u64) {
     let sim = Simulator::start(sim_config().with_fault(
         FaultTrigger::DuringLine(0),
@@ -254,11 +257,20 @@ async fn interrupted_line(audio_in_same_message: bool, late_audio: bool) -> (Vec
     let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
-    (events, live.dropped_audio_bytes())
+    let now = std::time::Instant::now();
+    let mut session =
+        InterviewSession::new("iv", SessionConfig::new(Duration::from_secs(600)), now);
+    session
+        .handle_model(ModelEvent::SetupComplete, now)
+        .unwrap();
+    for event in &events {
+        session.handle_model(event.clone(), now).unwrap();
+    }
+    (events, session.dropped_audio_bytes())
 }
 
 #[tokio::test]
-async fn interrupted_drops_audio_in_the_same_message_and_late_audio() {
+async fn interrupted_comes_before_the_cut_audio_and_the_session_drops_it() {
     let (events, dropped) = interrupted_line(true, true).await;
     let cut = events
         .iter()
@@ -270,17 +282,17 @@ async fn interrupted_drops_audio_in_the_same_message_and_late_audio() {
             .any(|e| matches!(e, ModelEvent::Audio(_))),
         "the line had started"
     );
-    assert!(
-        !events[cut..]
-            .iter()
-            .any(|e| matches!(e, ModelEvent::Audio(_))),
-        "no audio after interrupted"
-    );
+    // The transport delivers the cut generation's audio as sent, after `Interrupted`:
+    // the same-message part and the late message.
+    let after: Vec<_> = events[cut..]
+        .iter()
+        .filter(|e| matches!(e, ModelEvent::Audio(_)))
+        .collect();
+    assert_eq!(after.len(), 2);
     assert!(!events.contains(&ModelEvent::GenerationComplete));
     assert_eq!(events.last(), Some(&ModelEvent::TurnComplete));
-    // The late message's audio was dropped by the client (the same-message audio never
-    // became an event at all).
-    assert_eq!(dropped, 4_800);
+    // The session dropped both.
+    assert_eq!(dropped, 2 * 4_800);
 }
 
 #[tokio::test]

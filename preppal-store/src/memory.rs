@@ -550,6 +550,12 @@ impl InterviewStore for MemoryStore {
         Ok(())
     }
 
+    async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError> {
+        check_text(error_kind, NUL)?;
+        self.lock().record(id)?.interview.error_kind = Some(error_kind.to_owned());
+        Ok(())
+    }
+
     async fn get_resumption_handle(&self, id: &str) -> Result<Option<String>, StoreError> {
         Ok(self.lock().record(id)?.resumption_handle.clone())
     }

@@ -156,6 +156,10 @@ pub struct Interview {
     pub ended_reason: Option<String>,
     /// What went wrong, for an interview in ERROR.
     pub error_message: Option<String>,
+    /// Why the model failed, for an interview that ended in ERROR because of it:
+    /// `preppal_core::ModelErrorKind::as_str` (`"quota"`, `"authentication"`, ...).
+    #[serde(default)]
+    pub error_kind: Option<String>,
 }
 
 /// A history entry: the whole interview (it is small; transcripts are kept apart).
@@ -293,6 +297,7 @@ impl Interview {
             ended_at_ms: None,
             ended_reason: None,
             error_message: None,
+            error_kind: None,
         }
     }
 

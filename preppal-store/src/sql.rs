@@ -16,7 +16,7 @@ macro_rules! interview_columns {
     () => {
         "id, user_id, idempotency_key, status, persona, duration_ms, job_description_id, resume_id, \
          job_description_snapshot, resume_snapshot, created_at_ms, started_at_ms, ended_at_ms, \
-         ended_reason, error_message"
+         ended_reason, error_message, error_kind"
     };
 }
 
@@ -73,6 +73,7 @@ pub(crate) struct InterviewRow {
     ended_at_ms: Option<i64>,
     ended_reason: Option<String>,
     error_message: Option<String>,
+    error_kind: Option<String>,
 }
 
 impl TryFrom<InterviewRow> for Interview {
@@ -102,6 +103,7 @@ impl TryFrom<InterviewRow> for Interview {
             ended_at_ms: r.ended_at_ms,
             ended_reason: r.ended_reason,
             error_message: r.error_message,
+            error_kind: r.error_kind,
         })
     }
 }
@@ -503,7 +505,7 @@ macro_rules! sql_store {
                 let inserted = sqlx::query(concat!(
                     "INSERT INTO interviews (",
                     interview_columns!(),
-                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL)"
+                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL, NULL)"
                 ))
                 .bind(&interview.id)
                 .bind(&interview.user_id)
@@ -769,6 +771,19 @@ macro_rules! sql_store {
                 let done = sqlx::query("UPDATE interviews SET resumption_handle = $2 WHERE id = $1")
                     .bind(id)
                     .bind(handle)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("interview"));
+                }
+                Ok(())
+            }
+
+            async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError> {
+                check_text(error_kind, NUL)?;
+                let done = sqlx::query("UPDATE interviews SET error_kind = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(error_kind)
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {

@@ -304,6 +304,15 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// when the stored document cannot be read by this build.
     async fn get_feedback(&self, id: &str) -> Result<Option<Feedback>, StoreError>;
 
+    /// Stores why the model failed (`preppal_core::ModelErrorKind::as_str`: `"quota"`,
+    /// `"authentication"`, `"policy"`, `"invalid_request"`, `"service"`, `"network"`,
+    /// `"timeout"`) as the interview's `error_kind`, next to its `error_message`.
+    /// Idempotent: writing it again replaces it.
+    ///
+    /// # Errors
+    /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters.
+    async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError>;
+
     // ---- Gemini Live session resumption ----
 
     /// Stores the latest Gemini Live `sessionResumptionUpdate.newHandle` for the interview

@@ -72,6 +72,7 @@ macro_rules! contract_suite {
                 lease_excludes_second_worker_until_expiry,
                 feedback_round_trips,
                 resumption_handle_round_trips,
+                error_kind_is_stored_on_the_interview,
                 errors_do_not_leak_sql,
                 upsert_user_finds_by_email,
                 identities_never_merge_by_email,
@@ -127,6 +128,7 @@ pub const CASES: &[&str] = &[
     "lease_excludes_second_worker_until_expiry",
     "feedback_round_trips",
     "resumption_handle_round_trips",
+    "error_kind_is_stored_on_the_interview",
     "errors_do_not_leak_sql",
     "upsert_user_finds_by_email",
     "identities_never_merge_by_email",
@@ -1478,6 +1480,59 @@ pub async fn resumption_handle_round_trips(store: &dyn InterviewStore) {
         i,
         "the handle is not part of the interview record"
     );
+}
+
+/// Why the model failed is stored on the interview next to its `error_message`, read
+/// back with it, replaced when written again, and refused for unknown interviews and NUL.
+pub async fn error_kind_is_stored_on_the_interview(store: &dyn InterviewStore) {
+    let alice = user(store, "alice@example.com").await;
+    let i = interview(store, &alice.id, "k1").await;
+    assert_eq!(i.error_kind, None, "none on a new interview");
+    let failed = store
+        .update_status(
+            &i.id,
+            InterviewStatus::Pending,
+            InterviewStatus::Error,
+            Some("model_closed"),
+            Some("The interviewer is over its usage limit right now."),
+        )
+        .await
+        .expect("to ERROR");
+    assert_eq!(failed.error_kind, None);
+    store.set_error_kind(&i.id, "quota").await.expect("set");
+    store.set_error_kind(&i.id, "quota").await.expect("again");
+    let read = store.get_interview(&alice.id, &i.id).await.expect("get");
+    assert_eq!(read.error_kind.as_deref(), Some("quota"));
+    assert_eq!(
+        read.error_message.as_deref(),
+        Some("The interviewer is over its usage limit right now.")
+    );
+    let listed = store
+        .list_interviews(&alice.id, PageRequest::first(10))
+        .await
+        .expect("history");
+    assert_eq!(listed.items[0].error_kind.as_deref(), Some("quota"));
+    store
+        .set_error_kind(&i.id, "service")
+        .await
+        .expect("replace");
+    assert_eq!(
+        store
+            .get_interview(&alice.id, &i.id)
+            .await
+            .expect("get")
+            .error_kind
+            .as_deref(),
+        Some("service")
+    );
+    assert!(matches!(
+        store.set_error_kind(&i.id, "bad\0kind").await,
+        Err(e) if e.kind() == ErrorKind::InvalidInput
+    ));
+    assert!(matches!(
+        store.set_error_kind(MISSING_ID, "quota").await,
+        Err(e) if e.kind() == ErrorKind::NotFound
+    ));
 }
 
 /// Error messages name the failure, never SQL, tables or database internals; hostile ids

@@ -47,7 +47,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::audio::{self, SAMPLES_PER_MS, SAMPLE_RATE_HZ};
-use super::report::InterviewReport;
+use super::report::{InterviewReport, ReportError};
 use super::InterviewArgs;
 
 /// Longest wait for `SessionStarted` and for each interviewer turn.
@@ -153,8 +153,15 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
     live.close().await;
     conversation?;
 
-    let status = poll_until_terminal(&api, &interview_id, deadline).await?;
-    fetch_report(&api, &interview_id, status, deadline).await
+    let ended = poll_until_terminal(&api, &interview_id, deadline).await?;
+    let mut report = fetch_report(&api, &interview_id, ended.status, deadline).await?;
+    if ended.status == InterviewStatus::Error {
+        report.error = Some(ReportError {
+            kind: ended.error_kind,
+            message: ended.error_message.unwrap_or_default(),
+        });
+    }
+    Ok(report)
 }
 
 /// The live part: answers in turn, then the end of the interview.
@@ -210,12 +217,13 @@ async fn converse(
     live.wait_ended(within(END_WAIT)).await
 }
 
-/// Polls `interview.getById` every 500 ms until the status is COMPLETED or ERROR.
+/// Polls `interview.getById` every 500 ms until the status is COMPLETED or ERROR; returns
+/// the interview as it ended.
 async fn poll_until_terminal(
     api: &ApiClient,
     interview_id: &str,
     deadline: Instant,
-) -> anyhow::Result<InterviewStatus> {
+) -> anyhow::Result<ApiInterview> {
     let mut last = None;
     loop {
         let interview: ApiInterview = api
@@ -226,7 +234,7 @@ async fn poll_until_terminal(
             last = Some(interview.status);
         }
         if interview.status.is_terminal() {
-            return Ok(interview.status);
+            return Ok(interview);
         }
         if Instant::now() + POLL_INTERVAL > deadline {
             bail!(
@@ -390,6 +398,12 @@ pub(crate) struct ApiInterview {
     pub id: String,
     /// Its status (PENDING when new).
     pub status: InterviewStatus,
+    /// What went wrong, for an interview in ERROR.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Why the model failed, for an interview in ERROR because of it.
+    #[serde(default)]
+    pub error_kind: Option<String>,
 }
 
 /// The reply of `interview.generateWorkerToken`.
@@ -1025,7 +1039,10 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             }
         }
         ServerMessage::ErrorResponse(e) => {
-            warn!(code = e.code, message = %e.message, "the server reported an error");
+            let kind = preppal_core::proto::ErrorKind::try_from(e.kind)
+                .map(|k| k.as_str_name())
+                .unwrap_or("ERROR_KIND_UNSPECIFIED");
+            warn!(code = e.code, kind, message = %e.message, "the server reported an error");
             None
         }
         ServerMessage::SessionResumed(r) => {
@@ -1095,7 +1112,7 @@ mod tests {
             text: "Tell me about yourself.".into(),
             is_final: true,
             turn_complete: true,
-            start_ms: 0,
+            ..Default::default()
         });
         assert!(matches!(
             on_server_message(done, &mut queued),
@@ -1106,7 +1123,7 @@ mod tests {
             text: "Hi".into(),
             is_final: true,
             turn_complete: true,
-            start_ms: 0,
+            ..Default::default()
         });
         assert!(on_server_message(user_final, &mut queued).is_none());
         let ended = ServerMessage::SessionEnded(proto::SessionEnded {

@@ -52,6 +52,20 @@ pub struct InterviewReport {
     /// Delivery metrics: those kept with the feedback, or computed from the transcript.
     #[serde(default)]
     pub metrics: Option<InterviewMetrics>,
+    /// Why an interview in ERROR failed, as stored; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportError>,
+}
+
+/// Why an interview ended in ERROR, in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportError {
+    /// Why the model failed: `"quota"`, `"authentication"`, `"policy"`,
+    /// `"invalid_request"`, `"service"`, `"network"`, `"timeout"`; `null` when it was not
+    /// the model.
+    pub kind: Option<String>,
+    /// What went wrong, as stored.
+    pub message: String,
 }
 
 /// One turn of the transcript in a report.
@@ -131,6 +145,7 @@ impl InterviewReport {
             transcript: sorted.into_iter().map(ReportEntry::from).collect(),
             feedback: feedback.map(ReportFeedback::from),
             metrics: feedback.and_then(|f| f.metrics.clone()),
+            error: None,
         }
     }
 
@@ -162,6 +177,16 @@ impl InterviewReport {
         // Writing to a String cannot fail.
         let _ = writeln!(md, "# Interview {}\n", self.interview_id);
         let _ = writeln!(md, "Status: **{}**\n", self.status);
+        if let Some(e) = &self.error {
+            match &e.kind {
+                Some(kind) => {
+                    let _ = writeln!(md, "Error ({kind}): {}\n", e.message);
+                }
+                None => {
+                    let _ = writeln!(md, "Error: {}\n", e.message);
+                }
+            }
+        }
         md.push_str("## Transcript\n\n");
         if self.transcript.is_empty() {
             md.push_str("_No transcript was kept._\n\n");

@@ -122,6 +122,13 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                     .await
                     .map_err(WorkerApiError::store)?;
             }
+            // Outside the move: a retry after a lost reply still stores it (idempotent).
+            if !r.error_kind.is_empty() && to.is_terminal() {
+                store
+                    .set_error_kind(&current.id, &r.error_kind)
+                    .await
+                    .map_err(WorkerApiError::store)?;
+            }
             Ok(Reply::UpdateStatus(proto::UpdateStatusResponse {
                 status: proto::InterviewStatus::from(to) as i32,
             }))
@@ -220,6 +227,7 @@ fn error_reply(e: WorkerApiError) -> Response {
         Reply::Error(proto::ErrorResponse {
             code: i32::from(e.code),
             message: e.message,
+            kind: 0,
         }),
     )
 }

@@ -105,6 +105,7 @@ impl Harness {
                 } => "UserTurnEnded",
                 SessionEvent::Interrupted => "Interrupted",
                 SessionEvent::WrapUp => "WrapUp",
+                SessionEvent::Reprompted => "Reprompted",
                 SessionEvent::GoAway { .. } => "GoAway",
                 SessionEvent::ClientDetached => "ClientDetached",
                 SessionEvent::ClientAttached => "ClientAttached",
@@ -752,3 +753,5 @@ fn a_tool_call_is_refused_at_once_and_the_other_new_events_change_nothing() {
     assert_eq!(after.len(), before.len() + 1, "{after:?}");
     assert_eq!(after.last().unwrap().text, "Why Rust?");
 }
+
+mod faults;

@@ -26,6 +26,8 @@ pub enum FaultTrigger {
     DuringLine(usize),
     /// This long after the WebSocket connection was accepted.
     After(Duration),
+    /// Right after line `n`'s `turnComplete` and the resumable handle that follows it.
+    AfterLine(usize),
 }
 
 /// Something the simulator does wrong, or the way the real service does it.
@@ -58,6 +60,30 @@ pub enum Fault {
         audio_in_same_message: bool,
         /// Send an audio message of the cut generation after `interrupted`.
         late_audio: bool,
+    },
+    /// Cut the line being generated with `interrupted: true` and **no** `turnComplete`
+    /// after it (then, when `late_audio`, one more audio message of the cut generation), as
+    /// the service sometimes does (fault kind 1 of the fault suite): the next line follows
+    /// when the candidate's turn ends, with no `turnComplete` in between. Only meaningful
+    /// with [`FaultTrigger::DuringLine`].
+    InterruptWithoutTurnComplete {
+        /// Send an audio message of the cut generation after `interrupted`.
+        late_audio: bool,
+    },
+    /// Send `{"serverContent": {"inputTranscription": {"text": ...}}}`: a transcription of
+    /// the candidate's speech. With [`FaultTrigger::DuringLine`] it arrives after the
+    /// interviewer's reply began, as input transcription may on the service (it has no
+    /// ordering guarantee, gemini-live-protocol notes §4.1).
+    InputTranscription {
+        /// The fragment, exactly as sent.
+        text: String,
+    },
+    /// Send `goAway` with this `timeLeft` and go on as usual (answers, audio, handles);
+    /// the connection is closed with 1011 [`DEADLINE_EXPIRED`] if it is still open when the
+    /// time is up (gemini-live-protocol notes §4.3).
+    GoAway {
+        /// `goAway.timeLeft`.
+        time_left: Duration,
     },
     /// Send a message that carries only `usageMetadata` (as 3.1 models do, §4.1).
     UsageOnly,

@@ -1044,6 +1044,36 @@ impl Connection {
                 }
                 Ok(())
             }
+            Fault::InterruptWithoutTurnComplete { late_audio } => {
+                let Some(s) = self.speaking.take() else {
+                    return Ok(());
+                };
+                self.send(&json!({ "serverContent": { "interrupted": true } }))
+                    .await?;
+                let late = s
+                    .queue
+                    .into_iter()
+                    .find_map(|(_, m)| m.pointer("/serverContent/modelTurn").cloned());
+                if let Some(turn) = late.filter(|_| late_audio) {
+                    self.send(&json!({ "serverContent": { "modelTurn": turn } }))
+                        .await?;
+                }
+                Ok(())
+            }
+            Fault::GoAway { time_left } => {
+                self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
+                    .await?;
+                let at = Instant::now() + time_left;
+                if self.close_at.is_none_or(|t| t > at) {
+                    self.close_at = Some(at);
+                    self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
+                }
+                Ok(())
+            }
+            Fault::InputTranscription { text } => {
+                self.send(&json!({ "serverContent": { "inputTranscription": { "text": text } } }))
+                    .await
+            }
             Fault::UsageOnly => {
                 let usage = self.usage(0);
                 self.send(&json!({ "usageMetadata": usage })).await
@@ -1546,7 +1576,7 @@ impl Connection {
             if hold && s.playback_end > now {
                 return Ok(());
             }
-            let (tokens, closing) = (s.response_tokens, s.closing);
+            let (tokens, closing, line) = (s.response_tokens, s.closing, s.line);
             self.speaking = None;
             let usage = self.usage(tokens);
             let message = self.turn_complete(usage);
@@ -1555,6 +1585,7 @@ impl Connection {
                 return self.close(1000, "").await;
             }
             self.send_resumption_update(true).await?;
+            self.fire(FaultTrigger::AfterLine(line)).await?;
             if std::mem::take(&mut self.reply_owed) {
                 self.candidate_turn_ended().await?;
             }

@@ -177,7 +177,8 @@ impl Backend {
         }
     }
 
-    /// `updateStatus`.
+    /// `updateStatus`; `error_kind` is why the model failed (`ModelErrorKind::as_str`), or
+    /// empty.
     ///
     /// # Errors
     /// [`BackendError`] after retries.
@@ -187,12 +188,14 @@ impl Backend {
         status: InterviewStatus,
         ended_reason: &str,
         error_message: &str,
+        error_kind: &str,
     ) -> Result<(), BackendError> {
         self.call(Request::UpdateStatus(proto::UpdateStatusRequest {
             interview_id: interview_id.to_owned(),
             status: proto::InterviewStatus::from(status) as i32,
             ended_reason: ended_reason.to_owned(),
             error_message: error_message.to_owned(),
+            error_kind: error_kind.to_owned(),
         }))
         .await
         .map(drop)

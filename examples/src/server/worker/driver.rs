@@ -61,6 +61,7 @@ async fn send_error(ws: &mut WebSocket, code: i32, message: &str) {
         message: Some(ToClient::ErrorResponse(proto::ErrorResponse {
             code,
             message: message.to_owned(),
+            kind: 0,
         })),
     };
     let _ = ws.send(Message::Binary(codec::encode_server(&msg))).await;
@@ -218,14 +219,9 @@ pub async fn run(
                 Err(e) => {
                     metrics::error(ErrorKind::model_connect);
                     tracing::error!(interview = %interview_id, error = %e, "model connection failed");
+                    let (code, reason) = e.close_parts();
                     session
-                        .handle_model(
-                            ModelEvent::Closed {
-                                code: 1011,
-                                reason: e.to_string(),
-                            },
-                            Instant::now(),
-                        )
+                        .handle_model(ModelEvent::Closed { code, reason }, Instant::now())
                         .ok();
                 }
             }

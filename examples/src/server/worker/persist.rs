@@ -4,7 +4,7 @@
 use preppal_core::feedback::deterministic_feedback_with_metrics;
 use preppal_core::metrics::InterviewMetrics;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{AnswerAudio, InterviewStatus, PersistAction, TranscriptEntry};
+use preppal_core::{AnswerAudio, EndReason, InterviewStatus, PersistAction, TranscriptEntry};
 use tokio::sync::mpsc;
 
 use super::backend::Backend;
@@ -42,7 +42,7 @@ pub async fn run(
     while let Some(action) = rx.recv().await {
         match action {
             PersistAction::Status(status) => {
-                if let Err(e) = backend.update_status(&id, status, "", "").await {
+                if let Err(e) = backend.update_status(&id, status, "", "", "").await {
                     tracing::error!(interview = %id, error = %e, "status update lost");
                 }
             }
@@ -55,7 +55,14 @@ pub async fn run(
                         tracing::error!(interview = %id, error = %e, "transcript batch not stored")
                     }
                 }
-                kept.extend(batch);
+                // An entry stored again under its sequence (a late candidate
+                // transcription amended it) replaces the one kept.
+                for entry in batch {
+                    match kept.iter_mut().find(|e| e.sequence == entry.sequence) {
+                        Some(old) => *old = entry,
+                        None => kept.push(entry),
+                    }
+                }
             }
             PersistAction::OpenTurns(open) => match backend.submit_transcript(&id, &open).await {
                 Ok(n) => tracing::debug!(interview = %id, stored = n, "open turns stored"),
@@ -64,11 +71,21 @@ pub async fn run(
             PersistAction::AnswerAudio(tally) => audio = tally,
             PersistAction::Finish { status, reason } => {
                 let mut error_message = String::new();
+                let mut error_kind = "";
                 if status == InterviewStatus::Completed {
                     let feedback = feedbacker.feedback(&ctx, &kept, &audio).await;
                     if let Err(e) = backend.submit_feedback(&id, &feedback).await {
                         tracing::error!(interview = %id, error = %e, "feedback not stored");
                     }
+                } else if let Some(kind) = reason.error_kind() {
+                    // Why the model failed, in the candidate's words, then the detail.
+                    error_kind = kind.as_str();
+                    error_message = match &reason {
+                        EndReason::ModelClosed { code, reason } => {
+                            format!("{} (model closed {code}: {reason})", kind.sentence())
+                        }
+                        other => format!("{} ({})", kind.sentence(), other.as_str()),
+                    };
                 } else {
                     error_message = format!(
                         "the interview ended before anything was said ({})",
@@ -76,7 +93,7 @@ pub async fn run(
                     );
                 }
                 if let Err(e) = backend
-                    .update_status(&id, status, reason.as_str(), &error_message)
+                    .update_status(&id, status, reason.as_str(), &error_message, error_kind)
                     .await
                 {
                     tracing::error!(interview = %id, error = %e, "final status not stored");

@@ -1,0 +1,91 @@
+//! Fault kind 2, through the server: a candidate transcription that arrives after the
+//! interviewer's reply began completes the spoken answer it transcribes, in the stored
+//! transcript and in the feedback made from it (`preppal serve` + `preppal interview
+//! --audio`, the simulator sending the late `inputTranscription` on cue).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use preppal_examples::cli::{hold_interview, InterviewArgs};
+use preppal_examples::server::{spawn, ServeArgs};
+use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel)
+}
+
+#[derive(Parser)]
+struct InterviewCli {
+    #[command(flatten)]
+    args: InterviewArgs,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {
+    let answer = ["I led the", " migration of our tracking service."];
+    let sim = Simulator::start(
+        SimulatorConfig::default()
+            .with_voice(SpeechMode::Silence)
+            .with_fault(
+                FaultTrigger::DuringLine(1),
+                Fault::InputTranscription {
+                    text: answer[0].into(),
+                },
+            )
+            .with_fault(
+                FaultTrigger::DuringLine(1),
+                Fault::InputTranscription {
+                    text: answer[1].into(),
+                },
+            ),
+    )
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    args.gemini.url = Some(sim.url());
+    args.gemini.rest_url = Some(sim.rest_url());
+    let server = spawn(&args).await.unwrap();
+    let argv = [
+        "interview",
+        "--server",
+        &format!("http://{}", server.addr),
+        "--job",
+        &fixture("interviews/backend-engineer.jd.txt")
+            .display()
+            .to_string(),
+        "--resume",
+        &fixture("interviews/backend-engineer.resume.txt")
+            .display()
+            .to_string(),
+        "--audio",
+        &fixture("audio/intro.wav").display().to_string(),
+        "--speed",
+        "0",
+        "--frame-ms",
+        "100",
+        "--json",
+    ]
+    .map(str::to_owned);
+    let report = hold_interview(&InterviewCli::parse_from(argv).args)
+        .await
+        .unwrap();
+    server.stop();
+    sim.shutdown().await;
+
+    assert_eq!(report.status, "COMPLETED", "{report:?}");
+    let t = &report.transcript;
+    let speakers: Vec<&str> = t.iter().map(|e| e.speaker.as_str()).collect();
+    assert_eq!(speakers, ["AI", "USER", "AI"], "{t:?}");
+    assert_eq!(t[1].text, answer.concat(), "{t:?}");
+    // The feedback was made from the amended answer: every quote is found in it.
+    let feedback = report.feedback.as_ref().expect("feedback");
+    assert_eq!(feedback.dropped_notes, 0, "{feedback:?}");
+    for note in &feedback.notes {
+        assert!(t[1].text.contains(note.quote.trim()), "{note:?}");
+    }
+}
