@@ -36,7 +36,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{Shared, SimulatorConfig};
+use super::handle::Shared;
+use super::SimulatorConfig;
 
 #[derive(Clone)]
 struct RestState {

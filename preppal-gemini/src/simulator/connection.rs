@@ -1,0 +1,973 @@
+//! One simulated Live connection: setup, the scripted interviewer, barge-in, resumption
+//! and faults.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::handle::{SavedSession, Shared};
+use super::upgrade::{check_upgrade, refuse, upgrade_record};
+use super::{
+    load, speech, transcription_fragments, Fault, FaultTrigger, InterviewScript, ScriptedFault,
+    SimulatorConfig, Vad, VadEvent, CHUNK_BYTES, DEADLINE_EXPIRED, DEFAULT_SILENCE_DURATION_MS,
+    INVALID_ARGUMENT, MEDIA_CHUNKS_DEPRECATED, OPERATION_ABORTED,
+};
+use crate::client::websocket_config;
+use crate::protocol::{decode_base64, OUTPUT_AUDIO_MIME};
+
+pub(super) async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    config: Arc<SimulatorConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let attempt = shared.upgrades.fetch_add(1, Ordering::SeqCst);
+    let refused = config.refuse_upgrades.get(attempt).copied();
+    // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
+    #[allow(clippy::result_large_err)]
+    let callback = {
+        let shared = Arc::clone(&shared);
+        move |request: &Request, response: Response| {
+            let record = upgrade_record(request);
+            shared
+                .upgrades_seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(record.clone());
+            match refused {
+                Some(status) => Err(refuse(
+                    http::StatusCode::from_u16(status)
+                        .unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
+                    "Resource has been exhausted (e.g. check quota).",
+                )),
+                None => check_upgrade(&record, &shared, response),
+            }
+        }
+    };
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(websocket_config()));
+    let ws = match timeout(Duration::from_secs(10), handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "simulator refused or failed an upgrade");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("simulator upgrade timed out");
+            return;
+        }
+    };
+    if config.load {
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        return load::serve(ws, &config).await;
+    }
+    let index = shared.new_connection();
+    let opened = Instant::now();
+    let faults = config
+        .faults
+        .iter()
+        .filter(|f| f.applies_to(index))
+        .cloned()
+        .collect::<Vec<_>>();
+    let fault_timers = faults
+        .iter()
+        .filter_map(|f| match f.trigger {
+            FaultTrigger::After(d) => Some((opened + d, f.fault.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut connection = Connection {
+        ws,
+        shared,
+        index,
+        go_away_at: config
+            .go_away_after
+            .or(config.go_away_every)
+            .map(|d| opened + d),
+        close_at: config.close_after.as_ref().map(|(d, _, _)| opened + *d),
+        close_with: None,
+        faults,
+        fault_timers,
+        silent: false,
+        session: None,
+        handle_seq: 0,
+        config,
+        script: InterviewScript::from_instruction("", 5),
+        vad: Vad::new(16_000, DEFAULT_SILENCE_DURATION_MS),
+        silence_duration_ms: DEFAULT_SILENCE_DURATION_MS,
+        started: false,
+        asked: 0,
+        finishing: false,
+        speaking: None,
+        prompt_tokens: 0,
+        pending_tool_calls: Vec::new(),
+        turn_complete_reason: None,
+        manual_activity: false,
+        no_interruption: false,
+        in_activity: false,
+        reply_owed: false,
+    };
+    let _ = connection.run(shutdown).await;
+    connection.save_session();
+}
+
+/// The connection is over (closed, or the peer is gone).
+struct Stop;
+
+type Step = Result<(), Stop>;
+
+struct Speaking {
+    /// Messages still to send, each with its offset from the start of the line.
+    queue: VecDeque<(Duration, Value)>,
+    /// The line's index in the script (the closing line is `lines.len()`) and its text.
+    line: usize,
+    text: String,
+    /// The `DuringLine` faults of this line have fired.
+    faults_fired: bool,
+    started: Instant,
+    playback_end: Instant,
+    generation_complete_sent: bool,
+    response_tokens: u64,
+    closing: bool,
+}
+
+struct Connection {
+    ws: WebSocketStream<TcpStream>,
+    shared: Arc<Shared>,
+    index: usize,
+    config: Arc<SimulatorConfig>,
+    script: InterviewScript,
+    vad: Vad,
+    silence_duration_ms: u64,
+    started: bool,
+    asked: usize,
+    finishing: bool,
+    speaking: Option<Speaking>,
+    prompt_tokens: u64,
+    go_away_at: Option<Instant>,
+    close_at: Option<Instant>,
+    /// The code and reason for `close_at`, overriding `close_after`'s.
+    close_with: Option<(u16, String)>,
+    faults: Vec<ScriptedFault>,
+    fault_timers: Vec<(Instant, Fault)>,
+    /// A stall or `goAway`-then-silence: nothing more is sent until the close.
+    silent: bool,
+    /// The resumable session this connection serves, when the setup asked for one.
+    session: Option<u64>,
+    handle_seq: u64,
+    /// Ids of tool calls sent and not yet answered nor cancelled.
+    pending_tool_calls: Vec<String>,
+    /// `turnCompleteReason` and `waitingForInput` for the next `turnComplete`.
+    turn_complete_reason: Option<(String, bool)>,
+    /// `automaticActivityDetection.disabled`: no VAD; turns are `activityStart` ..
+    /// `activityEnd`.
+    manual_activity: bool,
+    /// `activityHandling: NO_INTERRUPTION`: candidate activity never cuts a line.
+    no_interruption: bool,
+    /// Between `activityStart` and `activityEnd` (manual activity).
+    in_activity: bool,
+    /// A candidate turn ended while a line played under `NO_INTERRUPTION`: the next line
+    /// follows that line's `turnComplete`.
+    reply_owed: bool,
+}
+
+/// The server's JSON: pretty-printed in Binary frames as the real server sends it (§2), or
+/// as `config` says.
+pub(super) fn server_frame(value: &Value, config: &SimulatorConfig) -> Message {
+    let text = if config.pretty_json {
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    } else {
+        value.to_string()
+    };
+    if config.binary_frames {
+        Message::Binary(text.into_bytes().into())
+    } else {
+        Message::Text(text.into())
+    }
+}
+
+/// A `google.protobuf.Duration` JSON string: `"50s"`, `"2.5s"`.
+fn duration_string(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}.{:03}s", d.as_secs(), d.subsec_millis())
+    }
+}
+
+fn top_key(value: &Value) -> Option<&str> {
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    object.keys().next().map(String::as_str)
+}
+
+fn field<'a>(value: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    value.get(camel).or_else(|| value.get(snake))
+}
+
+/// The `rate=` of a MIME type such as `audio/pcm;rate=16000`; 16 000 Hz when absent.
+fn mime_rate(mime: Option<&str>) -> u32 {
+    mime.and_then(|m| m.split(';').find_map(|p| p.trim().strip_prefix("rate=")))
+        .and_then(|r| r.trim().parse().ok())
+        .filter(|&r: &u32| (8_000..=192_000).contains(&r))
+        .unwrap_or(16_000)
+}
+
+fn is_wrap_up(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "wrap up",
+        "wrap-up",
+        "nearly up",
+        "almost up",
+        "close the interview",
+        "end the interview",
+    ]
+    .iter()
+    .any(|k| t.contains(k))
+}
+
+impl Connection {
+    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Step {
+        self.setup(&mut shutdown).await?;
+        loop {
+            self.pump().await?;
+            let fault_wake = self.fault_timers.iter().map(|(at, _)| *at).min();
+            let wake = [
+                self.next_speaking_wake(),
+                self.go_away_at,
+                self.close_at,
+                fault_wake,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return self.close(1001, "Simulator shutting down").await;
+                    }
+                }
+                message = self.ws.next() => self.on_message(message).await?,
+                () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => self.on_timers().await?,
+            }
+        }
+    }
+
+    fn record(&self, value: Value) {
+        self.shared.record(self.index, value);
+    }
+
+    async fn send(&mut self, value: &Value) -> Step {
+        let frame = server_frame(value, &self.config);
+        self.ws.send(frame).await.map_err(|_| Stop)
+    }
+
+    /// Saves where this connection's resumable session is, for a later resume.
+    fn save_session(&self) {
+        let Some(session) = self.session else {
+            return;
+        };
+        let owed = self
+            .speaking
+            .as_ref()
+            .filter(|s| !s.generation_complete_sent)
+            .map(|s| (s.line, s.text.clone(), s.closing));
+        self.shared.save(
+            session,
+            SavedSession {
+                script: self.script.clone(),
+                asked: self.asked,
+                started: self.started,
+                finishing: self.finishing,
+                owed,
+                prompt_tokens: self.prompt_tokens,
+                connection: self.index,
+            },
+        );
+    }
+
+    /// Sends a `sessionResumptionUpdate`, when the setup asked for them: a new handle with
+    /// `resumable: true`, or an empty one with `resumable: false` (§4.4).
+    async fn send_resumption_update(&mut self, resumable: bool) -> Step {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
+        let handle = if resumable {
+            self.handle_seq += 1;
+            self.save_session();
+            let handle = format!("sim-{session}-{}-{}", self.index, self.handle_seq);
+            self.shared.register_handle(handle.clone(), session);
+            handle
+        } else {
+            String::new()
+        };
+        self.send(
+            &json!({ "sessionResumptionUpdate": { "newHandle": handle, "resumable": resumable } }),
+        )
+        .await
+    }
+
+    /// Plays the faults of `trigger`.
+    async fn fire(&mut self, trigger: FaultTrigger) -> Step {
+        let due: Vec<Fault> = self
+            .faults
+            .iter()
+            .filter(|f| f.trigger == trigger)
+            .map(|f| f.fault.clone())
+            .collect();
+        for fault in due {
+            self.play(fault).await?;
+        }
+        Ok(())
+    }
+
+    async fn play(&mut self, fault: Fault) -> Step {
+        match fault {
+            Fault::Close { code, reason } => self.close(code, &reason).await,
+            Fault::GoAwayThenSilence { time_left } => {
+                self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
+                    .await?;
+                self.go_silent(Some(Instant::now() + time_left));
+                Ok(())
+            }
+            Fault::Stall => {
+                self.go_silent(None);
+                Ok(())
+            }
+            Fault::Interrupt {
+                audio_in_same_message,
+                late_audio,
+            } => {
+                let Some(s) = self.speaking.take() else {
+                    return Ok(());
+                };
+                let mut audio = s
+                    .queue
+                    .into_iter()
+                    .filter_map(|(_, m)| m.pointer("/serverContent/modelTurn").cloned());
+                let mut content = json!({ "interrupted": true });
+                if audio_in_same_message {
+                    if let Some(turn) = audio.next() {
+                        content["modelTurn"] = turn;
+                    }
+                }
+                self.send(&json!({ "serverContent": content })).await?;
+                if late_audio {
+                    if let Some(turn) = audio.next() {
+                        self.send(&json!({ "serverContent": { "modelTurn": turn } }))
+                            .await?;
+                    }
+                }
+                let usage = self.usage(0);
+                let message = self.turn_complete(usage);
+                self.send(&message).await?;
+                self.send_resumption_update(true).await?;
+                if s.closing {
+                    return self.close(1000, "").await;
+                }
+                Ok(())
+            }
+            Fault::UsageOnly => {
+                let usage = self.usage(0);
+                self.send(&json!({ "usageMetadata": usage })).await
+            }
+            Fault::SlowPongs(pause) => {
+                tokio::time::sleep(pause).await;
+                Ok(())
+            }
+            Fault::ToolCall { id, name, args } => {
+                self.pending_tool_calls.push(id.clone());
+                self.send(&json!({ "toolCall": { "functionCalls": [
+                    { "id": id, "name": name, "args": args } ] } }))
+                    .await
+            }
+            Fault::ToolCallCancellation { ids } => {
+                self.pending_tool_calls.retain(|id| !ids.contains(id));
+                self.send(&json!({ "toolCallCancellation": { "ids": ids } }))
+                    .await
+            }
+            Fault::TurnCompleteReason {
+                reason,
+                waiting_for_input,
+            } => {
+                self.turn_complete_reason = Some((reason, waiting_for_input));
+                Ok(())
+            }
+        }
+    }
+
+    /// A `turnComplete` server message with `usage`, carrying the scripted
+    /// `turnCompleteReason` once if one is due.
+    fn turn_complete(&mut self, usage: Value) -> Value {
+        let mut content = json!({ "turnComplete": true });
+        if let Some((reason, waiting)) = self.turn_complete_reason.take() {
+            content["turnCompleteReason"] = Value::String(reason);
+            if waiting {
+                content["waitingForInput"] = Value::Bool(true);
+            }
+        }
+        json!({ "serverContent": content, "usageMetadata": usage })
+    }
+
+    /// Sends nothing more; closes with 1011 [`DEADLINE_EXPIRED`] at `close_at`, if given.
+    fn go_silent(&mut self, close_at: Option<Instant>) {
+        // The line being generated stays as it was: a resume says it again.
+        self.silent = true;
+        self.go_away_at = None;
+        self.close_at = close_at;
+        self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
+    }
+
+    /// Sends a close frame, then reads until the peer's reply or 2 s, and stops.
+    async fn close(&mut self, code: u16, reason: &str) -> Step {
+        self.shared
+            .closes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((self.index, code, reason.to_owned()));
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = timeout(Duration::from_secs(2), drain).await;
+        Err(Stop)
+    }
+
+    /// Reads the next data message as JSON and records it. `Ok(None)` for control frames.
+    async fn read_json(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<Option<Value>, Stop> {
+        let text = match message {
+            None | Some(Err(_)) => return Err(Stop),
+            Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
+            Some(Ok(Message::Binary(data))) => match String::from_utf8(data.to_vec()) {
+                Ok(text) => text,
+                Err(_) => {
+                    self.record(Value::String("<binary frame that is not UTF-8>".to_owned()));
+                    return self.close(1007, INVALID_ARGUMENT).await.map(|()| None);
+                }
+            },
+            // The peer's close: tungstenite queues the reply, which the next read flushes.
+            // Where the session is gets saved first: the client may resume at once.
+            Some(Ok(Message::Close(_))) => {
+                self.save_session();
+                let _ = timeout(Duration::from_secs(2), self.ws.next()).await;
+                return Err(Stop);
+            }
+            Some(Ok(_)) => return Ok(None),
+        };
+        match serde_json::from_str::<Value>(&text) {
+            Ok(value) => {
+                self.record(value.clone());
+                Ok(Some(value))
+            }
+            Err(_) => {
+                self.record(Value::String(text));
+                self.close(1007, INVALID_ARGUMENT).await.map(|()| None)
+            }
+        }
+    }
+
+    async fn setup(&mut self, shutdown: &mut watch::Receiver<bool>) -> Step {
+        let value = loop {
+            let message = tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return self.close(1001, "Simulator shutting down").await;
+                    }
+                    continue;
+                }
+                message = self.ws.next() => message,
+            };
+            if let Some(value) = self.read_json(message).await? {
+                break value;
+            }
+        };
+        let Some(setup) = value
+            .get("setup")
+            .filter(|_| top_key(&value) == Some("setup"))
+        else {
+            return self.close(1007, INVALID_ARGUMENT).await;
+        };
+        if !setup.get("model").is_some_and(Value::is_string) {
+            return self.close(1007, INVALID_ARGUMENT).await;
+        }
+        let instruction: String = field(setup, "systemInstruction", "system_instruction")
+            .and_then(|si| si.get("parts"))
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let realtime_input_config = field(setup, "realtimeInputConfig", "realtime_input_config");
+        let aad = realtime_input_config.and_then(|c| {
+            field(
+                c,
+                "automaticActivityDetection",
+                "automatic_activity_detection",
+            )
+        });
+        self.manual_activity =
+            aad.and_then(|a| a.get("disabled")).and_then(Value::as_bool) == Some(true);
+        self.no_interruption = realtime_input_config
+            .and_then(|c| field(c, "activityHandling", "activity_handling"))
+            .and_then(Value::as_str)
+            == Some("NO_INTERRUPTION");
+        if let Some(ms) = aad
+            .and_then(|a| field(a, "silenceDurationMs", "silence_duration_ms"))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+        {
+            self.silence_duration_ms = ms.clamp(100, 10_000);
+            self.vad = Vad::new(16_000, self.silence_duration_ms);
+        }
+        self.prompt_tokens = (instruction.len() / 4) as u64;
+        self.script = if self.config.plan_by_length {
+            InterviewScript::from_instruction(&instruction, self.config.questions)
+        } else {
+            InterviewScript::with_question_count(&instruction, self.config.questions)
+        };
+        let mut owed = None;
+        let resumption = field(setup, "sessionResumption", "session_resumption")
+            .filter(|_| self.config.resumption);
+        if let Some(resumption) = resumption {
+            match resumption.get("handle").and_then(Value::as_str) {
+                Some(handle) if !handle.is_empty() => {
+                    let Some((session, saved)) = self.shared.resume(handle) else {
+                        return self.close(1007, INVALID_ARGUMENT).await;
+                    };
+                    self.session = Some(session);
+                    self.script = saved.script;
+                    self.asked = saved.asked;
+                    self.started = saved.started;
+                    self.finishing = saved.finishing;
+                    self.prompt_tokens = saved.prompt_tokens;
+                    owed = Some(saved.owed);
+                }
+                _ => {
+                    self.session = Some(self.shared.next_session.fetch_add(1, Ordering::SeqCst));
+                }
+            }
+        }
+        self.send(&json!({ "setupComplete": {} })).await?;
+        self.send_resumption_update(true).await?;
+        match owed {
+            // A resumed session whose line was cut while being generated says it again.
+            Some(Some((line, text, closing))) => self.speak_line(line, text, closing).await?,
+            // A resumed session that had said its closing line closes as it would have.
+            Some(None) if self.finishing => return self.close(1000, "").await,
+            _ => {}
+        }
+        self.fire(FaultTrigger::AfterSetup).await
+    }
+
+    async fn on_message(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Step {
+        let Some(value) = self.read_json(message).await? else {
+            return Ok(());
+        };
+        if self.silent {
+            return Ok(());
+        }
+        match top_key(&value) {
+            Some("realtimeInput" | "realtime_input") => {
+                let input = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                self.on_realtime_input(&input).await
+            }
+            Some("clientContent" | "client_content") => {
+                let content = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                self.on_client_content(&content).await
+            }
+            Some("toolResponse" | "tool_response") => {
+                let answered: Vec<&str> = value
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(|r| field(r, "functionResponses", "function_responses"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("id").and_then(Value::as_str))
+                    .collect();
+                self.pending_tool_calls
+                    .retain(|id| !answered.contains(&id.as_str()));
+                Ok(())
+            }
+            // `setup` again, several top-level keys, or an unknown message.
+            _ => self.close(1007, INVALID_ARGUMENT).await,
+        }
+    }
+
+    async fn on_realtime_input(&mut self, input: &Value) -> Step {
+        if field(input, "mediaChunks", "media_chunks").is_some() {
+            return self.close(1007, MEDIA_CHUNKS_DEPRECATED).await;
+        }
+        if input.get("audio").is_some() && !self.pending_tool_calls.is_empty() {
+            return self.close(1008, OPERATION_ABORTED).await;
+        }
+        if let Some(audio) = input.get("audio") {
+            let data = audio.get("data").and_then(Value::as_str).unwrap_or("");
+            let Ok(pcm) = decode_base64(data) else {
+                return self.close(1007, INVALID_ARGUMENT).await;
+            };
+            let rate = mime_rate(field(audio, "mimeType", "mime_type").and_then(Value::as_str));
+            if rate != self.vad.sample_rate_hz() {
+                self.vad = Vad::new(rate, self.silence_duration_ms);
+            }
+            // About 25 tokens per second of audio (§4.5).
+            self.prompt_tokens += (pcm.len() as u64 / 2) * 25 / u64::from(rate);
+            // With manual activity the client's signals, not the audio, mark the turns.
+            let events = if self.manual_activity {
+                Vec::new()
+            } else {
+                self.vad.push_pcm16le(&pcm)
+            };
+            for event in events {
+                match event {
+                    VadEvent::SpeechStarted => {
+                        if self.speaking.is_some() && !self.no_interruption {
+                            self.barge_in().await?;
+                        }
+                    }
+                    VadEvent::TurnEnded => self.candidate_turn_ended().await?,
+                }
+            }
+        }
+        let activity_start = field(input, "activityStart", "activity_start").is_some();
+        let activity_end = field(input, "activityEnd", "activity_end").is_some();
+        if (activity_start || activity_end) && !self.manual_activity {
+            // Activity signals only with automatic activity detection disabled (§3.2).
+            return self.close(1007, INVALID_ARGUMENT).await;
+        }
+        if activity_start {
+            self.in_activity = true;
+            if self.speaking.is_some() && !self.no_interruption {
+                self.barge_in().await?;
+            }
+        }
+        if activity_end && std::mem::take(&mut self.in_activity) {
+            self.candidate_turn_ended().await?;
+        }
+        if let Some(text) = input.get("text").and_then(Value::as_str) {
+            self.prompt_tokens += (text.len() / 4) as u64;
+            if self.speaking.is_some() {
+                self.barge_in().await?;
+            }
+            self.candidate_turn_ended().await?;
+        }
+        if field(input, "audioStreamEnd", "audio_stream_end").and_then(Value::as_bool) == Some(true)
+            && !self.manual_activity
+            && self.vad.stream_end() == Some(VadEvent::TurnEnded)
+        {
+            self.candidate_turn_ended().await?;
+        }
+        Ok(())
+    }
+
+    async fn on_client_content(&mut self, content: &Value) -> Step {
+        let turn_complete =
+            field(content, "turnComplete", "turn_complete").and_then(Value::as_bool) == Some(true);
+        // A seeded history: the interviewer's earlier lines count as asked.
+        let model_turns = content
+            .get("turns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("role").and_then(Value::as_str) == Some("model"))
+            .count();
+        if model_turns > 0 {
+            self.started = true;
+            self.asked = self.asked.max(model_turns.min(self.script.lines.len()));
+        }
+        if !turn_complete {
+            return Ok(());
+        }
+        let text: String = content
+            .get("turns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("parts").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.prompt_tokens += (text.len() / 4) as u64;
+        // clientContent interrupts any current generation (§3.3).
+        if self.speaking.is_some() {
+            self.barge_in().await?;
+        }
+        if self.started && is_wrap_up(&text) {
+            if !self.finishing {
+                self.finishing = true;
+                let closing = self.script.closing.clone();
+                self.speak_line(self.script.lines.len(), closing, true)
+                    .await?;
+            }
+            return Ok(());
+        }
+        self.candidate_turn_ended().await
+    }
+
+    /// A candidate turn (or the kickoff) ended: say the next line.
+    async fn candidate_turn_ended(&mut self) -> Step {
+        if self.finishing {
+            return Ok(());
+        }
+        if self.no_interruption && self.speaking.is_some() {
+            self.reply_owed = true;
+            return Ok(());
+        }
+        self.started = true;
+        if let Some(line) = self.script.lines.get(self.asked).cloned() {
+            self.asked += 1;
+            self.speak_line(self.asked - 1, line, false).await
+        } else {
+            self.finishing = true;
+            let closing = self.script.closing.clone();
+            self.speak_line(self.script.lines.len(), closing, true)
+                .await
+        }
+    }
+
+    /// Prepares the messages of line `index` of the script and starts the turn.
+    async fn speak_line(&mut self, index: usize, line: String, closing: bool) -> Step {
+        if self.speaking.is_some() {
+            self.barge_in().await?;
+        }
+        self.send_resumption_update(false).await?;
+        let samples = speech::speak(&line, self.config.voice).await;
+        let pcm: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let chunks: Vec<&[u8]> = pcm.chunks(CHUNK_BYTES).collect();
+        let fragments = transcription_fragments(&line);
+        let fragment_count = fragments.len().max(1);
+        let mut by_chunk: Vec<Vec<String>> = vec![Vec::new(); chunks.len().max(1)];
+        for (i, fragment) in fragments.into_iter().enumerate() {
+            let target = i * by_chunk.len() / fragment_count;
+            if let Some(list) = by_chunk.get_mut(target) {
+                list.push(fragment);
+            }
+        }
+        let chunk_ms = Duration::from_millis(100);
+        let mut queue = VecDeque::with_capacity(chunks.len() + by_chunk.len());
+        for (i, fragments) in by_chunk.into_iter().enumerate() {
+            let at = chunk_ms * i as u32;
+            let mut fragments = fragments.into_iter();
+            let mut content = serde_json::Map::new();
+            if let Some(chunk) = chunks.get(i) {
+                content.insert(
+                    "modelTurn".to_owned(),
+                    json!({ "parts": [ { "inlineData": {
+                        "mimeType": OUTPUT_AUDIO_MIME,
+                        "data": base64::engine::general_purpose::STANDARD.encode(chunk),
+                    } } ] }),
+                );
+            }
+            if let Some(first) = fragments.next() {
+                content.insert("outputTranscription".to_owned(), json!({ "text": first }));
+            }
+            queue.push_back((at, json!({ "serverContent": Value::Object(content) })));
+            for extra in fragments {
+                queue.push_back((
+                    at,
+                    json!({ "serverContent": { "outputTranscription": { "text": extra } } }),
+                ));
+            }
+        }
+        let duration = speech::duration_of(samples.len());
+        let started = Instant::now();
+        self.speaking = Some(Speaking {
+            queue,
+            line: index,
+            text: line,
+            faults_fired: false,
+            started,
+            playback_end: started + duration,
+            generation_complete_sent: false,
+            // About 25 tokens per second of audio (§4.5).
+            response_tokens: (duration.as_millis() as u64 * 25).div_ceil(1000),
+            closing,
+        });
+        Ok(())
+    }
+
+    fn usage(&self, response_tokens: u64) -> Value {
+        json!({
+            "promptTokenCount": self.prompt_tokens,
+            "responseTokenCount": response_tokens,
+            "totalTokenCount": self.prompt_tokens + response_tokens,
+            "responseTokensDetails": [ { "modality": "AUDIO", "tokenCount": response_tokens } ],
+        })
+    }
+
+    fn next_speaking_wake(&self) -> Option<Instant> {
+        if self.silent {
+            return None;
+        }
+        let s = self.speaking.as_ref()?;
+        match s.queue.front() {
+            Some((at, _)) if self.config.realtime => Some(s.started + *at),
+            Some(_) => Some(Instant::now()),
+            None if !s.generation_complete_sent => Some(Instant::now()),
+            None if self.config.hold_turn_for_playback => Some(s.playback_end),
+            None => Some(Instant::now()),
+        }
+    }
+
+    /// Sends what is due of the current line: its audio messages, `generationComplete`, and
+    /// `turnComplete` once playback would be over.
+    async fn pump(&mut self) -> Step {
+        loop {
+            let now = Instant::now();
+            let realtime = self.config.realtime;
+            let hold = self.config.hold_turn_for_playback;
+            if self.silent {
+                return Ok(());
+            }
+            let Some(s) = self.speaking.as_mut() else {
+                return Ok(());
+            };
+            if let Some((at, _)) = s.queue.front() {
+                if realtime && s.started + *at > now {
+                    return Ok(());
+                }
+                if let Some((_, message)) = s.queue.pop_front() {
+                    let fire = !std::mem::replace(&mut s.faults_fired, true);
+                    let line = s.line;
+                    self.send(&message).await?;
+                    if fire {
+                        self.fire(FaultTrigger::DuringLine(line)).await?;
+                    }
+                }
+                continue;
+            }
+            if !s.generation_complete_sent {
+                s.generation_complete_sent = true;
+                self.send(&json!({ "serverContent": { "generationComplete": true } }))
+                    .await?;
+                self.send_resumption_update(true).await?;
+                continue;
+            }
+            if hold && s.playback_end > now {
+                return Ok(());
+            }
+            let (tokens, closing) = (s.response_tokens, s.closing);
+            self.speaking = None;
+            let usage = self.usage(tokens);
+            let message = self.turn_complete(usage);
+            self.send(&message).await?;
+            if closing {
+                return self.close(1000, "").await;
+            }
+            self.send_resumption_update(true).await?;
+            if std::mem::take(&mut self.reply_owed) {
+                self.candidate_turn_ended().await?;
+            }
+        }
+    }
+
+    /// Candidate speech (or a new turn) while the line plays: `interrupted`, drop the rest,
+    /// then `turnComplete` (§4.1).
+    async fn barge_in(&mut self) -> Step {
+        let Some(s) = self.speaking.take() else {
+            return Ok(());
+        };
+        let spoken = Instant::now()
+            .saturating_duration_since(s.started)
+            .min(s.playback_end - s.started);
+        let tokens = (spoken.as_millis() as u64 * 25).div_ceil(1000);
+        self.send(&json!({ "serverContent": { "interrupted": true } }))
+            .await?;
+        let usage = self.usage(tokens);
+        let message = self.turn_complete(usage);
+        self.send(&message).await?;
+        if s.closing {
+            return self.close(1000, "").await;
+        }
+        self.send_resumption_update(true).await
+    }
+
+    async fn on_timers(&mut self) -> Step {
+        let now = Instant::now();
+        if self.go_away_at.is_some_and(|t| t <= now) {
+            self.go_away_at = self.config.go_away_every.map(|every| now + every);
+            let time_left = self
+                .config
+                .go_away_close_after
+                .filter(|_| self.config.go_away_every.is_some())
+                .unwrap_or(Duration::from_secs(50));
+            self.send(&json!({ "goAway": { "timeLeft": duration_string(time_left) } }))
+                .await?;
+            if self.config.go_away_every.is_some() && self.config.go_away_close_after.is_some() {
+                let at = now + time_left;
+                if self.close_at.is_none_or(|t| t > at) {
+                    self.close_at = Some(at);
+                    self.close_with = Some((1011, DEADLINE_EXPIRED.to_owned()));
+                }
+            }
+        }
+        if self.close_at.is_some_and(|t| t <= now) {
+            self.close_at = None;
+            let (code, reason) = self
+                .close_with
+                .clone()
+                .or_else(|| {
+                    self.config
+                        .close_after
+                        .as_ref()
+                        .map(|(_, code, reason)| (*code, reason.clone()))
+                })
+                .unwrap_or((1011, "Internal error occurred.".to_owned()));
+            return self.close(code, &reason).await;
+        }
+        let mut due = Vec::new();
+        self.fault_timers.retain(|(at, fault)| {
+            if *at <= now {
+                due.push(fault.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for fault in due {
+            self.play(fault).await?;
+        }
+        Ok(())
+    }
+}
