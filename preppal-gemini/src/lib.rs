@@ -85,6 +85,7 @@ pub mod config;
 pub mod error;
 pub mod feedback;
 pub mod interview;
+pub mod models;
 pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]

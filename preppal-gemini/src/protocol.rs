@@ -62,7 +62,12 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, ProtocolError> {
 /// `speechConfig` and `enableAffectiveDialog` go inside `generationConfig`; the
 /// transcription configs, `realtimeInputConfig` and `proactivity` are direct children of
 /// `setup` (placement verified from the Python SDK's converters, §3.1). Optional parts are
-/// only sent when set.
+/// only sent when set, and only where the model's entry in [`crate::models::LIVE_MODELS`]
+/// takes them: no `enableAffectiveDialog` / `proactivity` unless the model has them as a
+/// v1alpha opt-in, `generationConfig.thinkingConfig.thinkingLevel` only on models that
+/// take a level (always on those that require one, default `low`), and
+/// `historyConfig.initialHistoryInClientContent: true` on models that take `clientContent`
+/// only as initial history (3.1).
 pub fn setup_message(config: &LiveConfig) -> String {
     let mut generation_config = json!({ "responseModalities": ["AUDIO"] });
     if let Some(voice) = &config.voice {
@@ -111,11 +116,33 @@ pub fn setup_message(config: &LiveConfig) -> String {
     if !realtime_input.is_empty() {
         setup["realtimeInputConfig"] = Value::Object(realtime_input);
     }
-    if config.affective_dialog {
+    // What the model accepts comes from its entry in the model table; a model the table
+    // does not know gets what the configuration asks for.
+    let entry = crate::models::live_model(&config.model);
+    let opt_in = |feature: Option<crate::models::Feature>| {
+        feature.is_none_or(|f| f == crate::models::Feature::V1alphaOptIn)
+    };
+    if config.affective_dialog && opt_in(entry.map(|m| m.affective_dialog)) {
         setup["generationConfig"]["enableAffectiveDialog"] = json!(true);
     }
-    if config.proactive_audio {
+    if config.proactive_audio && opt_in(entry.map(|m| m.proactive_audio)) {
         setup["proactivity"] = json!({ "proactiveAudio": true });
+    }
+    let level = match entry.map(|m| m.thinking) {
+        Some(crate::models::Thinking::Rejected | crate::models::Thinking::BudgetOnly) => None,
+        Some(crate::models::Thinking::LevelOrBudgetRequired) => Some(
+            config
+                .thinking_level
+                .unwrap_or(crate::config::ThinkingLevel::Low),
+        ),
+        _ => config.thinking_level,
+    };
+    if let Some(level) = level {
+        setup["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": level.as_wire() });
+    }
+    if entry.is_some_and(|m| m.client_content == crate::models::ClientContent::InitialHistoryOnly)
+    {
+        setup["historyConfig"] = json!({ "initialHistoryInClientContent": true });
     }
     json!({ "setup": setup }).to_string()
 }

@@ -132,7 +132,7 @@ async fn setup_is_the_first_message_with_the_expected_fields() {
     let setup = &msg["setup"];
     assert_eq!(
         setup["model"],
-        "models/gemini-2.5-flash-native-audio-preview-12-2025"
+        "models/gemini-3.8-live"
     );
     assert_eq!(
         setup["generationConfig"]["responseModalities"],
