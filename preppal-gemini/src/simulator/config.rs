@@ -63,6 +63,14 @@ pub struct SimulatorConfig {
     /// a transcript fragment, timestamps in the audio, no script, no speech synthesis, no
     /// voice activity detection, nothing recorded. Default `false`.
     pub load: bool,
+    /// What the candidate says in each spoken turn, in order ([`super::hearing`]): the
+    /// simulator sends them as `inputTranscription` word by word while the turn's audio
+    /// arrives, when the setup asked for `inputAudioTranscription`. Default empty: the
+    /// simulator does no speech recognition and stays deaf.
+    pub candidate_transcripts: std::sync::Arc<[String]>,
+    /// How many of the last words of each spoken turn arrive late: after the reply's first
+    /// audio message instead of before the reply. Default 0.
+    pub late_transcription_words: usize,
 }
 
 impl Default for SimulatorConfig {
@@ -85,6 +93,8 @@ impl Default for SimulatorConfig {
             resumption: true,
             feedback: FeedbackBehaviour::default(),
             load: false,
+            candidate_transcripts: Vec::new().into(),
+            late_transcription_words: 0,
         }
     }
 }
@@ -170,6 +180,17 @@ impl SimulatorConfig {
     /// Sets [`SimulatorConfig::load`].
     pub fn with_load(mut self, on: bool) -> Self {
         self.load = on;
+        self
+    }
+    /// Sets [`SimulatorConfig::candidate_transcripts`]: one entry per spoken candidate turn,
+    /// in order (for example the words of the fixture WAVs a test speaks).
+    pub fn with_candidate_transcripts(mut self, transcripts: Vec<String>) -> Self {
+        self.candidate_transcripts = transcripts.into();
+        self
+    }
+    /// Sets [`SimulatorConfig::late_transcription_words`].
+    pub fn with_late_transcription_words(mut self, words: usize) -> Self {
+        self.late_transcription_words = words;
         self
     }
     /// Sets [`SimulatorConfig::refuse_upgrades`].

@@ -19,6 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::handle::{SavedSession, Shared};
+use super::hearing::Hearing;
+use super::setup_check::{check_setup, transcriptions};
 use super::upgrade::{check_upgrade, refuse, upgrade_record};
 use super::{
     load, speech, transcription_fragments, Fault, FaultTrigger, InterviewScript, ScriptedFault,
@@ -39,10 +41,15 @@ pub(super) async fn serve(
     let refused = config.refuse_upgrades.get(attempt).copied();
     // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
     #[allow(clippy::result_large_err)]
+    let upgrade_path = Arc::new(std::sync::Mutex::new(String::new()));
     let callback = {
         let shared = Arc::clone(&shared);
+        let upgrade_path = Arc::clone(&upgrade_path);
         move |request: &Request, response: Response| {
             let record = upgrade_record(request);
+            record
+                .path
+                .clone_into(&mut upgrade_path.lock().unwrap_or_else(PoisonError::into_inner));
             shared
                 .upgrades_seen
                 .lock()
@@ -75,6 +82,10 @@ pub(super) async fn serve(
         shared.connections.fetch_add(1, Ordering::SeqCst);
         return load::serve(ws, &config).await;
     }
+    let v1alpha = upgrade_path
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(".v1alpha.");
     let index = shared.new_connection();
     let opened = Instant::now();
     let faults = config
@@ -90,6 +101,8 @@ pub(super) async fn serve(
             _ => None,
         })
         .collect();
+    let config_transcripts = Arc::clone(&config.candidate_transcripts);
+    let config_late_words = config.late_transcription_words;
     let mut connection = Connection {
         ws,
         shared,
@@ -120,6 +133,13 @@ pub(super) async fn serve(
         no_interruption: false,
         in_activity: false,
         reply_owed: false,
+        v1alpha,
+        input_transcription: false,
+        output_transcription: false,
+        hearing: Hearing::new(
+            Arc::clone(&config_transcripts),
+            config_late_words,
+        ),
     };
     let _ = connection.run(shutdown).await;
     connection.save_session();
@@ -183,6 +203,13 @@ struct Connection {
     /// A candidate turn ended while a line played under `NO_INTERRUPTION`: the next line
     /// follows that line's `turnComplete`.
     reply_owed: bool,
+    /// The upgrade came on the `v1alpha` surface.
+    v1alpha: bool,
+    /// The setup asked for `inputAudioTranscription` / `outputAudioTranscription`.
+    input_transcription: bool,
+    output_transcription: bool,
+    /// The candidate transcripts, handed out as spoken turns arrive.
+    hearing: Hearing,
 }
 
 /// The server's JSON: pretty-printed in Binary frames as the real server sends it (§2), or
@@ -300,6 +327,7 @@ impl Connection {
                 owed,
                 prompt_tokens: self.prompt_tokens,
                 connection: self.index,
+                heard: self.hearing.turn,
             },
         );
     }
@@ -510,9 +538,11 @@ impl Connection {
         else {
             return self.close(1007, INVALID_ARGUMENT).await;
         };
-        if !setup.get("model").is_some_and(Value::is_string) {
-            return self.close(1007, INVALID_ARGUMENT).await;
+        if let Err(refusal) = check_setup(setup, self.v1alpha) {
+            tracing::info!(why = %refusal.why, code = refusal.code, "simulator refused a setup");
+            return self.close(refusal.code, &refusal.reason).await;
         }
+        (self.input_transcription, self.output_transcription) = transcriptions(setup);
         let instruction: String = field(setup, "systemInstruction", "system_instruction")
             .and_then(|si| si.get("parts"))
             .and_then(Value::as_array)
@@ -569,6 +599,7 @@ impl Connection {
                     self.started = saved.started;
                     self.finishing = saved.finishing;
                     self.prompt_tokens = saved.prompt_tokens;
+                    self.hearing.turn = saved.heard;
                     owed = Some(saved.owed);
                 }
                 _ => {
@@ -661,12 +692,20 @@ impl Connection {
             for event in events {
                 match event {
                     VadEvent::SpeechStarted => {
+                        self.hearing.start_turn();
                         if self.speaking.is_some() && !self.no_interruption {
                             self.barge_in().await?;
                         }
                     }
-                    VadEvent::TurnEnded => self.candidate_turn_ended().await?,
+                    VadEvent::TurnEnded => self.spoken_turn_ended().await?,
                 }
+            }
+            if self.manual_activity && self.in_activity {
+                self.hearing.start_turn();
+            }
+            let ms = (pcm.len() as u64 / 2) * 1_000 / u64::from(rate);
+            for fragment in self.hearing.heard(ms) {
+                self.send_input_transcription(fragment).await?;
             }
         }
         let activity_start = field(input, "activityStart", "activity_start").is_some();
@@ -677,12 +716,13 @@ impl Connection {
         }
         if activity_start {
             self.in_activity = true;
+            self.hearing.start_turn();
             if self.speaking.is_some() && !self.no_interruption {
                 self.barge_in().await?;
             }
         }
         if activity_end && std::mem::take(&mut self.in_activity) {
-            self.candidate_turn_ended().await?;
+            self.spoken_turn_ended().await?;
         }
         if let Some(text) = input.get("text").and_then(Value::as_str) {
             self.prompt_tokens += (text.len() / 4) as u64;
@@ -695,7 +735,47 @@ impl Connection {
             && !self.manual_activity
             && self.vad.stream_end() == Some(VadEvent::TurnEnded)
         {
-            self.candidate_turn_ended().await?;
+            self.spoken_turn_ended().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one `inputTranscription` fragment, when the setup asked for them.
+    async fn send_input_transcription(&mut self, text: String) -> Step {
+        if !self.input_transcription {
+            return Ok(());
+        }
+        self.send(&json!({ "serverContent": { "inputTranscription": { "text": text } } }))
+            .await
+    }
+
+    /// A spoken candidate turn ended: the transcript words still owed, the reply, and the
+    /// late words after the reply's first audio message ([`Hearing::end_turn`]).
+    async fn spoken_turn_ended(&mut self) -> Step {
+        let (now, late) = self.hearing.end_turn();
+        for fragment in now {
+            self.send_input_transcription(fragment).await?;
+        }
+        self.candidate_turn_ended().await?;
+        if late.is_empty() || !self.input_transcription {
+            return Ok(());
+        }
+        let messages = late.into_iter().map(|text| {
+            json!({ "serverContent": { "inputTranscription": { "text": text } } })
+        });
+        match self.speaking.as_mut() {
+            Some(s) => {
+                let at = s.queue.front().map(|(at, _)| *at).unwrap_or_default();
+                let first = s.queue.len().min(1);
+                for (i, message) in messages.enumerate() {
+                    s.queue.insert(first + i, (at, message));
+                }
+            }
+            None => {
+                for message in messages {
+                    self.send(&message).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -711,7 +791,16 @@ impl Connection {
             .flatten()
             .filter(|t| t.get("role").and_then(Value::as_str) == Some("model"))
             .count();
+        let user_turns = content
+            .get("turns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("role").and_then(Value::as_str) == Some("user"))
+            .count();
         if model_turns > 0 {
+            // A seeded conversation: the candidate's turns in it were heard already.
+            self.hearing.turn = self.hearing.turn.max(user_turns);
             self.started = true;
             self.asked = self.asked.max(model_turns.min(self.script.lines.len()));
         }
@@ -798,6 +887,9 @@ impl Connection {
                         "data": base64::engine::general_purpose::STANDARD.encode(chunk),
                     } } ] }),
                 );
+            }
+            if !self.output_transcription {
+                fragments.by_ref().for_each(drop);
             }
             if let Some(first) = fragments.next() {
                 content.insert("outputTranscription".to_owned(), json!({ "text": first }));

@@ -28,6 +28,8 @@ pub(super) struct SavedSession {
     pub(super) prompt_tokens: u64,
     /// The connection that saved it.
     pub(super) connection: usize,
+    /// Spoken candidate turns heard (the next candidate transcript to use).
+    pub(super) heard: usize,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +80,9 @@ pub struct UpgradeRecord {
     pub credentials: Vec<CredentialForm>,
     /// The credential value, when it was an ephemeral token (`auth_tokens/...`).
     pub token: Option<String>,
+    /// An ephemeral token (`auth_tokens/...`) was sent as an API key (`x-goog-api-key` or
+    /// `?key=`), which the service refuses.
+    pub key_is_token: bool,
 }
 
 impl Shared {

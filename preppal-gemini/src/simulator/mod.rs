@@ -8,9 +8,19 @@
 //!   present; the constrained path takes only an ephemeral token minted by the REST side's
 //!   `POST /v1alpha/auth_tokens`, sent one way only, with a use left (§1.2, §1.3). Every
 //!   upgrade's path and credential form is recorded ([`SimulatorHandle::upgrades`]);
+//!   An ephemeral token on the v1beta path or sent as an API key (`x-goog-api-key`,
+//!   `?key=`) is refused (401 / 400 [`KEY_NOT_VALID`]), and so is the constrained path on
+//!   v1beta (404);
 //! - requires `setup` as the first message (else close 1007 "Request contains an invalid
-//!   argument."), and answers `{"setupComplete": {}}` pretty-printed in a **Binary** frame,
-//!   as the real server does (§2);
+//!   argument."), and is strict about it, as the real service is: unknown or misplaced
+//!   fields (the JSON is walked against a schema of the known fields at each level,
+//!   camelCase or snake_case), invalid enum values, a model name without `models/`,
+//!   modalities the model does not answer with, and fields the model's entry in
+//!   [`crate::models::LIVE_MODELS`] rejects (`thinkingConfig` on `gemini-3.8-live`, affective
+//!   dialog or proactive audio where not taken or on v1beta, ...) are closed with 1007
+//!   [`INVALID_ARGUMENT`]; an unknown, shut-down or non-Live model with 1008
+//!   ([`model_not_found_reason`]). Otherwise it answers `{"setupComplete": {}}`
+//!   pretty-printed in a **Binary** frame, as the real server does (§2);
 //! - waits for a kickoff (`clientContent` with `turnComplete`, `realtimeInput.text`, or a
 //!   first spoken candidate turn), then speaks the greeting and first question of an
 //!   [`InterviewScript`] drawn from the setup's system instruction; after each candidate
@@ -21,12 +31,15 @@
 //!   `realtimeInput.text` interrupt a line that is still playing, as on the real service
 //!   (§3.3);
 //! - speaks a line as `serverContent` messages of 100 ms of 24 kHz PCM16LE audio each
-//!   (4 800 bytes, base64 `inlineData`), some with an `outputTranscription` fragment, then
+//!   (4 800 bytes, base64 `inlineData`), some with an `outputTranscription` fragment (only
+//!   when the setup asked for `outputAudioTranscription`; `inputTranscription` likewise), then
 //!   `generationComplete`, then `turnComplete` with a `usageMetadata` (§4.1);
 //! - ends candidate turns with a [`Vad`] on the audio's own sample timeline (800 ms of
 //!   non-speech after at least 200 ms of speech, or `silenceDurationMs` from the setup), on
-//!   `audioStreamEnd`, or with one `realtimeInput.text`; it does no speech recognition, so
-//!   it never sends `inputTranscription` for audio; with
+//!   `audioStreamEnd`, or with one `realtimeInput.text`; it does no speech recognition: with
+//!   [`SimulatorConfig::with_candidate_transcripts`] it sends the next given transcript as
+//!   `inputTranscription` fragments, word by word as the turn's audio arrives ([`hearing`]),
+//!   and without it none; with
 //!   `realtimeInputConfig.automaticActivityDetection.disabled` its VAD is off and a turn
 //!   is what lies between the client's `activityStart` and `activityEnd` (activity signals
 //!   without it are closed with 1007, §3.2); with `activityHandling: NO_INTERRUPTION`
@@ -61,9 +74,11 @@ mod config;
 mod connection;
 mod faults;
 mod handle;
+pub mod hearing;
 pub mod load;
 mod rest;
 mod script;
+mod setup_check;
 mod speech;
 mod upgrade;
 mod vad;
@@ -83,6 +98,8 @@ pub use vad::{
 };
 
 pub use config::SimulatorConfig;
+pub use setup_check::model_not_found_reason;
+pub use upgrade::KEY_NOT_VALID;
 pub use handle::{CredentialForm, Simulator, SimulatorHandle, UpgradeRecord};
 
 /// The path of the simulated endpoint (the real `v1beta` path, §1.1).

@@ -52,7 +52,12 @@ pub(super) fn upgrade_record(request: &Request) -> UpgradeRecord {
     if credentials.is_empty() {
         credentials.push(CredentialForm::None);
     }
+    let key_is_token = header("x-goog-api-key")
+        .map(str::to_owned)
+        .or_else(|| query("key"))
+        .is_some_and(|k| k.starts_with(crate::config::EPHEMERAL_TOKEN_PREFIX));
     UpgradeRecord {
+        key_is_token,
         path: request.uri().path().to_owned(),
         credentials,
         token: header_token.or(query_token),
@@ -72,6 +77,10 @@ pub(super) fn check_upgrade(
     const UNREGISTERED: &str =
         "Method doesn't allow unregistered callers (callers without established identity).";
     if record.path.ends_with("BidiGenerateContentConstrained") {
+        // Tokens are v1alpha-only (§1.1, §1.2).
+        if !record.path.contains(".v1alpha.") {
+            return Err(refuse(http::StatusCode::NOT_FOUND, "Not Found"));
+        }
         let token_forms = record
             .credentials
             .iter()
@@ -86,8 +95,22 @@ pub(super) fn check_upgrade(
         return Err(refuse(http::StatusCode::NOT_FOUND, "Not Found"));
     }
     if record.credentials.contains(&CredentialForm::None) {
-        Err(refuse(http::StatusCode::UNAUTHORIZED, UNREGISTERED))
-    } else {
-        Ok(response)
+        return Err(refuse(http::StatusCode::UNAUTHORIZED, UNREGISTERED));
     }
+    // An ephemeral token off the constrained path (§1.2: v1alpha constrained only), or
+    // sent where an API key goes.
+    if record.key_is_token {
+        return Err(refuse(http::StatusCode::BAD_REQUEST, KEY_NOT_VALID));
+    }
+    if record
+        .credentials
+        .iter()
+        .any(|c| matches!(c, CredentialForm::TokenHeader | CredentialForm::TokenQuery))
+    {
+        return Err(refuse(http::StatusCode::UNAUTHORIZED, UNREGISTERED));
+    }
+    Ok(response)
 }
+
+/// The refusal of an API key that is not one (here: an ephemeral token sent as a key).
+pub const KEY_NOT_VALID: &str = "API key not valid. Please pass a valid API key.";
