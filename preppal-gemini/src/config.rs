@@ -874,7 +874,10 @@ mod tests {
                 model: DEFAULT_MODEL.into()
             })
         );
-        assert_eq!(current.clone().with_proactive_audio(true).validate(), Ok(()));
+        assert_eq!(
+            current.clone().with_proactive_audio(true).validate(),
+            Ok(())
+        );
         assert!(matches!(
             current
                 .clone()
@@ -889,7 +892,10 @@ mod tests {
             })
         );
         assert!(matches!(
-            current.clone().with_model("gemini-3.5-transcribe-live").validate(),
+            current
+                .clone()
+                .with_model("gemini-3.5-transcribe-live")
+                .validate(),
             Err(ConfigError::UnsupportedModality { .. })
         ));
         assert_eq!(

@@ -382,7 +382,11 @@ mod tests {
         // Every shut-down model names a replacement that is itself served.
         for m in LIVE_MODELS {
             if let Availability::ShutDown { replacement, .. } = m.availability {
-                assert!(!live_model(replacement).unwrap().is_shut_down(), "{}", m.name);
+                assert!(
+                    !live_model(replacement).unwrap().is_shut_down(),
+                    "{}",
+                    m.name
+                );
             }
         }
     }

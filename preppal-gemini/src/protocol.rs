@@ -140,8 +140,7 @@ pub fn setup_message(config: &LiveConfig) -> String {
     if let Some(level) = level {
         setup["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": level.as_wire() });
     }
-    if entry.is_some_and(|m| m.client_content == crate::models::ClientContent::InitialHistoryOnly)
-    {
+    if entry.is_some_and(|m| m.client_content == crate::models::ClientContent::InitialHistoryOnly) {
         setup["historyConfig"] = json!({ "initialHistoryInClientContent": true });
     }
     json!({ "setup": setup }).to_string()
@@ -567,10 +566,9 @@ mod tests {
         let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
         let setup = &v["setup"];
         assert_eq!(v.as_object().unwrap().len(), 1);
-        assert_eq!(
-            setup["model"],
-            "models/gemini-2.5-flash-native-audio-preview-12-2025"
-        );
+        assert_eq!(setup["model"], "models/gemini-3.8-live");
+        // gemini-3.8-live rejects thinkingConfig: never sent.
+        assert!(setup["generationConfig"].get("thinkingConfig").is_none());
         assert_eq!(
             setup["generationConfig"]["responseModalities"],
             json!(["AUDIO"])
@@ -596,6 +594,41 @@ mod tests {
     }
 
     #[test]
+    fn thinking_and_history_follow_the_model_table() {
+        use crate::config::ThinkingLevel;
+        let setup = |config: LiveConfig| -> Value {
+            serde_json::from_str::<Value>(&setup_message(&config)).unwrap()["setup"].clone()
+        };
+        let extended =
+            setup(LiveConfig::new("k", "s").with_model("gemini-3.8-live-extended-thinking"));
+        assert_eq!(
+            extended["generationConfig"]["thinkingConfig"],
+            json!({"thinkingLevel": "low"})
+        );
+        let three_one = setup(
+            LiveConfig::new("k", "s")
+                .with_model("gemini-3.1-flash-live-preview")
+                .with_thinking_level(ThinkingLevel::Minimal),
+        );
+        assert_eq!(
+            three_one["generationConfig"]["thinkingConfig"],
+            json!({"thinkingLevel": "minimal"})
+        );
+        assert_eq!(
+            three_one["historyConfig"],
+            json!({"initialHistoryInClientContent": true})
+        );
+        let budget_model = setup(
+            LiveConfig::new("k", "s")
+                .with_model("gemini-2.5-flash-native-audio-latest")
+                .with_thinking_level(ThinkingLevel::High),
+        );
+        assert!(budget_model["generationConfig"]
+            .get("thinkingConfig")
+            .is_none());
+    }
+
+    #[test]
     fn activity_detection_and_handling_in_realtime_input_config() {
         use crate::config::{
             ActivityHandling, AutomaticActivityDetection, EndSensitivity, StartSensitivity,
@@ -615,6 +648,14 @@ mod tests {
             .with_activity_handling(ActivityHandling::NoInterruption)
             .with_affective_dialog(true)
             .with_proactive_audio(true);
+        // On gemini-3.8-live proactive audio is always on and affective dialog is not
+        // taken: neither is sent.
+        let current: Value = serde_json::from_str(&setup_message(&config)).unwrap();
+        assert!(current["setup"].get("proactivity").is_none());
+        assert!(current["setup"]["generationConfig"]
+            .get("enableAffectiveDialog")
+            .is_none());
+        let config = config.with_model("gemini-2.5-flash-native-audio-preview-12-2025");
         let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
         assert_eq!(
             v["setup"]["realtimeInputConfig"],

@@ -130,10 +130,7 @@ async fn setup_is_the_first_message_with_the_expected_fields() {
     let msg = &recorded[0][0];
     assert_eq!(msg.as_object().unwrap().len(), 1);
     let setup = &msg["setup"];
-    assert_eq!(
-        setup["model"],
-        "models/gemini-3.8-live"
-    );
+    assert_eq!(setup["model"], "models/gemini-3.8-live");
     assert_eq!(
         setup["generationConfig"]["responseModalities"],
         json!(["AUDIO"])

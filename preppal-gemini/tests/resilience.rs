@@ -197,7 +197,9 @@ async fn text_frames_and_compact_json_are_read_like_binary_pretty_ones() {
         .insert("x-goog-api-key", "k".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     ws.send(Message::Text(
-        json!({"setup": {"model": "models/gemini-3.8-live"}}).to_string().into(),
+        json!({"setup": {"model": "models/gemini-3.8-live"}})
+            .to_string()
+            .into(),
     ))
     .await
     .unwrap();

@@ -71,6 +71,9 @@ pub struct SimulatorConfig {
     /// How many of the last words of each spoken turn arrive late: after the reply's first
     /// audio message instead of before the reply. Default 0.
     pub late_transcription_words: usize,
+    /// Where the REST side (`generateContent`, `auth_tokens`) listens; default `None`: a
+    /// free port on the Live address's IP.
+    pub rest_addr: Option<SocketAddr>,
 }
 
 impl Default for SimulatorConfig {
@@ -95,6 +98,7 @@ impl Default for SimulatorConfig {
             load: false,
             candidate_transcripts: Vec::new().into(),
             late_transcription_words: 0,
+            rest_addr: None,
         }
     }
 }
@@ -186,6 +190,11 @@ impl SimulatorConfig {
     /// in order (for example the words of the fixture WAVs a test speaks).
     pub fn with_candidate_transcripts(mut self, transcripts: Vec<String>) -> Self {
         self.candidate_transcripts = transcripts.into();
+        self
+    }
+    /// Sets [`SimulatorConfig::rest_addr`].
+    pub fn with_rest_addr(mut self, addr: SocketAddr) -> Self {
+        self.rest_addr = Some(addr);
         self
     }
     /// Sets [`SimulatorConfig::late_transcription_words`].

@@ -136,10 +136,7 @@ pub(super) async fn serve(
         v1alpha,
         input_transcription: false,
         output_transcription: false,
-        hearing: Hearing::new(
-            Arc::clone(&config_transcripts),
-            config_late_words,
-        ),
+        hearing: Hearing::new(Arc::clone(&config_transcripts), config_late_words),
     };
     let _ = connection.run(shutdown).await;
     connection.save_session();
@@ -760,9 +757,9 @@ impl Connection {
         if late.is_empty() || !self.input_transcription {
             return Ok(());
         }
-        let messages = late.into_iter().map(|text| {
-            json!({ "serverContent": { "inputTranscription": { "text": text } } })
-        });
+        let messages = late
+            .into_iter()
+            .map(|text| json!({ "serverContent": { "inputTranscription": { "text": text } } }));
         match self.speaking.as_mut() {
             Some(s) => {
                 let at = s.queue.front().map(|(at, _)| *at).unwrap_or_default();

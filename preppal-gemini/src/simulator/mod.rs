@@ -77,6 +77,7 @@ mod handle;
 pub mod hearing;
 pub mod load;
 mod rest;
+mod rest_schema;
 mod script;
 mod setup_check;
 mod speech;
@@ -98,9 +99,10 @@ pub use vad::{
 };
 
 pub use config::SimulatorConfig;
+pub use handle::{CredentialForm, Simulator, SimulatorHandle, UpgradeRecord};
+pub use rest_schema::conforms as conforms_to_schema;
 pub use setup_check::model_not_found_reason;
 pub use upgrade::KEY_NOT_VALID;
-pub use handle::{CredentialForm, Simulator, SimulatorHandle, UpgradeRecord};
 
 /// The path of the simulated endpoint (the real `v1beta` path, §1.1).
 pub const SIMULATOR_PATH: &str =

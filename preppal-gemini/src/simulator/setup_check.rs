@@ -49,7 +49,12 @@ const GENERATION_CONFIG: Kind = Kind::Object(&[
     ("seed", Kind::Int),
     (
         "responseModalities",
-        Kind::List(&Kind::Enum(&["MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO"])),
+        Kind::List(&Kind::Enum(&[
+            "MODALITY_UNSPECIFIED",
+            "TEXT",
+            "IMAGE",
+            "AUDIO",
+        ])),
     ),
     (
         "mediaResolution",
@@ -131,7 +136,10 @@ const SETUP: Kind = Kind::Object(&[
         ]),
     ),
     // `transparent` is Vertex-only (§3.1): not a field here.
-    ("sessionResumption", Kind::Object(&[("handle", Kind::String)])),
+    (
+        "sessionResumption",
+        Kind::Object(&[("handle", Kind::String)]),
+    ),
     (
         "contextWindowCompression",
         Kind::Object(&[
@@ -145,7 +153,10 @@ const SETUP: Kind = Kind::Object(&[
     // Empty objects in the v1beta proto (§3.1).
     ("inputAudioTranscription", Kind::Object(&[])),
     ("outputAudioTranscription", Kind::Object(&[])),
-    ("proactivity", Kind::Object(&[("proactiveAudio", Kind::Bool)])),
+    (
+        "proactivity",
+        Kind::Object(&[("proactiveAudio", Kind::Bool)]),
+    ),
     (
         "historyConfig",
         Kind::Object(&[("initialHistoryInClientContent", Kind::Bool)]),
@@ -259,7 +270,9 @@ fn field<'a>(value: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
 /// `v1alpha` surface or not. `Ok` when the real service would take it.
 pub(super) fn check_setup(setup: &Value, v1alpha: bool) -> Result<(), Refusal> {
     if let Some(path) = misfit(setup, &SETUP, "setup") {
-        return Err(invalid(format!("unknown or misplaced field, or bad value: {path}")));
+        return Err(invalid(format!(
+            "unknown or misplaced field, or bad value: {path}"
+        )));
     }
     let Some(model) = setup.get("model").and_then(Value::as_str) else {
         return Err(invalid("setup.model is required"));
@@ -323,7 +336,11 @@ pub(super) fn check_setup(setup: &Value, v1alpha: bool) -> Result<(), Refusal> {
         .and_then(Value::as_bool);
     for (name, asked, support) in [
         ("enableAffectiveDialog", affective, entry.affective_dialog),
-        ("proactivity.proactiveAudio", proactive, entry.proactive_audio),
+        (
+            "proactivity.proactiveAudio",
+            proactive,
+            entry.proactive_audio,
+        ),
     ] {
         let Some(on) = asked else { continue };
         let ok = match support {
@@ -341,8 +358,18 @@ pub(super) fn check_setup(setup: &Value, v1alpha: bool) -> Result<(), Refusal> {
 /// Whether the setup asked for `inputAudioTranscription` / `outputAudioTranscription`.
 pub(super) fn transcriptions(setup: &Value) -> (bool, bool) {
     (
-        field(setup, "inputAudioTranscription", "input_audio_transcription").is_some(),
-        field(setup, "outputAudioTranscription", "output_audio_transcription").is_some(),
+        field(
+            setup,
+            "inputAudioTranscription",
+            "input_audio_transcription",
+        )
+        .is_some(),
+        field(
+            setup,
+            "outputAudioTranscription",
+            "output_audio_transcription",
+        )
+        .is_some(),
     )
 }
 
@@ -369,11 +396,17 @@ mod tests {
         s["generationConfig"]["responseMimeType"] = json!("application/json");
         let e = check_setup(&s, false).unwrap_err();
         assert_eq!(e.code, 1007);
-        assert!(e.why.contains("setup.generationConfig.responseMimeType"), "{e:?}");
+        assert!(
+            e.why.contains("setup.generationConfig.responseMimeType"),
+            "{e:?}"
+        );
         let mut s = ok_setup();
         s["realtimeInputConfig"]["automaticActivityDetection"]["endOfSpeechSensitivity"] =
             json!("END_SENSITIVITY_MEDIUM");
-        assert!(check_setup(&s, false).unwrap_err().why.contains("endOfSpeechSensitivity"));
+        assert!(check_setup(&s, false)
+            .unwrap_err()
+            .why
+            .contains("endOfSpeechSensitivity"));
     }
 
     #[test]
@@ -383,6 +416,8 @@ mod tests {
         let e = check_setup(&s, false).unwrap_err();
         assert_eq!(e.code, 1008);
         assert!(e.reason.len() <= 123);
-        assert!(e.reason.starts_with("models/gemini-3.8-flash is not found for API version v1beta"));
+        assert!(e
+            .reason
+            .starts_with("models/gemini-3.8-flash is not found for API version v1beta"));
     }
 }
