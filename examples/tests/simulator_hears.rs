@@ -65,7 +65,12 @@ fn free_port() -> u16 {
 fn serve(data: &Path, extra: &[&str]) -> Server {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_preppal"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data)
         .args(extra)
         .env_remove("GEMINI_API_KEY")
@@ -135,7 +140,10 @@ async fn serve_with_the_simulator_refuses_a_setup_with_an_unknown_field_with_100
         }
     };
     assert_eq!(u16::from(close.code), 1007);
-    assert_eq!(close.reason.as_str(), "Request contains an invalid argument.");
+    assert_eq!(
+        close.reason.as_str(),
+        "Request contains an invalid argument."
+    );
 }
 
 #[test]
@@ -178,7 +186,11 @@ fn an_audio_interview_with_simulator_transcripts_stores_the_words_under_their_qu
             "AI" => asked += 1,
             _ => {
                 assert_eq!(transcript[i - 1]["speaker"], "AI", "{transcript:?}");
-                assert_eq!(asked, answered.len() + 1, "answer {i} under question {asked}");
+                assert_eq!(
+                    asked,
+                    answered.len() + 1,
+                    "answer {i} under question {asked}"
+                );
                 answered.push(entry["text"].as_str().unwrap().to_owned());
             }
         }
@@ -194,12 +206,19 @@ fn an_audio_interview_with_simulator_transcripts_stores_the_words_under_their_qu
         .iter()
         .map(|a| a["words"].as_u64().unwrap())
         .collect();
-    assert_eq!(per_answer, [words(&answers[0]), words(&answers[1])], "{metrics}");
+    assert_eq!(
+        per_answer,
+        [words(&answers[0]), words(&answers[1])],
+        "{metrics}"
+    );
     assert_eq!(
         metrics["words"].as_u64().unwrap(),
         words(&answers[0]) + words(&answers[1])
     );
-    assert!(metrics["words_per_minute"].as_f64().unwrap() > 0.0, "{metrics}");
+    assert!(
+        metrics["words_per_minute"].as_f64().unwrap() > 0.0,
+        "{metrics}"
+    );
     // conflict.wav's "Um, ... I, uh, proposed" are counted as fillers.
     assert!(metrics["fillers"]["um"].as_u64().unwrap() >= 1, "{metrics}");
     assert!(metrics["fillers"]["uh"].as_u64().unwrap() >= 1, "{metrics}");

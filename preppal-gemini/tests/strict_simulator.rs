@@ -373,6 +373,14 @@ fn intro_pcm() -> Vec<u8> {
 
 const ANSWER: &str = "I rewrote the tracking fan-out service in Rust and cut p99 latency.";
 
+async fn next(live: &mut LiveSession) -> ModelEvent {
+    tokio::time::timeout(LIMIT, live.next_event())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
 /// Speaks the intro fixture (and a second of silence) after the greeting; returns the
 /// candidate transcription fragments and, for each, whether the reply had started.
 async fn hear_one_answer(config: SimulatorConfig) -> Vec<(String, bool)> {
@@ -380,16 +388,6 @@ async fn hear_one_answer(config: SimulatorConfig) -> Vec<(String, bool)> {
     let config = LiveConfig::new("k", "You are an interviewer.").with_endpoint(sim.url());
     let mut live = LiveSession::connect(&config).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
-    let next = |live: &mut LiveSession| {
-        let fut = live.next_event();
-        async move {
-            tokio::time::timeout(LIMIT, fut)
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap()
-        }
-    };
     while next(&mut live).await != ModelEvent::TurnComplete {}
     let mut pcm = intro_pcm();
     pcm.extend(std::iter::repeat_n(0u8, 32_000));
