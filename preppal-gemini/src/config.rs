@@ -91,7 +91,9 @@ pub struct LiveConfig {
     /// [`LiveConfig::with_interview_length`].
     pub context_window_compression: bool,
     /// `setup.realtimeInputConfig.automaticActivityDetection`; `None` sends nothing (the
-    /// server's defaults: on, sensitivities HIGH, §3.1).
+    /// server's defaults: on, sensitivities HIGH, about 800 ms of silence ends a turn,
+    /// §3.1). Default [`AutomaticActivityDetection::interview`]: pauses of 1–3 s inside an
+    /// answer do not end the candidate's turn (§10.2).
     pub automatic_activity_detection: Option<AutomaticActivityDetection>,
     /// `setup.realtimeInputConfig.activityHandling`; `None` sends nothing (the server's
     /// default, [`ActivityHandling::StartOfActivityInterrupts`]).
@@ -245,7 +247,30 @@ pub struct AutomaticActivityDetection {
     pub silence_duration_ms: Option<u32>,
 }
 
+/// Silence that ends a candidate's turn under [`AutomaticActivityDetection::interview`]:
+/// 3 000 ms, longer than the 1–3 s pauses of a spoken interview answer (gemini-live-protocol
+/// notes §10.2: a 1 s pause ended the turn with the server's defaults).
+pub const INTERVIEW_SILENCE_DURATION_MS: u32 = 3_000;
+
 impl AutomaticActivityDetection {
+    /// The interview's turn taking, [`LiveConfig::new`]'s default: automatic detection on,
+    /// `endOfSpeechSensitivity` LOW and `silenceDurationMs`
+    /// [`INTERVIEW_SILENCE_DURATION_MS`], so that a candidate who pauses 1–3 s to think is
+    /// not cut off (§10.2). The client's audio must then carry that much trailing silence
+    /// (or keep streaming) for a turn to end.
+    ///
+    /// ```
+    /// use preppal_gemini::config::{AutomaticActivityDetection, EndSensitivity};
+    /// let aad = AutomaticActivityDetection::interview();
+    /// assert_eq!(aad.silence_duration_ms, Some(3_000));
+    /// assert_eq!(aad.end_of_speech_sensitivity, Some(EndSensitivity::Low));
+    /// ```
+    pub fn interview() -> Self {
+        Self::default()
+            .with_end_of_speech_sensitivity(EndSensitivity::Low)
+            .with_silence_duration_ms(INTERVIEW_SILENCE_DURATION_MS)
+    }
+
     /// Manual activity signals: detection `disabled`.
     pub fn manual() -> Self {
         Self {
@@ -352,7 +377,7 @@ impl LiveConfig {
             session_resumption: false,
             resumption_handle: None,
             context_window_compression: false,
-            automatic_activity_detection: None,
+            automatic_activity_detection: Some(AutomaticActivityDetection::interview()),
             activity_handling: None,
             credential_placement: CredentialPlacement::Header,
             affective_dialog: false,

@@ -635,7 +635,15 @@ mod tests {
         };
         let plain: Value =
             serde_json::from_str(&setup_message(&LiveConfig::new("k", "s"))).unwrap();
-        assert!(plain["setup"].get("realtimeInputConfig").is_none());
+        // The default tolerates 1–3 s pauses inside an answer (§10.2).
+        assert_eq!(
+            plain["setup"]["realtimeInputConfig"],
+            json!({ "automaticActivityDetection": {
+                "disabled": false,
+                "endOfSpeechSensitivity": "END_SENSITIVITY_LOW",
+                "silenceDurationMs": 3000
+            } })
+        );
         assert!(plain["setup"].get("proactivity").is_none());
         let config = LiveConfig::new("k", "s")
             .with_automatic_activity_detection(

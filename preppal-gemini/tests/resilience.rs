@@ -774,7 +774,7 @@ async fn go_away_during_a_spoken_answer_waits_for_the_reply_before_switching() {
     // The answer goes on and ends; the next question follows on the same connection, and
     // only then does the session move.
     let mut tail = rest.to_vec();
-    tail.extend(std::iter::repeat_n(0u8, 32_000)); // 1 s of silence
+    tail.extend(std::iter::repeat_n(0u8, 4 * 32_000)); // 4 s of silence: past the 3 s default
     for chunk in tail.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
             .await

@@ -390,7 +390,7 @@ async fn hear_one_answer(config: SimulatorConfig) -> Vec<(String, bool)> {
     live.send(ModelCommand::Begin).await.unwrap();
     while next(&mut live).await != ModelEvent::TurnComplete {}
     let mut pcm = intro_pcm();
-    pcm.extend(std::iter::repeat_n(0u8, 32_000));
+    pcm.extend(std::iter::repeat_n(0u8, 4 * 32_000));
     for chunk in pcm.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
             .await

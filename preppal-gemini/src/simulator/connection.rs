@@ -39,9 +39,9 @@ pub(super) async fn serve(
     let _ = stream.set_nodelay(true);
     let attempt = shared.upgrades.fetch_add(1, Ordering::SeqCst);
     let refused = config.refuse_upgrades.get(attempt).copied();
+    let upgrade_path = Arc::new(std::sync::Mutex::new(String::new()));
     // The signature is tungstenite's handshake `Callback`; its error type is not ours to box.
     #[allow(clippy::result_large_err)]
-    let upgrade_path = Arc::new(std::sync::Mutex::new(String::new()));
     let callback = {
         let shared = Arc::clone(&shared);
         let upgrade_path = Arc::clone(&upgrade_path);

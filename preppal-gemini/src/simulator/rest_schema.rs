@@ -126,7 +126,7 @@ pub(super) fn schema_fault(schema: &Value, dialect: Dialect, path: &str) -> Opti
         }
     }
     if let Some(values) = object.get("enum") {
-        if !values.as_array().is_some_and(|v| !v.is_empty()) {
+        if values.as_array().is_none_or(Vec::is_empty) {
             return Some(format!("{path}.enum: not a non-empty list"));
         }
     }
