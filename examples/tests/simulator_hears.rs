@@ -83,7 +83,14 @@ fn serve(data: &Path, extra: &[&str]) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let stderr = child.stderr.take();
+    // Killed and waited for on drop, whatever happens next.
+    let mut server = Server {
+        child,
+        port,
+        simulator_url: String::new(),
+    };
+    let stderr = stderr.unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -96,16 +103,12 @@ fn serve(data: &Path, extra: &[&str]) -> Server {
             }
         }
     });
-    let simulator_url = rx
+    server.simulator_url = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the simulator's endpoint in the log");
     for _ in 0..400 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server {
-                child,
-                port,
-                simulator_url,
-            };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -129,15 +132,12 @@ async fn serve_with_the_simulator_refuses_a_setup_with_an_unknown_field_with_100
     ws.send(Message::Text(setup.to_string().into()))
         .await
         .unwrap();
-    let close = loop {
-        match tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .unwrap()
-        {
-            Some(Ok(Message::Close(frame))) => break frame.unwrap(),
-            Some(Ok(other)) => panic!("expected a close, got {other:?}"),
-            other => panic!("no close frame: {other:?}"),
-        }
+    let close = match tokio::time::timeout(Duration::from_secs(30), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Message::Close(frame))) => frame.unwrap(),
+        other => panic!("expected a close frame, got {other:?}"),
     };
     assert_eq!(u16::from(close.code), 1007);
     assert_eq!(
