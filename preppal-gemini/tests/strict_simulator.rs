@@ -569,5 +569,12 @@ async fn generate_content_answers_with_a_document_that_conforms_to_the_schema_se
     let doc = answer_document(&body);
     assert!(conforms_to_schema(&doc, &json_schema), "{doc}");
     assert_eq!(doc["tags"].as_array().unwrap().len(), 2);
+    // snake_case names, as the Python SDK sends `property_ordering` (§2: the parser takes both).
+    let snake = json!({ "response_mime_type": "application/json", "response_schema": {
+        "type": "OBJECT", "properties": { "score": { "type": "INTEGER" } },
+        "property_ordering": ["score"] } });
+    let (status, body) = generate(&sim, "gemini-3.8-flash", rest_request(snake)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(answer_document(&body), json!({ "score": 3 }));
     sim.shutdown().await;
 }

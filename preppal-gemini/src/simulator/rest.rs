@@ -49,7 +49,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::handle::Shared;
-use super::rest_schema::{conform, schema_fault, Dialect, Material};
+use super::rest_schema::{conform, normalise, schema_fault, Dialect, Material};
 use super::SimulatorConfig;
 
 #[derive(Clone)]
@@ -275,13 +275,23 @@ fn check_generation_config(
     request: &Value,
     model: &crate::models::RestModel,
 ) -> Result<Option<Value>, String> {
-    let Some(config) = request.get("generationConfig") else {
+    let Some(config) = request
+        .get("generationConfig")
+        .or_else(|| request.get("generation_config"))
+    else {
         return Ok(None);
     };
+    // The parser takes snake_case names too (gemini-live-protocol notes §2).
+    let get = |camel: &str, snake: &str| config.get(camel).or_else(|| config.get(snake));
     if model.sampling_deprecated {
-        if let Some(field) = ["temperature", "topP", "topK"]
-            .into_iter()
-            .find(|f| config.get(*f).is_some())
+        if let Some(field) = [
+            ("temperature", "temperature"),
+            ("topP", "top_p"),
+            ("topK", "top_k"),
+        ]
+        .into_iter()
+        .find(|(camel, snake)| get(camel, snake).is_some())
+        .map(|(camel, _)| camel)
         {
             return Err(format!(
                 "* GenerateContentRequest.generation_config.{field}: deprecated on models/{}; \
@@ -291,8 +301,8 @@ fn check_generation_config(
         }
     }
     let (schema, dialect) = match (
-        config.get("responseSchema"),
-        config.get("responseJsonSchema"),
+        get("responseSchema", "response_schema"),
+        get("responseJsonSchema", "response_json_schema"),
     ) {
         (Some(_), Some(_)) => {
             return Err(
@@ -305,7 +315,7 @@ fn check_generation_config(
         (None, Some(s)) => (s, Dialect::JsonSchema),
         (None, None) => return Ok(None),
     };
-    let mime = config.get("responseMimeType").and_then(Value::as_str);
+    let mime = get("responseMimeType", "response_mime_type").and_then(Value::as_str);
     if !matches!(mime, Some("application/json" | "text/x.enum")) {
         return Err(
             "* GenerateContentRequest.generation_config.response_mime_type: a response schema \
@@ -313,10 +323,11 @@ fn check_generation_config(
                 .to_owned(),
         );
     }
-    if let Some(fault) = schema_fault(schema, dialect, "generation_config.response_schema") {
+    let schema = normalise(schema);
+    if let Some(fault) = schema_fault(&schema, dialect, "generation_config.response_schema") {
         return Err(format!("* GenerateContentRequest.{fault}"));
     }
-    Ok(Some(schema.clone()))
+    Ok(Some(schema))
 }
 
 /// The text parts of every `contents[].parts[]`, joined with newlines.

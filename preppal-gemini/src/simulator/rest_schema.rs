@@ -69,6 +69,53 @@ pub(super) enum Dialect {
     JsonSchema,
 }
 
+/// `schema` with its keywords in camelCase: the proto JSON parser takes snake_case too
+/// (gemini-live-protocol notes §2), and the Python SDK sends `property_ordering`. Property
+/// names are kept as they are.
+pub(super) fn normalise(schema: &Value) -> Value {
+    let Some(object) = schema.as_object() else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in object {
+        let key = camel(key);
+        let value = match key.as_str() {
+            "properties" | "$defs" => match value.as_object() {
+                Some(map) => Value::Object(
+                    map.iter()
+                        .map(|(name, inner)| (name.clone(), normalise(inner)))
+                        .collect(),
+                ),
+                None => value.clone(),
+            },
+            "items" | "additionalProperties" => normalise(value),
+            "anyOf" | "oneOf" | "prefixItems" => match value.as_array() {
+                Some(list) => list.iter().map(normalise).collect(),
+                None => value.clone(),
+            },
+            _ => value.clone(),
+        };
+        out.insert(key, value);
+    }
+    Value::Object(out)
+}
+
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' && !out.is_empty() {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Why `schema` is not well formed, at the first fault (a JSON pointer-like path).
 pub(super) fn schema_fault(schema: &Value, dialect: Dialect, path: &str) -> Option<String> {
     let Some(object) = schema.as_object() else {
@@ -429,6 +476,12 @@ mod tests {
             "required": ["verdict", "notes"]
         });
         assert_eq!(schema_fault(&schema, Dialect::OpenApi, "s"), None);
+        let snake = json!({ "type": "OBJECT", "properties": { "max_items": { "type": "STRING" } },
+            "property_ordering": ["max_items"] });
+        assert!(schema_fault(&snake, Dialect::OpenApi, "s").is_some());
+        let normalised = normalise(&snake);
+        assert_eq!(schema_fault(&normalised, Dialect::OpenApi, "s"), None);
+        assert_eq!(normalised["propertyOrdering"], json!(["max_items"]));
         let material = Material {
             answers: vec![
                 ("Q1".into(), "one two three four".into()),
