@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The shared fixtures: `../shared/fixtures` beside the checkout.
+/// The fixture job description, resume and WAVs (where the other end-to-end tests find them).
 fn shared_fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures")
