@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run -p preppal-examples --example live_simulator -- \
-//!     --addr 127.0.0.1:7070 --go-away-every-secs 60 --close-after-go-away-secs 50
+//!     --addr 127.0.0.1:7070 --rest-addr 127.0.0.1:7071 --go-away-every-secs 60 --close-after-go-away-secs 50
 //! ```
+//!
+//! It prints the Live URL (for `PREPPAL_GEMINI_URL`) and then the REST base URL (for
+//! `PREPPAL_GEMINI_REST_URL`: `generateContent` and `auth_tokens`), one per line.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +21,14 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7070")]
     addr: SocketAddr,
+    /// Address of the REST side (`generateContent`, `auth_tokens`); default: a free port
+    /// on the Live address's IP.
+    #[arg(long)]
+    rest_addr: Option<SocketAddr>,
+    /// A file of candidate transcripts, one spoken candidate turn per line: the simulator
+    /// sends them as `inputTranscription` as the audio of each turn arrives.
+    #[arg(long, value_name = "FILE")]
+    transcripts: Option<std::path::PathBuf>,
     /// Questions the interviewer asks (4 to 6) when the system instruction states no
     /// interview length; the server's instruction states it, and the interviewer then asks
     /// questions until it is told to wrap up.
@@ -43,6 +54,19 @@ async fn main() -> std::io::Result<()> {
         .with_realtime(args.realtime);
     // The count applies when the instruction states no length; a stated length plans more.
     config.questions = args.questions;
+    if let Some(addr) = args.rest_addr {
+        config = config.with_rest_addr(addr);
+    }
+    if let Some(path) = &args.transcripts {
+        let text = std::fs::read_to_string(path)?;
+        config = config.with_candidate_transcripts(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
     if let Some(secs) = args.go_away_every_secs {
         config = config.with_go_away_every(Duration::from_secs(secs));
     }
@@ -51,6 +75,7 @@ async fn main() -> std::io::Result<()> {
     }
     let sim = Simulator::start(config).await?;
     println!("{}", sim.url());
+    println!("{}", sim.rest_url());
     tokio::signal::ctrl_c().await?;
     println!("connections: {}", sim.connections());
     for (connection, code, reason) in sim.server_closes() {

@@ -463,7 +463,7 @@ mod scripted {
         pub(crate) create_bodies: Vec<Value>,
         /// Sizes in bytes of all audio frames, in order.
         pub(crate) audio_frames: Vec<usize>,
-        /// Audio answers heard (each ended by 1.4 s of silence).
+        /// Audio answers heard (each ended by 3.2 s of silence: the interview default ends a turn after 3 s).
         pub(crate) audio_answers: usize,
         pub(crate) text_answers: Vec<String>,
         pub(crate) end_requests: usize,
@@ -600,7 +600,7 @@ mod scripted {
         let _ = socket.send(Message::Close(None)).await;
     }
 
-    /// Asks a question, then another after each answer (audio ends after 1.4 s of
+    /// Asks a question, then another after each answer (audio ends after 3.2 s of
     /// silence, text at once), until `questions` answers came in or the client ends.
     async fn converse(s: Script, mut socket: WebSocket) {
         let started = proto::SessionStarted {
@@ -625,7 +625,7 @@ mod scripted {
                     } else {
                         trailing
                     };
-                    if zeros >= 22_400 {
+                    if zeros >= 51_200 {
                         s.recorded.lock().unwrap().audio_answers += 1;
                         zeros = 0;
                         true
@@ -770,10 +770,10 @@ async fn an_interview_runs_answers_in_order_then_ends_and_reports() {
     );
 
     // The WAV answer first: question.wav is 81 074 samples at 16 kHz, sent in 100 ms
-    // frames (1 600 samples, 3 200 bytes), then 1.5 s of silence (15 frames).
+    // frames (1 600 samples, 3 200 bytes), then 3.5 s of silence (35 frames).
     assert_eq!(rec.audio_answers, 1);
     let frames = &rec.audio_frames;
-    assert_eq!(frames.len(), 51 + 15);
+    assert_eq!(frames.len(), 51 + 35);
     assert_eq!(frames[50], (81_074 - 50 * 1_600) * 2);
     assert!(
         frames

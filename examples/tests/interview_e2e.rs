@@ -71,7 +71,10 @@ fn assert_conversation(report: &InterviewReport, answers: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn voice_interview_runs_in_process_and_survives_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    // The simulator hears the fixtures' words (`--simulator-transcripts`).
+    let answers_txt = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/audio/answers.txt");
+    args.gemini.simulator_transcripts = Some(answers_txt.clone());
     let server = spawn(&args).await.unwrap();
     let audio =
         ["intro.wav", "conflict.wav", "incident.wav"].map(|f| fixture(&format!("audio/{f}")));
@@ -85,10 +88,15 @@ async fn voice_interview_runs_in_process_and_survives_a_restart() {
         .await
         .unwrap();
     assert_conversation(&report, 3);
-    // The simulator does no speech recognition: voice answers keep timing, not invented words.
-    for e in report.transcript.iter().filter(|e| e.speaker == "USER") {
-        assert_eq!(e.text, "");
-    }
+    // The simulator was told what each WAV says: each answer has its words.
+    let heard: Vec<&str> = report
+        .transcript
+        .iter()
+        .filter(|e| e.speaker == "USER")
+        .map(|e| e.text.as_str())
+        .collect();
+    let said = std::fs::read_to_string(&answers_txt).unwrap();
+    assert_eq!(heard, said.lines().collect::<Vec<_>>());
     // Offline, the simulator's generateContent writes the feedback, labelled as such.
     // Without GEMINI_API_KEY the feedback is the automatic summary, labelled as such.
     assert_eq!(report.feedback.as_ref().unwrap().source, "deterministic");

@@ -20,11 +20,13 @@ pub const EPHEMERAL_TOKEN_ENDPOINT: &str =
 /// API key, as the official SDKs decide (§1.1).
 pub const EPHEMERAL_TOKEN_PREFIX: &str = "auth_tokens/";
 
-/// The native-audio Live model used unless another is set (released 2025-12-12).
+/// The Live model used unless another is set: `gemini-3.8-live`, GA since 2026-09-15
+/// ([`crate::models::DEFAULT_LIVE_MODEL`] as a resource name).
 ///
-/// Source: gemini-live-protocol notes §1.4 (deprecations page and changelog). Model names
-/// change often: set [`LiveConfig::model`] from configuration in production.
-pub const DEFAULT_MODEL: &str = "models/gemini-2.5-flash-native-audio-preview-12-2025";
+/// Source: gemini-live-protocol notes §10.1 (models and deprecations pages). Model names
+/// change often: set [`LiveConfig::model`] from configuration in production; what each
+/// model accepts is in [`crate::models`].
+pub const DEFAULT_MODEL: &str = "models/gemini-3.8-live";
 
 /// How long [`crate::LiveSession::connect`] waits for `setupComplete` unless told otherwise: 10 s.
 pub const DEFAULT_SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,7 +91,9 @@ pub struct LiveConfig {
     /// [`LiveConfig::with_interview_length`].
     pub context_window_compression: bool,
     /// `setup.realtimeInputConfig.automaticActivityDetection`; `None` sends nothing (the
-    /// server's defaults: on, sensitivities HIGH, §3.1).
+    /// server's defaults: on, sensitivities HIGH, about 800 ms of silence ends a turn,
+    /// §3.1). Default [`AutomaticActivityDetection::interview`]: pauses of 1–3 s inside an
+    /// answer do not end the candidate's turn (§10.2).
     pub automatic_activity_detection: Option<AutomaticActivityDetection>,
     /// `setup.realtimeInputConfig.activityHandling`; `None` sends nothing (the server's
     /// default, [`ActivityHandling::StartOfActivityInterrupts`]).
@@ -100,8 +104,40 @@ pub struct LiveConfig {
     /// §1.4, §3.1). Default `false`.
     pub affective_dialog: bool,
     /// `setup.proactivity.proactiveAudio` (v1alpha only, not on 3.1 models, §1.4, §3.1).
-    /// Default `false`.
+    /// Default `false`. Models on which it is always on ([`crate::models::Feature::AlwaysOn`],
+    /// 3.8) get nothing sent either way.
     pub proactive_audio: bool,
+    /// `generationConfig.thinkingConfig.thinkingLevel`, for models that take a level
+    /// ([`crate::models::Thinking::LevelOnly`], [`crate::models::Thinking::LevelOrBudgetRequired`]).
+    /// Default `None`: nothing sent, except [`ThinkingLevel::Low`] where the model requires
+    /// a thinking setting (3.8 extended thinking).
+    pub thinking_level: Option<ThinkingLevel>,
+}
+
+/// `thinkingConfig.thinkingLevel` (gemini-live-protocol notes §3.1, §10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ThinkingLevel {
+    /// `minimal` (the 3.1 default).
+    Minimal,
+    /// `low`.
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+}
+
+impl ThinkingLevel {
+    /// The wire value.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
 }
 
 /// Where [`LiveConfig::api_key`] (an API key, or an ephemeral token when it starts with
@@ -211,7 +247,30 @@ pub struct AutomaticActivityDetection {
     pub silence_duration_ms: Option<u32>,
 }
 
+/// Silence that ends a candidate's turn under [`AutomaticActivityDetection::interview`]:
+/// 3 000 ms, longer than the 1–3 s pauses of a spoken interview answer (gemini-live-protocol
+/// notes §10.2: a 1 s pause ended the turn with the server's defaults).
+pub const INTERVIEW_SILENCE_DURATION_MS: u32 = 3_000;
+
 impl AutomaticActivityDetection {
+    /// The interview's turn taking, [`LiveConfig::new`]'s default: automatic detection on,
+    /// `endOfSpeechSensitivity` LOW and `silenceDurationMs`
+    /// [`INTERVIEW_SILENCE_DURATION_MS`], so that a candidate who pauses 1–3 s to think is
+    /// not cut off (§10.2). The client's audio must then carry that much trailing silence
+    /// (or keep streaming) for a turn to end.
+    ///
+    /// ```
+    /// use preppal_gemini::config::{AutomaticActivityDetection, EndSensitivity};
+    /// let aad = AutomaticActivityDetection::interview();
+    /// assert_eq!(aad.silence_duration_ms, Some(3_000));
+    /// assert_eq!(aad.end_of_speech_sensitivity, Some(EndSensitivity::Low));
+    /// ```
+    pub fn interview() -> Self {
+        Self::default()
+            .with_end_of_speech_sensitivity(EndSensitivity::Low)
+            .with_silence_duration_ms(INTERVIEW_SILENCE_DURATION_MS)
+    }
+
     /// Manual activity signals: detection `disabled`.
     pub fn manual() -> Self {
         Self {
@@ -285,19 +344,23 @@ pub enum ConfigError {
         /// The model resource name.
         model: String,
     },
+    /// A model that exists but is not a Live model (a REST `generateContent` model of
+    /// [`crate::models::REST_MODELS`]).
+    #[error("{model} is not a Live model (it does not support bidiGenerateContent)")]
+    NotALiveModel {
+        /// The model resource name.
+        model: String,
+    },
+    /// A Live model that cannot answer with audio, the interview's only modality
+    /// (a transcription-only model, [`crate::models::LiveModel::modalities`]).
+    #[error("{model} does not support the response modality {modality}")]
+    UnsupportedModality {
+        /// The model resource name.
+        model: String,
+        /// The modality asked for (`AUDIO`).
+        modality: &'static str,
+    },
 }
-
-/// Models shut down on 2025-12-09 and their replacement (gemini-live-protocol notes §1.4).
-const RETIRED_MODELS: [(&str, &str); 2] = [
-    (
-        "models/gemini-2.0-flash-live-001",
-        "models/gemini-2.5-flash-native-audio-preview-12-2025",
-    ),
-    (
-        "models/gemini-live-2.5-flash-preview",
-        "models/gemini-2.5-flash-native-audio-preview-12-2025",
-    ),
-];
 
 impl LiveConfig {
     /// Settings with the given key and system instruction and the defaults for the rest.
@@ -314,11 +377,12 @@ impl LiveConfig {
             session_resumption: false,
             resumption_handle: None,
             context_window_compression: false,
-            automatic_activity_detection: None,
+            automatic_activity_detection: Some(AutomaticActivityDetection::interview()),
             activity_handling: None,
             credential_placement: CredentialPlacement::Header,
             affective_dialog: false,
             proactive_audio: false,
+            thinking_level: None,
         }
     }
 
@@ -397,10 +461,16 @@ impl LiveConfig {
     /// - [`ConfigError::TokenNeedsConstrainedEndpoint`] / [`ConfigError::KeyOnConstrainedEndpoint`]:
     ///   an ephemeral token off, or an API key on, the v1alpha constrained endpoint;
     /// - [`ConfigError::NeedsV1alpha`]: affective dialog or proactive audio on v1beta;
-    /// - [`ConfigError::UnsupportedOnModel`]: affective dialog or proactive audio on a
-    ///   `gemini-3.1` model;
-    /// - [`ConfigError::RetiredModel`]: a half-cascade model shut down in 2025-12;
+    /// - [`ConfigError::UnsupportedOnModel`]: a feature the model's entry in
+    ///   [`crate::models::LIVE_MODELS`] rejects (affective dialog or proactive audio on 3.1
+    ///   or 3.8, a thinking level on a model that takes none);
+    /// - [`ConfigError::RetiredModel`]: a model the table lists as shut down, with its
+    ///   replacement;
+    /// - [`ConfigError::NotALiveModel`]: a REST model ([`crate::models::REST_MODELS`]);
+    /// - [`ConfigError::UnsupportedModality`]: a Live model that cannot answer with audio;
     /// - [`ConfigError::VertexModel`]: a Vertex AI model id (`gemini-live-...`).
+    ///
+    /// A model the table does not know passes (the table may lag the service).
     ///
     /// ```
     /// use preppal_gemini::config::ConfigError;
@@ -423,30 +493,84 @@ impl LiveConfig {
             return Err(ConfigError::KeyOnConstrainedEndpoint);
         }
         let model = model_resource_name(&self.model);
-        if let Some((_, replacement)) = RETIRED_MODELS.iter().find(|(m, _)| *m == model) {
+        let Some(entry) = crate::models::live_model(&model) else {
+            return self.validate_unknown_model(model, v1alpha);
+        };
+        if let crate::models::Availability::ShutDown { replacement, .. } = entry.availability {
             return Err(ConfigError::RetiredModel { model, replacement });
         }
-        if model.starts_with("models/gemini-live-")
-            && model != "models/gemini-live-2.5-flash-preview"
+        if !entry.supports(crate::models::Modality::Audio) {
+            return Err(ConfigError::UnsupportedModality {
+                model,
+                modality: "AUDIO",
+            });
+        }
+        for (on, feature, support) in [
+            (
+                self.affective_dialog,
+                "enableAffectiveDialog",
+                entry.affective_dialog,
+            ),
+            (
+                self.proactive_audio,
+                "proactivity.proactiveAudio",
+                entry.proactive_audio,
+            ),
+        ] {
+            match support {
+                _ if !on => {}
+                crate::models::Feature::AlwaysOn => {}
+                crate::models::Feature::V1alphaOptIn if v1alpha => {}
+                crate::models::Feature::V1alphaOptIn => {
+                    return Err(ConfigError::NeedsV1alpha { feature });
+                }
+                _ => return Err(ConfigError::UnsupportedOnModel { feature, model }),
+            }
+        }
+        if self.thinking_level.is_some()
+            && matches!(
+                entry.thinking,
+                crate::models::Thinking::Rejected | crate::models::Thinking::BudgetOnly
+            )
         {
+            return Err(ConfigError::UnsupportedOnModel {
+                feature: "thinkingConfig.thinkingLevel",
+                model,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`LiveConfig::validate`] for a model the table does not know: REST and Vertex ids are
+    /// refused; any other name passes (the table may lag the service), with the v1alpha
+    /// rule for affective dialog and proactive audio.
+    fn validate_unknown_model(&self, model: String, v1alpha: bool) -> Result<(), ConfigError> {
+        if crate::models::rest_model(&model).is_some() {
+            return Err(ConfigError::NotALiveModel { model });
+        }
+        if model.starts_with("models/gemini-live-") {
             return Err(ConfigError::VertexModel { model });
         }
-        let three_one = model.starts_with("models/gemini-3.1");
         for (on, feature) in [
             (self.affective_dialog, "enableAffectiveDialog"),
             (self.proactive_audio, "proactivity.proactiveAudio"),
         ] {
-            if !on {
-                continue;
-            }
-            if three_one {
-                return Err(ConfigError::UnsupportedOnModel { feature, model });
-            }
-            if !v1alpha {
+            if on && !v1alpha {
                 return Err(ConfigError::NeedsV1alpha { feature });
             }
         }
         Ok(())
+    }
+
+    /// Sets [`LiveConfig::thinking_level`].
+    pub fn with_thinking_level(mut self, level: ThinkingLevel) -> Self {
+        self.thinking_level = Some(level);
+        self
+    }
+
+    /// The table entry of [`LiveConfig::model`], if [`crate::models`] knows it.
+    pub fn model_entry(&self) -> Option<&'static crate::models::LiveModel> {
+        crate::models::live_model(&self.model)
     }
 
     /// Sets [`LiveConfig::session_resumption`].
@@ -551,6 +675,7 @@ impl fmt::Debug for LiveConfig {
             .field("credential_placement", &self.credential_placement)
             .field("affective_dialog", &self.affective_dialog)
             .field("proactive_audio", &self.proactive_audio)
+            .field("thinking_level", &self.thinking_level)
             .finish()
     }
 }
@@ -726,7 +851,8 @@ mod tests {
                 .validate(),
             Err(ConfigError::KeyOnConstrainedEndpoint)
         );
-        // Affective dialog and proactive audio: v1alpha, and not on 3.1.
+        // Affective dialog and proactive audio: v1alpha, and not on 3.1 or 3.8.
+        let ok = ok.with_model("gemini-2.5-flash-native-audio-preview-12-2025");
         assert_eq!(
             ok.clone().with_affective_dialog(true).validate(),
             Err(ConfigError::NeedsV1alpha {
@@ -764,6 +890,46 @@ mod tests {
                 .validate(),
             Err(ConfigError::RetiredModel { .. })
         ));
+        // The current models: no affective dialog on 3.8, proactive audio always on.
+        let current = LiveConfig::new("k", "s").with_endpoint(v1alpha_endpoint());
+        assert_eq!(
+            current.clone().with_affective_dialog(true).validate(),
+            Err(ConfigError::UnsupportedOnModel {
+                feature: "enableAffectiveDialog",
+                model: DEFAULT_MODEL.into()
+            })
+        );
+        assert_eq!(
+            current.clone().with_proactive_audio(true).validate(),
+            Ok(())
+        );
+        assert!(matches!(
+            current
+                .clone()
+                .with_thinking_level(ThinkingLevel::Low)
+                .validate(),
+            Err(ConfigError::UnsupportedOnModel { .. })
+        ));
+        assert_eq!(
+            current.clone().with_model("gemini-3.8-flash").validate(),
+            Err(ConfigError::NotALiveModel {
+                model: "models/gemini-3.8-flash".into()
+            })
+        );
+        assert!(matches!(
+            current
+                .clone()
+                .with_model("gemini-3.5-transcribe-live")
+                .validate(),
+            Err(ConfigError::UnsupportedModality { .. })
+        ));
+        assert_eq!(
+            current.with_model("gemini-2.0-flash-live-001").validate(),
+            Err(ConfigError::RetiredModel {
+                model: "models/gemini-2.0-flash-live-001".into(),
+                replacement: "gemini-3.8-live"
+            })
+        );
         assert_eq!(
             ok.with_model("gemini-live-2.5-flash-native-audio")
                 .validate(),
@@ -771,6 +937,10 @@ mod tests {
                 model: "models/gemini-live-2.5-flash-native-audio".into()
             })
         );
+    }
+
+    fn v1alpha_endpoint() -> String {
+        DEFAULT_ENDPOINT.replace("v1beta", "v1alpha")
     }
 
     #[test]

@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 /// The REST base URL of the Gemini Developer API.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
-/// The text model used for feedback unless another is set.
-pub const DEFAULT_FEEDBACK_MODEL: &str = "gemini-2.5-flash";
+/// The text model used for feedback unless another is set: `gemini-3.8-flash`
+/// ([`crate::models::DEFAULT_FEEDBACK_MODEL`]; `gemini-2.0-flash` was shut down on
+/// 2026-06-01, gemini-live-protocol notes §10.1).
+pub const DEFAULT_FEEDBACK_MODEL: &str = crate::models::DEFAULT_FEEDBACK_MODEL;
 
 /// How many times one `generate` call tries in all.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -134,7 +136,9 @@ impl FeedbackClient {
 
     /// Asks the model for feedback on one interview.
     ///
-    /// The request carries `generationConfig.responseMimeType = "application/json"` and a
+    /// The request carries `store: false`, no sampling fields on models that deprecated
+    /// them ([`crate::models::RestModel::sampling_deprecated`]; `temperature` 0.2 on the
+    /// others), `generationConfig.responseMimeType = "application/json"` and a
     /// `responseSchema` with `summary` (STRING), `strengths` and `areasToImprove` (ARRAY of
     /// STRING), `questionNotes` (ARRAY of OBJECT `question`, `quote`, `note`) and `scores`
     /// (OBJECT `content`, `structure`, `clarity`, each `value` INTEGER 1..5 and `reason`),
@@ -161,7 +165,8 @@ impl FeedbackClient {
         resume: &str,
         transcript: &[TranscriptEntry],
     ) -> Result<Feedback, FeedbackError> {
-        let body = request_body(persona, job_description, resume, transcript);
+        let mut body = request_body(persona, job_description, resume, transcript);
+        request_for_model(&mut body, &self.model);
         let key = http::HeaderValue::from_str(&self.api_key).map(|mut v| {
             v.set_sensitive(true);
             v
@@ -271,6 +276,25 @@ fn score_schema() -> Value {
         "required": ["value", "reason"],
         "propertyOrdering": ["value", "reason"]
     })
+}
+
+/// Fits `body` to `model` (gemini-live-protocol notes §10.1, Gemini API changelog): no
+/// `temperature` / `topP` / `topK` where the model's entry in [`crate::models::REST_MODELS`]
+/// deprecated them (a model the table does not know keeps them), and `store: false` always,
+/// so the interview transcript is not stored by the service (new paid projects store
+/// requests by default since 2026-10-26).
+fn request_for_model(body: &mut Value, model: &str) {
+    if crate::models::rest_model(model).is_some_and(|m| m.sampling_deprecated) {
+        if let Some(config) = body
+            .get_mut("generationConfig")
+            .and_then(Value::as_object_mut)
+        {
+            for field in ["temperature", "topP", "topK"] {
+                config.remove(field);
+            }
+        }
+    }
+    body["store"] = json!(false);
 }
 
 /// The `generateContent` request body (§7).

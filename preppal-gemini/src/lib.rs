@@ -29,8 +29,15 @@
 //!   watchdog uses it too).
 //! - [`FeedbackClient`] calls the REST `generateContent` method with a JSON schema and
 //!   returns a [`preppal_core::Feedback`].
+//! - [`models`] is the table of Live and REST models and what each accepts (thinking
+//!   settings, proactive audio, affective dialog, tools, `clientContent`, modalities,
+//!   trailing silence); the setup builder, [`LiveConfig::validate`], the feedback request
+//!   and the simulator all read it. The default Live model is `gemini-3.8-live`, the
+//!   default feedback model `gemini-3.8-flash`.
 //! - `simulator` (feature `simulator`) serves the Live protocol on loopback with a scripted
-//!   interviewer, so tests and the offline mode need no network.
+//!   interviewer, so tests and the offline mode need no network. It is strict: it refuses
+//!   what the real service refuses, with its close codes, and it hears the candidate when
+//!   told what was said (`SimulatorConfig::with_candidate_transcripts`).
 //!
 //! ## Feature flags
 //!
@@ -85,6 +92,7 @@ pub mod config;
 pub mod error;
 pub mod feedback;
 pub mod interview;
+pub mod models;
 pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]

@@ -62,7 +62,12 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, ProtocolError> {
 /// `speechConfig` and `enableAffectiveDialog` go inside `generationConfig`; the
 /// transcription configs, `realtimeInputConfig` and `proactivity` are direct children of
 /// `setup` (placement verified from the Python SDK's converters, §3.1). Optional parts are
-/// only sent when set.
+/// only sent when set, and only where the model's entry in [`crate::models::LIVE_MODELS`]
+/// takes them: no `enableAffectiveDialog` / `proactivity` unless the model has them as a
+/// v1alpha opt-in, `generationConfig.thinkingConfig.thinkingLevel` only on models that
+/// take a level (always on those that require one, default `low`), and
+/// `historyConfig.initialHistoryInClientContent: true` on models that take `clientContent`
+/// only as initial history (3.1).
 pub fn setup_message(config: &LiveConfig) -> String {
     let mut generation_config = json!({ "responseModalities": ["AUDIO"] });
     if let Some(voice) = &config.voice {
@@ -111,11 +116,32 @@ pub fn setup_message(config: &LiveConfig) -> String {
     if !realtime_input.is_empty() {
         setup["realtimeInputConfig"] = Value::Object(realtime_input);
     }
-    if config.affective_dialog {
+    // What the model accepts comes from its entry in the model table; a model the table
+    // does not know gets what the configuration asks for.
+    let entry = crate::models::live_model(&config.model);
+    let opt_in = |feature: Option<crate::models::Feature>| {
+        feature.is_none_or(|f| f == crate::models::Feature::V1alphaOptIn)
+    };
+    if config.affective_dialog && opt_in(entry.map(|m| m.affective_dialog)) {
         setup["generationConfig"]["enableAffectiveDialog"] = json!(true);
     }
-    if config.proactive_audio {
+    if config.proactive_audio && opt_in(entry.map(|m| m.proactive_audio)) {
         setup["proactivity"] = json!({ "proactiveAudio": true });
+    }
+    let level = match entry.map(|m| m.thinking) {
+        Some(crate::models::Thinking::Rejected | crate::models::Thinking::BudgetOnly) => None,
+        Some(crate::models::Thinking::LevelOrBudgetRequired) => Some(
+            config
+                .thinking_level
+                .unwrap_or(crate::config::ThinkingLevel::Low),
+        ),
+        _ => config.thinking_level,
+    };
+    if let Some(level) = level {
+        setup["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": level.as_wire() });
+    }
+    if entry.is_some_and(|m| m.client_content == crate::models::ClientContent::InitialHistoryOnly) {
+        setup["historyConfig"] = json!({ "initialHistoryInClientContent": true });
     }
     json!({ "setup": setup }).to_string()
 }
@@ -543,10 +569,9 @@ mod tests {
         let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
         let setup = &v["setup"];
         assert_eq!(v.as_object().unwrap().len(), 1);
-        assert_eq!(
-            setup["model"],
-            "models/gemini-2.5-flash-native-audio-preview-12-2025"
-        );
+        assert_eq!(setup["model"], "models/gemini-3.8-live");
+        // gemini-3.8-live rejects thinkingConfig: never sent.
+        assert!(setup["generationConfig"].get("thinkingConfig").is_none());
         assert_eq!(
             setup["generationConfig"]["responseModalities"],
             json!(["AUDIO"])
@@ -572,13 +597,56 @@ mod tests {
     }
 
     #[test]
+    fn thinking_and_history_follow_the_model_table() {
+        use crate::config::ThinkingLevel;
+        let setup = |config: LiveConfig| -> Value {
+            serde_json::from_str::<Value>(&setup_message(&config)).unwrap()["setup"].clone()
+        };
+        let extended =
+            setup(LiveConfig::new("k", "s").with_model("gemini-3.8-live-extended-thinking"));
+        assert_eq!(
+            extended["generationConfig"]["thinkingConfig"],
+            json!({"thinkingLevel": "low"})
+        );
+        let three_one = setup(
+            LiveConfig::new("k", "s")
+                .with_model("gemini-3.1-flash-live-preview")
+                .with_thinking_level(ThinkingLevel::Minimal),
+        );
+        assert_eq!(
+            three_one["generationConfig"]["thinkingConfig"],
+            json!({"thinkingLevel": "minimal"})
+        );
+        assert_eq!(
+            three_one["historyConfig"],
+            json!({"initialHistoryInClientContent": true})
+        );
+        let budget_model = setup(
+            LiveConfig::new("k", "s")
+                .with_model("gemini-2.5-flash-native-audio-latest")
+                .with_thinking_level(ThinkingLevel::High),
+        );
+        assert!(budget_model["generationConfig"]
+            .get("thinkingConfig")
+            .is_none());
+    }
+
+    #[test]
     fn activity_detection_and_handling_in_realtime_input_config() {
         use crate::config::{
             ActivityHandling, AutomaticActivityDetection, EndSensitivity, StartSensitivity,
         };
         let plain: Value =
             serde_json::from_str(&setup_message(&LiveConfig::new("k", "s"))).unwrap();
-        assert!(plain["setup"].get("realtimeInputConfig").is_none());
+        // The default tolerates 1–3 s pauses inside an answer (§10.2).
+        assert_eq!(
+            plain["setup"]["realtimeInputConfig"],
+            json!({ "automaticActivityDetection": {
+                "disabled": false,
+                "endOfSpeechSensitivity": "END_SENSITIVITY_LOW",
+                "silenceDurationMs": 3000
+            } })
+        );
         assert!(plain["setup"].get("proactivity").is_none());
         let config = LiveConfig::new("k", "s")
             .with_automatic_activity_detection(
@@ -591,6 +659,14 @@ mod tests {
             .with_activity_handling(ActivityHandling::NoInterruption)
             .with_affective_dialog(true)
             .with_proactive_audio(true);
+        // On gemini-3.8-live proactive audio is always on and affective dialog is not
+        // taken: neither is sent.
+        let current: Value = serde_json::from_str(&setup_message(&config)).unwrap();
+        assert!(current["setup"].get("proactivity").is_none());
+        assert!(current["setup"]["generationConfig"]
+            .get("enableAffectiveDialog")
+            .is_none());
+        let config = config.with_model("gemini-2.5-flash-native-audio-preview-12-2025");
         let v: Value = serde_json::from_str(&setup_message(&config)).unwrap();
         assert_eq!(
             v["setup"]["realtimeInputConfig"],

@@ -171,7 +171,7 @@ async fn kind1_interrupted_without_turn_complete_next_turn_is_heard() {
     let (session, seen, persisted) = interview(sim, |mut c| async move {
         c.until(|m| matches!(m, M::Interrupted(_))).await;
         // The candidate's barge-in: speech, then silence until the simulator answers.
-        c.answer(600, 1_200);
+        c.answer(600, 3_400);
         c.until(turn_complete).await;
         c.send(&ClientMessage::End);
         c
@@ -213,7 +213,7 @@ async fn kind2_late_input_transcription_completes_the_answer_it_transcribes() {
         );
     let (session, seen, persisted) = interview(sim, |mut c| async move {
         c.until(turn_complete).await;
-        c.answer(600, 1_200);
+        c.answer(600, 3_400);
         c.until(turn_complete).await;
         c.send(&ClientMessage::End);
         c

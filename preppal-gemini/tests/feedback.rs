@@ -157,7 +157,7 @@ async fn success_parses_feedback_and_sends_schema() {
     let r = &requests[0];
     assert_eq!(
         r.request_line,
-        "POST /v1beta/models/gemini-2.5-flash:generateContent HTTP/1.1"
+        "POST /v1beta/models/gemini-3.8-flash:generateContent HTTP/1.1"
     );
     assert_eq!(r.header("x-goog-api-key"), Some("feedback-key"));
     assert!(
@@ -165,6 +165,9 @@ async fn success_parses_feedback_and_sends_schema() {
         "the key is never in the URL"
     );
     let config = &r.body["generationConfig"];
+    // The current default model deprecated the sampling fields; nothing is stored.
+    assert_eq!(r.body["store"], false);
+    assert!(config.get("temperature").is_none(), "{config}");
     assert_eq!(config["responseMimeType"], "application/json");
     assert_eq!(config["responseSchema"]["type"], "OBJECT");
     assert_eq!(

@@ -130,10 +130,7 @@ async fn setup_is_the_first_message_with_the_expected_fields() {
     let msg = &recorded[0][0];
     assert_eq!(msg.as_object().unwrap().len(), 1);
     let setup = &msg["setup"];
-    assert_eq!(
-        setup["model"],
-        "models/gemini-2.5-flash-native-audio-preview-12-2025"
-    );
+    assert_eq!(setup["model"], "models/gemini-3.8-live");
     assert_eq!(
         setup["generationConfig"]["responseModalities"],
         json!(["AUDIO"])
@@ -272,7 +269,7 @@ async fn audio_answer_gets_exactly_one_next_question() {
     assert_eq!(read_turn(&mut live).await.text, script.lines[0]);
 
     let mut pcm = intro_pcm();
-    pcm.extend(std::iter::repeat_n(0u8, 32_000)); // 1 s of silence at 16 kHz
+    pcm.extend(std::iter::repeat_n(0u8, 4 * 32_000)); // 4 s of silence at 16 kHz: past the interview default of 3 s
     send_audio(&mut live, &pcm).await;
     live.send(ModelCommand::Close).await.unwrap();
 
@@ -361,7 +358,7 @@ async fn barge_in_interrupts_the_line() {
     assert!(transcript.len() < script.lines[0].len());
 
     // The candidate finishes; the interviewer moves on to the next question.
-    send_audio(&mut live, &vec![0u8; 32_000]).await;
+    send_audio(&mut live, &vec![0u8; 4 * 32_000]).await;
     let first_fragment = loop {
         match next(&mut live).await {
             ModelEvent::OutputTranscription(t) => break t,

@@ -197,7 +197,9 @@ async fn text_frames_and_compact_json_are_read_like_binary_pretty_ones() {
         .insert("x-goog-api-key", "k".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     ws.send(Message::Text(
-        json!({"setup": {"model": "models/x"}}).to_string().into(),
+        json!({"setup": {"model": "models/gemini-3.8-live"}})
+            .to_string()
+            .into(),
     ))
     .await
     .unwrap();
@@ -784,7 +786,7 @@ async fn go_away_during_a_spoken_answer_waits_for_the_reply_before_switching() {
     // The answer goes on and ends; the next question follows on the same connection, and
     // only then does the session move.
     let mut tail = rest.to_vec();
-    tail.extend(std::iter::repeat_n(0u8, 32_000)); // 1 s of silence
+    tail.extend(std::iter::repeat_n(0u8, 4 * 32_000)); // 4 s of silence: past the 3 s default
     for chunk in tail.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
             .await

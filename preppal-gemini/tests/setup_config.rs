@@ -340,8 +340,17 @@ async fn refused_combinations_never_dial() {
         (config(&sim).with_model("gemini-2.0-flash-live-001"), |e| {
             matches!(e, ConfigError::RetiredModel { .. })
         }),
+        (
+            config(&sim)
+                .with_model("gemini-2.5-flash-native-audio-preview-12-2025")
+                .with_affective_dialog(true),
+            |e| matches!(e, ConfigError::NeedsV1alpha { .. }),
+        ),
         (config(&sim).with_affective_dialog(true), |e| {
-            matches!(e, ConfigError::NeedsV1alpha { .. })
+            matches!(e, ConfigError::UnsupportedOnModel { .. })
+        }),
+        (config(&sim).with_model("gemini-3.8-flash"), |e| {
+            matches!(e, ConfigError::NotALiveModel { .. })
         }),
         (
             LiveConfig::new("auth_tokens/x", "s").with_endpoint(sim.url()),

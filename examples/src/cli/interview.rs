@@ -58,8 +58,11 @@ const END_WAIT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long to keep asking for feedback that is not there yet once the interview ended.
 const FEEDBACK_GRACE: Duration = Duration::from_secs(5);
-/// Silence sent after each audio answer, in ms, so voice activity detection sees its end.
-const SILENCE_TAIL_MS: usize = 1_500;
+/// Silence sent after each audio answer, in ms, so voice activity detection sees its end:
+/// longer than the interview's 3 s end-of-turn silence
+/// (`preppal_gemini::config::INTERVIEW_SILENCE_DURATION_MS`), which lets candidates pause
+/// to think.
+const SILENCE_TAIL_MS: usize = 3_500;
 /// Time limit of one HTTP call.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a dropped interview socket is tried again before the run fails.
@@ -893,7 +896,7 @@ impl LiveSocket {
             .map_err(LiveError::Send)
     }
 
-    /// Streams `samples` then 1.5 s of silence as `AudioChunk` frames of `frame_ms`,
+    /// Streams `samples` then 3.5 s of silence as `AudioChunk` frames of `frame_ms`,
     /// paced so frame `n` leaves at `start + (samples before n) / 16 000 Hz / speed`
     /// (`speed` 0: no pacing). Stops early, without error, if the interview ends. When the
     /// socket drops, it is reopened and the answer goes on from the frame not yet sent.

@@ -92,6 +92,16 @@ pub struct GeminiArgs {
         env = "PREPPAL_GEMINI_MODEL"
     )]
     pub model: Option<String>,
+    /// With the built-in simulator: a file of candidate transcripts, one spoken candidate
+    /// turn per line, in order; the simulator sends them as the candidate's
+    /// `inputTranscription` while each turn's audio arrives. Without it the offline
+    /// interviewer transcribes nothing.
+    #[arg(
+        long = "simulator-transcripts",
+        value_name = "FILE",
+        env = "PREPPAL_SIMULATOR_TRANSCRIPTS"
+    )]
+    pub simulator_transcripts: Option<PathBuf>,
 }
 
 /// Options of `preppal serve`.
@@ -475,11 +485,34 @@ pub(crate) async fn interviewer(
             (connector(url, key.clone()), None)
         }
         (None, None) => {
-            let sim = Simulator::start(SimulatorConfig::default()).await?;
+            let mut config = SimulatorConfig::default();
+            if let Some(path) = &gemini.simulator_transcripts {
+                let transcripts = read_transcripts(path)?;
+                tracing::info!(file = %path.display(), turns = transcripts.len(), "interviewer: the simulator transcribes the candidate from --simulator-transcripts");
+                config = config.with_candidate_transcripts(transcripts);
+            }
+            let sim = Simulator::start(config).await?;
             tracing::info!(endpoint = %sim.url(), "interviewer: built-in Gemini Live simulator (offline mode: GEMINI_API_KEY is not set)");
             (connector(sim.url(), "offline".to_owned()), Some(sim))
         }
     })
+}
+
+/// The candidate transcripts of `--simulator-transcripts`: one spoken turn per non-empty
+/// line, trimmed.
+///
+/// # Errors
+/// The file cannot be read.
+fn read_transcripts(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --simulator-transcripts {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Picks the feedback writer: Gemini's `generateContent` with `GEMINI_API_KEY`, the one

@@ -30,7 +30,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{server_frame, SimulatorConfig, CHUNK_BYTES};
+use super::connection::server_frame;
+use super::{SimulatorConfig, CHUNK_BYTES};
 use crate::protocol::OUTPUT_AUDIO_MIME;
 
 /// Candidate audio per model chunk: 100 ms of 16 000 Hz PCM16LE = 3 200 bytes.

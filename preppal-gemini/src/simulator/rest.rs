@@ -14,7 +14,19 @@
 //! given document verbatim.
 //!
 //! Like the real endpoint it answers 401 without an `x-goog-api-key` header or `key` query
-//! parameter, 404 for other paths, and 400 for a body that is not a request.
+//! parameter, 404 for other paths and for a model that [`crate::models::REST_MODELS`] does
+//! not list as served (a Live model, a shut-down or unknown one), and 400 for a body that is
+//! not a request: no `contents`, `temperature` / `topP` / `topK` on a model that deprecated
+//! them, both `responseSchema` and `responseJsonSchema`, a schema without
+//! `responseMimeType: application/json`, or a schema that is not well formed (unknown
+//! keywords, unknown types, `required` / `propertyOrdering` naming no property, an ARRAY
+//! without `items`).
+//!
+//! With a schema, the answer conforms to it ([`super::conforms_to_schema`]): the document
+//! above where its fields fit, generated values elsewhere (enums take their first value,
+//! numbers are kept within bounds, a string property named like `quote` takes the first
+//! words of an answer and one named like `question` its question, an array of objects with
+//! a quote property has one element per answered question).
 //!
 //! It also mints ephemeral tokens: `POST /v1alpha/auth_tokens` (API key required) answers
 //! `{"name": "auth_tokens/sim-N", "uses", "expireTime"?, "newSessionExpireTime"?}`, and the
@@ -36,7 +48,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{Shared, SimulatorConfig};
+use super::handle::Shared;
+use super::rest_schema::{conform, normalise, schema_fault, Dialect, Material};
+use super::SimulatorConfig;
 
 #[derive(Clone)]
 struct RestState {
@@ -87,7 +101,7 @@ impl SimulatorConfig {
     }
 }
 
-/// Binds a loopback listener on `ip` (any free port) and serves the REST side until
+/// Binds [`SimulatorConfig::rest_addr`], or `ip` on any free port, and serves the REST side until
 /// `shutdown` turns `true`.
 pub(super) async fn start(
     ip: std::net::IpAddr,
@@ -95,7 +109,7 @@ pub(super) async fn start(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+    let listener = TcpListener::bind(config.rest_addr.unwrap_or(SocketAddr::new(ip, 0))).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/v1beta/models/{model_method}", post(generate_content))
@@ -193,16 +207,47 @@ async fn generate_content(
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "Invalid JSON payload received.");
     };
+    // The model: one the table knows for generateContent, not shut down (§7, §10.1).
+    let served = crate::models::rest_model(model)
+        .filter(|m| !matches!(m.availability, crate::models::Availability::ShutDown { .. }));
+    let Some(entry) = served else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "models/{model} is not found for API version v1beta, or is not supported for \
+                 generateContent. Call ListModels to see the list of available models and their \
+                 supported methods."
+            ),
+        );
+    };
     let Some(prompt) = prompt_text(&request) else {
         return error(
             StatusCode::BAD_REQUEST,
             "* GenerateContentRequest.contents: contents is not specified",
         );
     };
+    let schema = match check_generation_config(&request, entry) {
+        Ok(schema) => schema,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
     let document = match &config.feedback {
         FeedbackBehaviour::Override(doc) => doc.clone(),
-        FeedbackBehaviour::FromTranscript => feedback_document(&prompt, false),
-        FeedbackBehaviour::FabricatedQuote => feedback_document(&prompt, true),
+        FeedbackBehaviour::FromTranscript | FeedbackBehaviour::FabricatedQuote => {
+            let hint = feedback_document(
+                &prompt,
+                config.feedback == FeedbackBehaviour::FabricatedQuote,
+            );
+            match schema {
+                Some(schema) => {
+                    let material = Material {
+                        answers: answers(&prompt),
+                        quote_words: QUOTE_WORDS,
+                    };
+                    conform(&schema, &schema, Some(&hint), &material, "", 0)
+                }
+                None => hint,
+            }
+        }
     };
     let text = document.to_string();
     let prompt_tokens = (prompt.len() / 4) as u64;
@@ -221,6 +266,68 @@ async fn generate_content(
         "modelVersion": model,
     }))
     .into_response()
+}
+
+/// Checks `generationConfig` (§7, §10.1): no sampling fields where `model` deprecated
+/// them, at most one of `responseSchema` and `responseJsonSchema`, well formed, and with
+/// `responseMimeType` `application/json`. Returns the schema, if any, or the error message.
+fn check_generation_config(
+    request: &Value,
+    model: &crate::models::RestModel,
+) -> Result<Option<Value>, String> {
+    let Some(config) = request
+        .get("generationConfig")
+        .or_else(|| request.get("generation_config"))
+    else {
+        return Ok(None);
+    };
+    // The parser takes snake_case names too (gemini-live-protocol notes §2).
+    let get = |camel: &str, snake: &str| config.get(camel).or_else(|| config.get(snake));
+    if model.sampling_deprecated {
+        if let Some(field) = [
+            ("temperature", "temperature"),
+            ("topP", "top_p"),
+            ("topK", "top_k"),
+        ]
+        .into_iter()
+        .find(|(camel, snake)| get(camel, snake).is_some())
+        .map(|(camel, _)| camel)
+        {
+            return Err(format!(
+                "* GenerateContentRequest.generation_config.{field}: deprecated on models/{}; \
+                 remove it",
+                model.name
+            ));
+        }
+    }
+    let (schema, dialect) = match (
+        get("responseSchema", "response_schema"),
+        get("responseJsonSchema", "response_json_schema"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "* GenerateContentRequest.generation_config: response_schema and \
+                 response_json_schema are mutually exclusive"
+                    .to_owned(),
+            )
+        }
+        (Some(s), None) => (s, Dialect::OpenApi),
+        (None, Some(s)) => (s, Dialect::JsonSchema),
+        (None, None) => return Ok(None),
+    };
+    let mime = get("responseMimeType", "response_mime_type").and_then(Value::as_str);
+    if !matches!(mime, Some("application/json" | "text/x.enum")) {
+        return Err(
+            "* GenerateContentRequest.generation_config.response_mime_type: a response schema \
+             needs application/json"
+                .to_owned(),
+        );
+    }
+    let schema = normalise(schema);
+    if let Some(fault) = schema_fault(&schema, dialect, "generation_config.response_schema") {
+        return Err(format!("* GenerateContentRequest.{fault}"));
+    }
+    Ok(Some(schema))
 }
 
 /// The text parts of every `contents[].parts[]`, joined with newlines.
