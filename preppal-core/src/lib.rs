@@ -39,7 +39,8 @@ pub use model::{
     TurnCompleteReason, UsageMetadata,
 };
 pub use session::{
-    EndReason, InterviewSession, PersistAction, SessionConfig, SessionError, SessionEvent,
+    EndReason, InterviewSession, InterviewerCut, PersistAction, SessionConfig, SessionError,
+    SessionEvent,
 };
 pub use status::InterviewStatus;
 pub use transcript::{Speaker, Transcript, TranscriptEntry};

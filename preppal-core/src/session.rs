@@ -327,6 +327,12 @@ pub struct InterviewSession {
     answer_tally: AnswerTally,
     /// Tallies of finished answers that had audio.
     answer_audio: Vec<AnswerAudio>,
+    /// The client's player, modelled: interviewer turns timed as they play.
+    playback: playback::PlaybackClock,
+    /// The candidate's open answer on its own sample timeline.
+    answer_timeline: answer_timeline::AnswerTimeline,
+    /// Interviewer turns cut by a barge-in, with what was heard of them.
+    interviewer_cuts: Vec<InterviewerCut>,
 }
 
 /// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
@@ -383,6 +389,9 @@ impl InterviewSession {
             events: VecDeque::new(),
             answer_tally: AnswerTally::default(),
             answer_audio: Vec::new(),
+            playback: playback::PlaybackClock::default(),
+            answer_timeline: answer_timeline::AnswerTimeline::default(),
+            interviewer_cuts: Vec::new(),
         }
     }
 
@@ -457,6 +466,12 @@ impl InterviewSession {
         &self.answer_audio
     }
 
+    /// Interviewer turns the candidate cut short by speaking, in order, with how much of
+    /// each played and the part of its text heard before the cut.
+    pub fn interviewer_cuts(&self) -> &[InterviewerCut] {
+        &self.interviewer_cuts
+    }
+
     /// Bytes of model audio dropped because they belonged to an interrupted turn.
     pub fn dropped_audio_bytes(&self) -> u64 {
         self.dropped_audio_bytes
@@ -492,7 +507,14 @@ impl InterviewSession {
             ClientMessage::End => self.end(EndReason::UserEnded, now),
             ClientMessage::Audio(audio) if started => {
                 let samples = audio.len() as u64 / 2;
-                if pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold) {
+                let speech = pcm16_rms(&audio) > f64::from(self.config.speech_rms_threshold);
+                self.answer_timeline.frame(
+                    self.elapsed_ms(now),
+                    samples,
+                    speech,
+                    u64::from(self.config.input_sample_rate_hz),
+                );
+                if speech {
                     let at = self.elapsed_ms(now);
                     self.transcript.mark_activity(Speaker::User, at);
                     let pause_samples =
@@ -503,6 +525,7 @@ impl InterviewSession {
                 }
                 self.to_model.push_back(ModelCommand::Audio(audio));
             }
+            ClientMessage::Playback(report) if started => self.handle_playback_report(report),
             ClientMessage::Text(text) if started => {
                 let text = text.trim();
                 if !text.is_empty() {
@@ -550,7 +573,7 @@ impl InterviewSession {
                     self.dropped_audio_bytes += audio.len() as u64;
                 } else {
                     self.model_output_started();
-                    self.transcript.mark_activity(Speaker::Ai, at);
+                    self.interviewer_audio(audio.len(), now);
                     self.to_client.push_back(to_client(ToClient::AudioResponse(
                         proto::AudioResponse {
                             audio_content: audio,
@@ -561,6 +584,8 @@ impl InterviewSession {
             ModelEvent::OutputTranscription(fragment) if !self.dropping_model_output => {
                 self.model_output_started();
                 self.transcript.append(Speaker::Ai, &fragment, at);
+                let len = self.transcript.open_text(Speaker::Ai).map_or(0, str::len);
+                self.playback.fragment(len);
                 self.push_transcript_update(Speaker::Ai, fragment, false, false);
             }
             ModelEvent::InputTranscription(fragment) => {
@@ -571,6 +596,7 @@ impl InterviewSession {
                 if self.transcript.is_open(Speaker::User) {
                     self.answer_tally.barged_in = true;
                 }
+                self.interviewer_cut(now);
                 self.finish_turn(Speaker::Ai, false);
                 self.dropping_model_output = true;
                 self.to_client
@@ -828,6 +854,7 @@ impl InterviewSession {
     }
 
     fn finish_turn(&mut self, speaker: Speaker, turn_complete: bool) {
+        self.apply_audio_clock(speaker);
         let Some(entry) = self.transcript.finalize(speaker).cloned() else {
             return;
         };
@@ -842,6 +869,7 @@ impl InterviewSession {
                     is_final: true,
                     turn_complete,
                     start_ms: entry.start_ms,
+                    audio_offset_ms: 0,
                 },
             )));
         self.events.push_back(SessionEvent::TurnEnded {
@@ -886,6 +914,10 @@ impl InterviewSession {
         turn_complete: bool,
     ) {
         let start_ms = self.transcript.open_start_ms(speaker).unwrap_or_default();
+        let audio_offset_ms = match speaker {
+            Speaker::Ai => self.playback.offset_ms(),
+            Speaker::User => 0,
+        };
         self.to_client
             .push_back(to_client(ToClient::TranscriptUpdate(
                 proto::TranscriptUpdate {
@@ -894,6 +926,7 @@ impl InterviewSession {
                     is_final,
                     turn_complete,
                     start_ms,
+                    audio_offset_ms,
                 },
             )));
     }
@@ -955,5 +988,11 @@ pub fn pcm16_rms(audio: &Bytes) -> f64 {
     (sum / n as f64).sqrt()
 }
 
+mod answer_timeline;
+mod playback;
+pub use playback::InterviewerCut;
+
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod tests;
