@@ -585,6 +585,7 @@ mod scripted {
             is_final: true,
             turn_complete: true,
             start_ms: 0,
+            ..Default::default()
         };
         send(socket, M::TranscriptUpdate(done)).await;
     }

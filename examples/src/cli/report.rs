@@ -51,6 +51,23 @@ pub struct InterviewReport {
     /// Delivery metrics: those kept with the feedback, or computed from the transcript.
     #[serde(default)]
     pub metrics: Option<InterviewMetrics>,
+    /// `preppal interview` only (absent from exports): for each answer, how long the
+    /// question's audio was and the gap the client left between the end of its playback
+    /// (on the client's own clock) and the start of the answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_timing: Vec<AnswerTiming>,
+}
+
+/// How the command-line client answered one question, on its own clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerTiming {
+    /// The answer's number, from 1.
+    pub answer: u32,
+    /// The interviewer audio of the question, in ms.
+    pub question_audio_ms: u32,
+    /// From the end of the question's playback to the start of the answer, in ms;
+    /// negative when the answer started before the playback ended (`--speed 0`).
+    pub gap_ms: i64,
 }
 
 /// One turn of the transcript in a report.
@@ -62,6 +79,10 @@ pub struct ReportEntry {
     pub text: String,
     /// When the turn started, in ms since the interview started.
     pub start_ms: u64,
+    /// When it ended, in ms since the interview started: for the interviewer, when its
+    /// audio finished playing (or was cut); for the candidate, the end of their speech.
+    #[serde(default)]
+    pub end_ms: u64,
 }
 
 /// Feedback in a report.
@@ -94,6 +115,7 @@ impl From<&TranscriptEntry> for ReportEntry {
             speaker: e.speaker.as_str().to_owned(),
             text: e.text.clone(),
             start_ms: e.start_ms,
+            end_ms: e.end_ms,
         }
     }
 }
@@ -130,6 +152,7 @@ impl InterviewReport {
             transcript: sorted.into_iter().map(ReportEntry::from).collect(),
             feedback: feedback.map(ReportFeedback::from),
             metrics: feedback.and_then(|f| f.metrics.clone()),
+            answer_timing: Vec::new(),
         }
     }
 
