@@ -42,7 +42,12 @@ impl Server {
             .port();
         let log = data.join("server.log");
         let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(data)
             .env("RUST_LOG", "info")
             .env_remove("GEMINI_API_KEY")
@@ -130,7 +135,10 @@ fn a_real_time_audio_interview_is_timed_as_the_candidate_heard_it() {
         let audio = t["question_audio_ms"].as_i64().unwrap();
         assert!(audio > 1_000, "a question of {audio} ms of audio");
         let off = (stored - audio).abs() as f64 / audio as f64;
-        eprintln!("question: stored {stored} ms, audio {audio} ms ({:.1} % off)", off * 100.0);
+        eprintln!(
+            "question: stored {stored} ms, audio {audio} ms ({:.1} % off)",
+            off * 100.0
+        );
         assert!(off <= 0.05, "stored {stored} ms for {audio} ms of audio");
     }
 
@@ -141,7 +149,10 @@ fn a_real_time_audio_interview_is_timed_as_the_candidate_heard_it() {
     assert!((0.2..=0.8).contains(&ratio), "talk-time ratio {ratio}");
 
     // 3. The median response latency is the gap the client left after each question.
-    let gaps: Vec<i64> = timing.iter().map(|t| t["gap_ms"].as_i64().unwrap()).collect();
+    let gaps: Vec<i64> = timing
+        .iter()
+        .map(|t| t["gap_ms"].as_i64().unwrap())
+        .collect();
     let latency = m["response_latency_ms"].as_i64().unwrap();
     let gap = median(gaps.clone());
     eprintln!("gaps {gaps:?} ms, median {gap} ms; stored median latency {latency} ms");

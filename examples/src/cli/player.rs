@@ -66,8 +66,8 @@ impl Player {
         self.cursor = Some(end);
         let audio_ms = self.turn_audio_ms();
         self.turn_bytes = 0;
-        let played = u32::try_from(end.saturating_duration_since(start).as_millis())
-            .unwrap_or(u32::MAX);
+        let played =
+            u32::try_from(end.saturating_duration_since(start).as_millis()).unwrap_or(u32::MAX);
         Some(played.min(audio_ms))
     }
 

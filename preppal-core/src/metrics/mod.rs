@@ -264,7 +264,26 @@ pub struct InterviewMetrics {
     pub answers: Vec<AnswerMetrics>,
     /// Reference bands by metric name (see [`reference_bands`]).
     pub bands: BTreeMap<String, ReferenceBand>,
+    /// Metrics that could not be measured, by field name, with the reason: with spoken
+    /// answers and not one transcribed word, `words`, `words_per_minute`, `filler_words`,
+    /// `filler_words_per_minute` and `job_terms` are [`NO_TRANSCRIPTION`] (their `0` or
+    /// empty values mean "not counted", never "none said"). Empty when all were measured.
+    #[serde(default)]
+    pub unavailable: BTreeMap<String, String>,
 }
+
+/// The reason in [`InterviewMetrics::unavailable`] for metrics that need the answers'
+/// words when the spoken answers were not transcribed.
+pub const NO_TRANSCRIPTION: &str = "no transcription";
+
+/// The metrics that need the answers' words.
+pub const WORD_METRICS: [&str; 5] = [
+    "words",
+    "words_per_minute",
+    "filler_words",
+    "filler_words_per_minute",
+    "job_terms",
+];
 
 fn word_count(text: &str) -> u32 {
     let n = text
@@ -393,6 +412,15 @@ pub fn compute_in(
     }
 
     let total_ms = speaking_ms + interviewer_ms;
+    let spoken = answers.iter().any(|a| a.speaking_time_ms > 0);
+    let unavailable = if spoken && words == 0 {
+        WORD_METRICS
+            .iter()
+            .map(|k| ((*k).to_owned(), NO_TRANSCRIPTION.to_owned()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let (yes, no): (Vec<_>, Vec<_>) = terms.into_iter().zip(covered).partition(|(_, c)| *c);
     InterviewMetrics {
         language,
@@ -415,6 +443,7 @@ pub fn compute_in(
         },
         answers,
         bands: reference_bands(),
+        unavailable,
     }
 }
 
@@ -513,11 +542,29 @@ mod tests {
             entry(3, Speaker::User, "", 5_000, 9_000),
         ];
         let m = compute(&t, "", &[]);
+        // One answer was typed: words were counted, so nothing is unavailable.
+        assert!(m.unavailable.is_empty());
         assert_eq!(m.words, 3);
         assert_eq!(m.words_per_minute, None);
         assert_eq!(m.answers[0].words_per_minute, None);
         assert_eq!(m.answers[1].words_per_minute, None);
         assert!(m.job_terms.covered.is_empty() && m.job_terms.missing.is_empty());
+    }
+
+    #[test]
+    fn spoken_answers_without_words_make_word_metrics_unavailable() {
+        let t = [
+            entry(0, Speaker::Ai, "Tell me about yourself.", 0, 3_000),
+            entry(1, Speaker::User, "", 4_000, 20_000),
+        ];
+        let m = compute(&t, "Rust and Kafka.", &[]);
+        assert_eq!(m.unavailable.len(), WORD_METRICS.len());
+        assert_eq!(m.unavailable["filler_words"], NO_TRANSCRIPTION);
+        assert_eq!(m.words_per_minute, None);
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["unavailable"]["job_terms"], "no transcription");
+        // The speaking time is still measured.
+        assert_eq!(m.speaking_time_ms, 16_000);
     }
 
     #[test]
