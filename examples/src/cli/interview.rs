@@ -156,7 +156,9 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
     conversation?;
 
     let status = poll_until_terminal(&api, &interview_id, deadline).await?;
-    let mut report = fetch_report(&api, &interview_id, status, deadline).await?;
+    let mut report = fetch_report(&api, &interview_id, status, deadline)
+        .await?
+        .with_job(&job_description);
     report.answer_timing = timing;
     Ok(report)
 }

@@ -18,6 +18,7 @@
 
 use std::path::PathBuf;
 
+mod answers_md;
 pub mod audio;
 mod export;
 pub(crate) mod interview;

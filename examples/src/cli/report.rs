@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use preppal_core::feedback::{human_duration, job_heading, questions, QuestionCoaching};
 use preppal_core::metrics::{self, InterviewMetrics};
 use preppal_core::{
     Feedback, FeedbackSource, InterviewStatus, QuestionNote, Scores, TranscriptEntry,
@@ -56,6 +57,17 @@ pub struct InterviewReport {
     /// (on the client's own clock) and the start of the answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answer_timing: Vec<AnswerTiming>,
+    /// The job title, from the job description's first line (may be empty).
+    #[serde(default)]
+    pub job_title: String,
+    /// The company, from the job description's second line (may be empty).
+    #[serde(default)]
+    pub company: String,
+    /// Answer by answer: each question with the answer (empty and
+    /// `answer_transcribed: false` when spoken and not transcribed), its duration and
+    /// response latency in ms, and the note with its verified quote when there is one.
+    #[serde(default)]
+    pub questions: Vec<QuestionCoaching>,
 }
 
 /// How the command-line client answered one question, on its own clock.
@@ -153,7 +165,22 @@ impl InterviewReport {
             feedback: feedback.map(ReportFeedback::from),
             metrics: feedback.and_then(|f| f.metrics.clone()),
             answer_timing: Vec::new(),
+            job_title: String::new(),
+            company: String::new(),
+            questions: questions(
+                entries,
+                feedback.map(|f| f.notes.as_slice()).unwrap_or_default(),
+            ),
         }
+    }
+
+    /// Sets [`InterviewReport::job_title`] and [`InterviewReport::company`] from the
+    /// interview's job description.
+    pub fn with_job(mut self, job_description: &str) -> Self {
+        let h = job_heading(job_description);
+        self.job_title = h.title;
+        self.company = h.company;
+        self
     }
 
     /// Computes the metrics from `entries` and `job_description` when none were kept (for
@@ -184,6 +211,14 @@ impl InterviewReport {
         // Writing to a String cannot fail.
         let _ = writeln!(md, "# Interview {}\n", self.interview_id);
         let _ = writeln!(md, "Status: **{}**\n", self.status);
+        if !self.job_title.is_empty() {
+            let at = if self.company.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", self.company)
+            };
+            let _ = writeln!(md, "Job: **{}**{at}\n", self.job_title);
+        }
         md.push_str("## Transcript\n\n");
         if self.transcript.is_empty() {
             md.push_str("_No transcript was kept._\n\n");
@@ -204,6 +239,7 @@ impl InterviewReport {
         if let Some(m) = &self.metrics {
             metrics_markdown(&mut md, m);
         }
+        super::answers_md::questions_markdown(&mut md, &self.questions);
         md.push_str("## Feedback\n\n");
         match &self.feedback {
             None => md.push_str("_No feedback was kept for this interview._\n"),
@@ -288,6 +324,15 @@ fn opt<T: std::fmt::Display>(v: Option<T>, unit: &str) -> String {
 
 fn band_text(m: &InterviewMetrics, name: &str) -> String {
     m.bands.get(name).map_or_else(String::new, |b| {
+        if b.unit == "ms" {
+            let h = |v: Option<f64>| v.map(|v| human_duration(v as u64));
+            return match (h(b.low), h(b.high)) {
+                (Some(l), Some(h)) => format!("{l} to {h}"),
+                (None, Some(h)) => format!("≤ {h}"),
+                (Some(l), None) => format!("≥ {l}"),
+                (None, None) => String::new(),
+            };
+        }
         let range = match (b.low, b.high) {
             (Some(l), Some(h)) => format!("{l}–{h}"),
             (None, Some(h)) => format!("≤ {h}"),
@@ -331,7 +376,7 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
         ),
         (
             "Response latency (median)",
-            opt(m.response_latency_ms, " ms"),
+            opt(m.response_latency_ms.map(human_duration), ""),
             band_text(m, "response_latency_ms"),
         ),
         (
@@ -347,6 +392,18 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
         ("Interruptions", m.interruptions.to_string(), String::new()),
     ];
     for (name, value, band) in rows {
+        // A metric that needs words reads as unavailable, not as 0, without transcription.
+        let field = match name {
+            "Words" => "words",
+            "Words per minute" => "words_per_minute",
+            "Filler words" => "filler_words",
+            "Filler words per minute" => "filler_words_per_minute",
+            _ => "",
+        };
+        let value = match m.unavailable.get(field) {
+            Some(why) => format!("not available: {why}"),
+            None => value,
+        };
         let _ = writeln!(md, "| {name} | {value} | {band} |");
     }
     md.push('\n');
@@ -386,7 +443,7 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
                 opt(a.words_per_minute, ""),
                 a.filler_words,
                 opt(a.pauses_over_1s, ""),
-                opt(a.response_latency_ms, " ms"),
+                opt(a.response_latency_ms.map(human_duration), ""),
             );
         }
         md.push('\n');
