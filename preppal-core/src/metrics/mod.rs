@@ -18,10 +18,10 @@
 //! | `filler_words` | fillers | the [`fillers`] rules over every answer |
 //! | `filler_words_per_minute` | fillers/min | fillers ÷ speaking time, over the timed answers; `null` when there are none |
 //! | `pauses_over_1s` | pauses | runs of non-speech audio longer than 1 000 ms between two speech frames of one answer, measured on the audio's own sample timeline; `null` when no answer had audio (text mode) |
-//! | `response_latency_ms` | ms | the **median** over answers of `answer.start_ms - question.end_ms` (0 when the answer started before the question ended); `null` without answers that follow a question. The interviewer's `end_ms` is when its last output arrived, which can be before playback ended, so the latency can read high by the playback still due. |
+//! | `response_latency_ms` | ms | the **median** over answers of `answer.start_ms - question.end_ms` (0 when the answer started before the question ended); `null` without answers that follow a question. The interviewer's `end_ms` is when its audio finished playing for the candidate (the session's playback clock), and an answer starts with its first speech on its own audio timeline, so this is the gap a listener hears. |
 //! | `talk_time_ratio` | 0..=1 | candidate speaking time ÷ (candidate + interviewer speaking time); `null` when both are 0 |
 //! | `longest_answer_ms` | ms | the longest answer's speaking time |
-//! | `interruptions` | answers | answers that started before the interviewer's turn ended, or during which the model reported `interrupted` (barge-in) |
+//! | `interruptions` | answers | answers that started more than [`OVERLAP_TOLERANCE_MS`] before the interviewer's turn ended (its audio finished playing), or during which the model reported `interrupted` (barge-in) |
 //! | `job_terms` | terms | [`terms::extract_terms`] of the job description, split into those some answer [`terms::mentions`] and those none does |
 
 pub mod fillers;
@@ -34,6 +34,11 @@ use serde::{Deserialize, Serialize};
 use crate::transcript::{Speaker, TranscriptEntry};
 pub use fillers::{count_fillers, FillerCount, FillerLanguage};
 pub use terms::{extract_terms, mentions};
+
+/// An answer that starts less than this before the interviewer's turn ended (in ms) is not
+/// counted as an interruption: the playback clock is a model, off by network and player
+/// latency of a few tens of ms.
+pub const OVERLAP_TOLERANCE_MS: u64 = 300;
 
 /// A silent run must be longer than this to count as a pause, in ms.
 pub const PAUSE_THRESHOLD_MS: u64 = 1_000;
@@ -359,7 +364,7 @@ pub fn compute_in(
         let f = count_fillers(&e.text, language);
         let timed = span > 0 && w > 0;
         let tally = audio.iter().find(|a| a.sequence == e.sequence);
-        let overlap = previous_ai.is_some_and(|q| e.start_ms < q.end_ms);
+        let overlap = previous_ai.is_some_and(|q| e.start_ms + OVERLAP_TOLERANCE_MS < q.end_ms);
         let interrupted = overlap || tally.is_some_and(|a| a.barged_in);
         let latency = previous_ai.map(|q| e.start_ms.saturating_sub(q.end_ms));
         let mentioned: Vec<String> = terms

@@ -55,7 +55,14 @@ pub async fn run(
                         tracing::error!(interview = %id, error = %e, "transcript batch not stored")
                     }
                 }
-                kept.extend(batch);
+                // An entry sent again under its sequence (its end corrected by the
+                // client's playback report) replaces the kept one.
+                for e in batch {
+                    match kept.iter_mut().find(|k| k.sequence == e.sequence) {
+                        Some(k) => *k = e,
+                        None => kept.push(e),
+                    }
+                }
             }
             PersistAction::OpenTurns(open) => match backend.submit_transcript(&id, &open).await {
                 Ok(n) => tracing::debug!(interview = %id, stored = n, "open turns stored"),
