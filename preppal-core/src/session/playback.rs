@@ -164,7 +164,8 @@ impl PlaybackClock {
 
     /// Applies the client's report on the current turn: the open one, or else the last
     /// finished one. Returns `Some((sequence, end_ms))` when a finished entry must end
-    /// elsewhere.
+    /// elsewhere. A finished turn takes one report: later ones are ignored, so a client
+    /// cannot make the session store an entry again and again.
     pub(super) fn report(&mut self, r: PlaybackReport) -> Option<(u32, u64)> {
         let played_us = u64::from(r.played_ms) * 1_000;
         if let Some(t) = self.turn.as_mut() {
@@ -175,7 +176,7 @@ impl PlaybackClock {
             }
             return None;
         }
-        let last = self.last?;
+        let last = self.last.take()?;
         if !r.cut_by_barge_in && played_us >= last.audio_us {
             // Drained: the modelled end stands (it includes any gap in delivery).
             return None;
@@ -311,7 +312,11 @@ mod tests {
 
         c.audio(5_000_000, 2 * SECOND);
         c.finish(2).unwrap();
-        assert_eq!(c.report(PlaybackReport::new(2_000, false)), None);
         assert_eq!(c.report(PlaybackReport::new(1_200, true)), Some((2, 6_200)));
+        // One report per finished turn.
+        assert_eq!(c.report(PlaybackReport::new(900, true)), None);
+        c.audio(9_000_000, 2 * SECOND);
+        c.finish(4).unwrap();
+        assert_eq!(c.report(PlaybackReport::new(2_000, false)), None);
     }
 }
