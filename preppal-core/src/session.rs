@@ -249,6 +249,11 @@ pub enum PersistAction {
     /// (`metrics::compute`). Sent once, just before [`PersistAction::Finish`], and only
     /// when some answer had audio.
     AnswerAudio(Vec<AnswerAudio>),
+    /// The interviewer turns the candidate cut short by speaking, with how much of each
+    /// played and what part of its text was heard (see [`InterviewerCut`]), for the
+    /// feedback's metrics. Sent once, just before [`PersistAction::Finish`], and only when
+    /// some turn was cut.
+    InterviewerCuts(Vec<InterviewerCut>),
     /// The interview is over: the caller writes feedback (for COMPLETED) from
     /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
     /// Always the last action, after every transcript entry.
@@ -953,6 +958,11 @@ impl InterviewSession {
         if !self.answer_audio.is_empty() {
             self.persist
                 .push_back(PersistAction::AnswerAudio(self.answer_audio.clone()));
+        }
+        if !self.interviewer_cuts.is_empty() {
+            self.persist.push_back(PersistAction::InterviewerCuts(
+                self.interviewer_cuts.clone(),
+            ));
         }
         self.persist.push_back(PersistAction::Finish {
             status,

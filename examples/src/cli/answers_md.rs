@@ -19,6 +19,13 @@ pub(crate) fn questions_markdown(md: &mut String, questions: &[QuestionCoaching]
             q.question.as_str()
         };
         let _ = writeln!(md, "### {}. {}\n", i + 1, question);
+        if let Some(heard) = &q.question_heard {
+            let _ = writeln!(
+                md,
+                "_You spoke over this question; you heard: \"{}\"_\n",
+                heard.trim()
+            );
+        }
         if q.answer_transcribed {
             let _ = writeln!(md, "> {}\n", q.answer);
         } else {

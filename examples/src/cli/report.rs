@@ -170,6 +170,10 @@ impl InterviewReport {
             questions: questions(
                 entries,
                 feedback.map(|f| f.notes.as_slice()).unwrap_or_default(),
+                feedback
+                    .and_then(|f| f.metrics.as_ref())
+                    .map(|m| m.interviewer_cuts.as_slice())
+                    .unwrap_or_default(),
             ),
         }
     }

@@ -43,10 +43,15 @@ pub fn with_job(state: &AppState, interview: &Interview, mut value: Value) -> Va
 }
 
 /// The answer-by-answer view: each question with the answer, its duration and response
-/// latency in ms, and the note with its verified quote when there is one.
+/// latency in ms, the note with its verified quote when there is one, and what was heard
+/// of a question the candidate cut short (`question_heard`).
 pub fn feedback_questions(entries: &[TranscriptEntry], feedback: Option<&Feedback>) -> Value {
     let notes = feedback.map(|f| f.notes.as_slice()).unwrap_or_default();
-    json!(questions(entries, notes))
+    let cuts = feedback
+        .and_then(|f| f.metrics.as_ref())
+        .map(|m| m.interviewer_cuts.as_slice())
+        .unwrap_or_default();
+    json!(questions(entries, notes, cuts))
 }
 
 /// A metric followed by `interview.getProgress`'s groups: its name there, the field of

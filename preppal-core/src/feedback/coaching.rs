@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{normalise, QuestionNote};
 use crate::metrics::{InterviewMetrics, NO_TRANSCRIPTION};
+use crate::session::InterviewerCut;
 use crate::transcript::{Speaker, TranscriptEntry};
 
 /// A duration in human units: `"4.5 s"` under a minute, `"1 min 20 s"` above.
@@ -78,12 +79,21 @@ pub struct QuestionCoaching {
     pub note: Option<String>,
     /// The note's quote, found in this answer's words.
     pub quote: Option<String>,
+    /// When the candidate cut the question short by speaking: the part of it heard
+    /// before the cut (`null` when it played to its end).
+    #[serde(default)]
+    pub question_heard: Option<String>,
 }
 
 /// Each answer with its question (the interviewer's entry just before it), in order, with
 /// the note whose quote is in the answer (or, failing that, whose question is the
-/// question). `notes` should have been checked with [`super::verify_quotes`].
-pub fn questions(entries: &[TranscriptEntry], notes: &[QuestionNote]) -> Vec<QuestionCoaching> {
+/// question). `notes` should have been checked with [`super::verify_quotes`]; `cuts` are
+/// the interviewer turns cut by a barge-in (`InterviewMetrics::interviewer_cuts`).
+pub fn questions(
+    entries: &[TranscriptEntry],
+    notes: &[QuestionNote],
+    cuts: &[InterviewerCut],
+) -> Vec<QuestionCoaching> {
     let mut sorted: Vec<&TranscriptEntry> = entries.iter().collect();
     sorted.sort_by_key(|e| e.sequence);
     let mut out = Vec::new();
@@ -118,6 +128,11 @@ pub fn questions(entries: &[TranscriptEntry], notes: &[QuestionNote]) -> Vec<Que
             response_latency_ms: question.map(|q| e.start_ms.saturating_sub(q.end_ms)),
             note: note.map(|n| n.note.clone()),
             quote: note.map(|n| n.quote.clone()),
+            question_heard: question.and_then(|q| {
+                cuts.iter()
+                    .find(|c| c.sequence == q.sequence)
+                    .map(|c| c.heard_text.clone())
+            }),
         });
         question = None;
     }
@@ -292,7 +307,11 @@ mod tests {
             "lost kafka",
             "Concrete and specific.",
         )];
-        let q = questions(&t, &notes);
+        let cut = serde_json::from_value::<InterviewerCut>(serde_json::json!({
+            "sequence": 2, "played_ms": 900, "heard_text": "What did"
+        }))
+        .unwrap();
+        let q = questions(&t, &notes, &[cut]);
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].question, "Tell me about an outage.");
         assert_eq!(q[0].response_latency_ms, Some(800));
@@ -301,6 +320,8 @@ mod tests {
         assert_eq!(q[0].quote.as_deref(), Some("lost kafka"));
         assert!(!q[1].answer_transcribed && q[1].answer.is_empty());
         assert_eq!(q[1].note, None);
+        assert_eq!(q[0].question_heard, None);
+        assert_eq!(q[1].question_heard.as_deref(), Some("What did"));
     }
 
     #[test]

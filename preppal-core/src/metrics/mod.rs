@@ -275,6 +275,12 @@ pub struct InterviewMetrics {
     /// empty values mean "not counted", never "none said"). Empty when all were measured.
     #[serde(default)]
     pub unavailable: BTreeMap<String, String>,
+    /// The interviewer turns the candidate cut short by speaking (barge-in): the entry's
+    /// `sequence`, how much of its audio played (`played_ms`, ms) and the part of its text
+    /// heard before the cut (`heard_text`). Empty when none was cut, or when not measured
+    /// (filled by the caller from the session, see `PersistAction::InterviewerCuts`).
+    #[serde(default)]
+    pub interviewer_cuts: Vec<crate::session::InterviewerCut>,
 }
 
 /// The reason in [`InterviewMetrics::unavailable`] for metrics that need the answers'
@@ -449,6 +455,7 @@ pub fn compute_in(
         answers,
         bands: reference_bands(),
         unavailable,
+        interviewer_cuts: Vec::new(),
     }
 }
 

@@ -27,6 +27,7 @@ struct Run {
     s: InterviewSession,
     updates: Vec<proto::TranscriptUpdate>,
     stored: Vec<TranscriptEntry>,
+    cuts: Vec<InterviewerCut>,
 }
 
 impl Run {
@@ -41,6 +42,7 @@ impl Run {
             s,
             updates: vec![],
             stored: vec![],
+            cuts: vec![],
         }
     }
 
@@ -68,11 +70,15 @@ impl Run {
             }
         }
         while let Some(p) = self.s.poll_persist() {
-            if let PersistAction::Transcript(b) = p {
-                for e in b {
-                    self.stored.retain(|x| x.sequence != e.sequence);
-                    self.stored.push(e);
+            match p {
+                PersistAction::Transcript(b) => {
+                    for e in b {
+                        self.stored.retain(|x| x.sequence != e.sequence);
+                        self.stored.push(e);
+                    }
                 }
+                PersistAction::InterviewerCuts(c) => self.cuts = c,
+                _ => {}
             }
         }
         while self.s.poll_event().is_some() {}
@@ -172,4 +178,8 @@ fn a_barge_in_cuts_the_turn_where_the_candidate_spoke() {
     assert_eq!(q.end_ms, 1_300);
     assert_eq!(r.s.transcript().entries()[0].end_ms, 1_300);
     assert_eq!(r.s.interviewer_cuts()[0].played_ms, 1_300);
+    // At the end they are offered for storage with the feedback.
+    r.client(2_000, ClientMessage::End);
+    assert_eq!(r.cuts, r.s.interviewer_cuts());
+    assert_eq!(r.cuts[0].heard_text, "part0 part10 ");
 }

@@ -60,7 +60,7 @@ struct FinishedTurn {
 }
 
 /// An interviewer turn the candidate cut short by speaking (barge-in), as it sounded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct InterviewerCut {
     /// The interviewer entry's `sequence`.
