@@ -520,6 +520,9 @@ impl InterviewSession {
                     u64::from(self.config.input_sample_rate_hz),
                 );
                 if speech {
+                    if !self.transcript.is_open(Speaker::User) {
+                        self.candidate_turn_started(now, false);
+                    }
                     let at = self.elapsed_ms(now);
                     self.transcript.mark_activity(Speaker::User, at);
                     let pause_samples =
@@ -537,6 +540,7 @@ impl InterviewSession {
                     let at = self.elapsed_ms(now);
                     // A typed answer starts the candidate's turn: what the model said
                     // before it is a finished turn.
+                    self.candidate_turn_started(now, true);
                     self.finish_turn(Speaker::Ai, false);
                     // Typed answers are whole messages, not fragments: keep them apart.
                     let sep = match self.transcript.open_text(Speaker::User) {

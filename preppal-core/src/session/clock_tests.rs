@@ -183,3 +183,35 @@ fn a_barge_in_cuts_the_turn_where_the_candidate_spoke() {
     assert_eq!(r.cuts, r.s.interviewer_cuts());
     assert_eq!(r.cuts[0].heard_text, "part0 part10 ");
 }
+
+#[test]
+fn answering_before_the_audio_has_played_cuts_it_there() {
+    let mut r = Run::new();
+    // 3 s of audio arrives at once and the turn completes (no hold for playback).
+    for i in 0..30u64 {
+        if i % 10 == 0 {
+            r.model(0, ModelEvent::OutputTranscription(format!("part{i} ")));
+        }
+        r.model(0, ModelEvent::Audio(model_audio(100)));
+    }
+    r.model(1, ModelEvent::TurnComplete);
+    assert_eq!(r.stored[0].end_ms, 3_000);
+    // A typed answer 1.2 s in: the candidate stopped listening there.
+    r.client(
+        1_200,
+        ClientMessage::Text("I lead the platform team.".into()),
+    );
+    let q = r.stored.iter().find(|e| e.sequence == 0).unwrap();
+    assert_eq!((q.start_ms, q.end_ms), (0, 1_200));
+    assert_eq!(r.s.interviewer_cuts()[0].heard_text, "part0 part10 ");
+    // The next question plays from its arrival, not after the cut audio: entries stay in
+    // order of their start.
+    r.model(1_500, ModelEvent::Audio(model_audio(1_000)));
+    r.model(1_500, ModelEvent::TurnComplete);
+    r.client(3_000, ClientMessage::Text("Go on.".into()));
+    r.model(3_100, ModelEvent::TurnComplete);
+    let mut starts: Vec<(u32, u64)> = r.stored.iter().map(|e| (e.sequence, e.start_ms)).collect();
+    starts.sort_unstable();
+    assert!(starts.windows(2).all(|w| w[0].1 <= w[1].1), "{starts:?}");
+    assert_eq!(starts[2], (2, 1_500));
+}

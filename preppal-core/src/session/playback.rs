@@ -52,11 +52,39 @@ struct TurnAudio {
     cut_at_us: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct FinishedTurn {
     sequence: u32,
     start_us: u64,
     audio_us: u64,
+    /// Where its playback ends on the clock (drained, or cut).
+    end_us: u64,
+    /// As [`TurnAudio::fragments`].
+    fragments: Vec<(u32, usize)>,
+}
+
+/// Bytes of text whose fragments arrived at or before `played_ms` of the audio.
+fn heard(fragments: &[(u32, usize)], played_ms: u64) -> usize {
+    fragments
+        .iter()
+        .take_while(|(offset, _)| u64::from(*offset) <= played_ms)
+        .map(|(_, len)| *len)
+        .last()
+        .unwrap_or(0)
+}
+
+/// The candidate started a turn while a finished interviewer turn was still playing:
+/// its playback stopped there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LateCut {
+    /// The interviewer entry.
+    pub sequence: u32,
+    /// Its new end, in ms since the interview started.
+    pub end_ms: u64,
+    /// Its audio played, in ms.
+    pub played_ms: u64,
+    /// Bytes of its text heard (see [`TurnPlayback::heard_bytes`]).
+    pub heard_bytes: usize,
 }
 
 /// An interviewer turn the candidate cut short by speaking (barge-in), as it sounded.
@@ -136,29 +164,48 @@ impl PlaybackClock {
         let drained = t.start_us + t.audio_us;
         let end_us = t.cut_at_us.map_or(self.cursor_us.max(drained), |c| c);
         let cut = end_us < drained && t.cut_at_us.is_some();
+        let heard_bytes = cut.then(|| heard(&t.fragments, (end_us - t.start_us) / 1_000));
         self.last = Some(FinishedTurn {
             sequence,
             start_us: t.start_us,
             audio_us: t.audio_us,
+            end_us,
+            fragments: t.fragments,
         });
-        let heard_bytes = if cut {
-            let played_ms = (end_us - t.start_us) / 1_000;
-            Some(
-                t.fragments
-                    .iter()
-                    .take_while(|(offset, _)| u64::from(*offset) <= played_ms)
-                    .map(|(_, len)| *len)
-                    .last()
-                    .unwrap_or(0),
-            )
-        } else {
-            None
-        };
         Some(TurnPlayback {
             start_ms: t.start_us / 1_000,
             end_ms: end_us / 1_000,
             cut,
             heard_bytes,
+        })
+    }
+
+    /// The candidate started a turn at `at_us` (speech, or a typed answer, `typed`): a
+    /// client stops the interviewer's audio when the candidate barges in, so playback
+    /// still due stops there. A typed answer cuts the open turn (it ends it); speech over
+    /// an open turn is left to the model's `interrupted`. Returns the [`LateCut`] of the
+    /// last finished turn when its playback had not ended (each turn is cut once; a later
+    /// `PlaybackReport` may still correct it).
+    pub(super) fn candidate_started(&mut self, at_us: u64, typed: bool) -> Option<LateCut> {
+        if self.cursor_us <= at_us {
+            return None;
+        }
+        if self.turn.is_some() {
+            if typed {
+                self.cut(at_us);
+            }
+            return None;
+        }
+        self.cursor_us = at_us;
+        let last = self.last.as_mut().filter(|l| l.end_us > at_us)?;
+        let end_us = at_us.max(last.start_us);
+        last.end_us = end_us;
+        let played_ms = (end_us - last.start_us) / 1_000;
+        Some(LateCut {
+            sequence: last.sequence,
+            end_ms: end_us / 1_000,
+            played_ms,
+            heard_bytes: heard(&last.fragments, played_ms),
         })
     }
 
@@ -234,6 +281,31 @@ impl InterviewSession {
                 }
             }
         }
+    }
+
+    /// The candidate started a turn at `now`: playback of the interviewer's audio still
+    /// due stops there. A finished interviewer entry that was still playing ends there
+    /// instead (stored again) and is noted as cut, with the part of its text heard.
+    pub(super) fn candidate_turn_started(&mut self, now: Instant, typed: bool) {
+        let at_us = self.elapsed_us(now);
+        let Some(cut) = self.playback.candidate_started(at_us, typed) else {
+            return;
+        };
+        let Some(entry) = self.transcript.set_end(cut.sequence, cut.end_ms).cloned() else {
+            return;
+        };
+        let heard_text = entry
+            .text
+            .get(..cut.heard_bytes)
+            .unwrap_or(&entry.text)
+            .to_owned();
+        self.interviewer_cuts.push(InterviewerCut {
+            sequence: cut.sequence,
+            played_ms: cut.played_ms,
+            heard_text,
+        });
+        self.persist
+            .push_back(PersistAction::Transcript(vec![entry]));
     }
 
     /// The client's `PlaybackReport`: where its playback of the interviewer's current turn
