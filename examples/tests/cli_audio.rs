@@ -348,23 +348,28 @@ fn report_json_has_exactly_the_promised_shape_and_round_trips() {
         k.sort();
         k
     };
-    // The promised keys, plus `metrics` (added; never renamed).
+    // The promised keys, plus `metrics`, the job and the answer-by-answer view (added;
+    // never renamed). `answer_timing` is only printed by `preppal interview`.
     assert_eq!(
         keys(&value),
         [
+            "company",
             "feedback",
             "interview_id",
+            "job_title",
             "metrics",
+            "questions",
             "status",
             "transcript"
         ]
     );
+    assert_eq!(value["questions"].as_array().unwrap().len(), 2);
     assert_eq!(value["interview_id"], "iv-1");
     assert_eq!(value["status"], "COMPLETED");
     let transcript = value["transcript"].as_array().unwrap();
     assert_eq!(transcript.len(), 3);
     for e in transcript {
-        assert_eq!(keys(e), ["speaker", "start_ms", "text"]);
+        assert_eq!(keys(e), ["end_ms", "speaker", "start_ms", "text"]);
     }
     // In sequence order, speakers in the design's names.
     assert_eq!(transcript[0]["speaker"], "AI");
@@ -395,7 +400,7 @@ fn report_json_has_exactly_the_promised_shape_and_round_trips() {
     none.feedback = None;
     let value: serde_json::Value = serde_json::from_str(&none.to_json().unwrap()).unwrap();
     assert!(value["feedback"].is_null());
-    assert_eq!(keys(&value).len(), 5);
+    assert_eq!(keys(&value).len(), 8);
 }
 
 #[test]

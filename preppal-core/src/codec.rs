@@ -58,6 +58,30 @@ pub enum ClientMessage {
     Text(String),
     /// The candidate ends the interview.
     End,
+    /// What the client played of the interviewer's current turn (`PlaybackReport`).
+    Playback(PlaybackReport),
+}
+
+/// What the client's player did with the interviewer's current turn: `played_ms` ms of
+/// its 24 000 Hz audio were played, then playback drained or (`cut_by_barge_in`) was cut
+/// because the candidate spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlaybackReport {
+    /// Milliseconds of the turn's audio played.
+    pub played_ms: u32,
+    /// Playback was cut by the candidate's barge-in.
+    pub cut_by_barge_in: bool,
+}
+
+impl PlaybackReport {
+    /// A report of `played_ms` ms played, cut by a barge-in when `cut_by_barge_in`.
+    pub fn new(played_ms: u32, cut_by_barge_in: bool) -> Self {
+        Self {
+            played_ms,
+            cut_by_barge_in,
+        }
+    }
 }
 
 /// Decodes one browser WebSocket frame.
@@ -83,6 +107,9 @@ pub fn decode_client(buf: Bytes) -> Result<ClientMessage, DecodeError> {
             Ok(ClientMessage::Text(t.text))
         }
         client_to_server_message::Message::EndRequest(_) => Ok(ClientMessage::End),
+        client_to_server_message::Message::PlaybackReport(r) => Ok(ClientMessage::Playback(
+            PlaybackReport::new(r.played_ms, r.cut_by_barge_in),
+        )),
     }
 }
 
@@ -95,6 +122,10 @@ pub fn encode_client(msg: &ClientMessage) -> Bytes {
         }),
         ClientMessage::Text(t) => M::TextInput(proto::TextInput { text: t.clone() }),
         ClientMessage::End => M::EndRequest(proto::EndRequest {}),
+        ClientMessage::Playback(r) => M::PlaybackReport(proto::PlaybackReport {
+            played_ms: r.played_ms,
+            cut_by_barge_in: r.cut_by_barge_in,
+        }),
     };
     ClientToServerMessage {
         message: Some(message),
@@ -179,6 +210,7 @@ mod tests {
             ClientMessage::Audio(Bytes::from_static(&[1, 0, 2, 0])),
             ClientMessage::Text("I led the migration.".into()),
             ClientMessage::End,
+            ClientMessage::Playback(PlaybackReport::new(11_700, true)),
         ] {
             assert_eq!(decode_client(encode_client(&m)), Ok(m));
         }

@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod coaching;
+pub use coaching::{human_duration, job_heading, questions, JobHeading, QuestionCoaching};
+
 use crate::metrics::InterviewMetrics;
 use crate::proto;
 use crate::transcript::{Speaker, TranscriptEntry};
@@ -284,23 +287,24 @@ fn words(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
-/// Feedback computed from the transcript alone, with no model: turn counts, speaking
-/// time and words. Labelled [`FeedbackSource::Deterministic`], and its summary says so.
+/// Feedback computed from the transcript alone, with no model: how many questions and
+/// answers, and the speaking time, in human units. Labelled
+/// [`FeedbackSource::Deterministic`], and its summary says plainly it was produced without
+/// an AI model. It never blames the candidate's equipment for answers that were not
+/// transcribed (the interviewer may not transcribe at all) and holds nothing addressed to
+/// an operator.
 ///
 /// Speaking time of a turn is `end_ms - start_ms`. The same transcript always gives the
 /// same feedback.
 pub fn deterministic_feedback(entries: &[TranscriptEntry]) -> Feedback {
     let (mut ai_turns, mut user_turns, mut user_ms, mut user_words, mut silent) =
         (0u32, 0u32, 0u64, 0usize, 0u32);
-    let mut longest = 0u64;
     for e in entries {
         match e.speaker {
             Speaker::Ai => ai_turns += 1,
             Speaker::User => {
                 user_turns += 1;
-                let ms = e.end_ms.saturating_sub(e.start_ms);
-                user_ms += ms;
-                longest = longest.max(ms);
+                user_ms += e.end_ms.saturating_sub(e.start_ms);
                 let w = words(&e.text);
                 user_words += w;
                 if w == 0 {
@@ -309,94 +313,51 @@ pub fn deterministic_feedback(entries: &[TranscriptEntry]) -> Feedback {
             }
         }
     }
-    let summary = format!(
-        "Automatic summary (no AI model was used): the interviewer spoke {ai_turns} turn(s) and you \
-         answered {user_turns} time(s), speaking for {:.1} s in total with {user_words} transcribed word(s).",
-        user_ms as f64 / 1000.0
+    let mut summary = format!(
+        "Automatic summary, produced without an AI model (no AI model read your answers): \
+         it measures how you spoke, not what you said. The interviewer took {ai_turns} turn(s) \
+         and you gave {user_turns} answer(s), speaking for {} in total",
+        human_duration(user_ms)
     );
-    let mut strengths = Vec::new();
+    if user_words > 0 {
+        summary.push_str(&format!(", with {user_words} transcribed word(s)."));
+    } else {
+        summary.push('.');
+    }
+    if silent > 0 && user_words == 0 {
+        summary.push_str(
+            " Your spoken answers were not transcribed, so pace, filler words and key terms \
+             are not available; the timing of each answer is.",
+        );
+    } else if silent > 0 {
+        summary.push_str(&format!(
+            " {silent} spoken answer(s) were not transcribed; they count for timing only."
+        ));
+    }
     let mut areas = Vec::new();
-    if user_turns > 0 && user_turns >= ai_turns.saturating_sub(1) {
-        strengths.push(format!(
-            "You answered {user_turns} of the interviewer's turns."
-        ));
-    }
-    if longest > 0 {
-        strengths.push(format!(
-            "Your longest answer lasted {:.1} s.",
-            longest as f64 / 1000.0
-        ));
-    }
     if user_turns == 0 {
         areas.push(
             "No answers were recorded; try the interview again and answer each question."
                 .to_owned(),
         );
     }
-    if silent > 0 {
-        areas.push(format!(
-            "{silent} answer(s) had no transcribed words; check your microphone level."
-        ));
-    }
-    if areas.is_empty() {
-        areas.push("Set GEMINI_API_KEY for feedback on the content of your answers.".to_owned());
-    }
-    Feedback::new(summary, strengths, areas, FeedbackSource::Deterministic)
+    Feedback::new(summary, Vec::new(), areas, FeedbackSource::Deterministic)
 }
 
 /// [`deterministic_feedback`] with the interview's metrics attached and read back as
-/// strengths and areas to improve: pace and filler rate against their reference bands
-/// (as guidance), and the job-description terms mentioned and not mentioned. Still
-/// labelled [`FeedbackSource::Deterministic`].
+/// strengths and areas to improve from measured evidence against the reference bands (as
+/// guidance): typical answer length and an answer far longer than the rest, response
+/// latency, pace and filler rate (only when the answers were transcribed), and the
+/// job-description terms mentioned and not mentioned. Still labelled
+/// [`FeedbackSource::Deterministic`].
 pub fn deterministic_feedback_with_metrics(
     entries: &[TranscriptEntry],
     metrics: InterviewMetrics,
 ) -> Feedback {
     let mut f = deterministic_feedback(entries);
-    let band = |name: &str| metrics.bands.get(name);
-    if let (Some(wpm), Some(b)) = (metrics.words_per_minute, band("words_per_minute")) {
-        let range = format!(
-            "{}–{}",
-            b.low.unwrap_or_default(),
-            b.high.unwrap_or_default()
-        );
-        if b.contains(wpm) {
-            f.strengths.push(format!(
-                "Your pace was {wpm:.0} words per minute, inside the usual {range}."
-            ));
-        } else {
-            f.areas_to_improve.push(format!(
-                "Your pace was {wpm:.0} words per minute; {range} is usual (guidance, not a rule)."
-            ));
-        }
-    }
-    if let (Some(fpm), Some(b)) = (
-        metrics.filler_words_per_minute,
-        band("filler_words_per_minute"),
-    ) {
-        if !b.contains(fpm) {
-            f.areas_to_improve.push(format!(
-                "You used {} filler word(s), {fpm:.1} per minute; fewer than {} per minute is rarely noticed.",
-                metrics.filler_words,
-                b.high.unwrap_or_default()
-            ));
-        }
-    }
-    let terms = &metrics.job_terms;
-    let all = terms.covered.len() + terms.missing.len();
-    if !terms.covered.is_empty() {
-        f.strengths.push(format!(
-            "You mentioned {} of {all} key term(s) from the job description: {}.",
-            terms.covered.len(),
-            terms.covered.join(", ")
-        ));
-    }
-    if !terms.missing.is_empty() {
-        f.areas_to_improve.push(format!(
-            "Key terms from the job description you did not mention: {}.",
-            terms.missing.join(", ")
-        ));
-    }
+    let (strengths, areas) = coaching::evidence(&metrics);
+    f.strengths.extend(strengths);
+    f.areas_to_improve.extend(areas);
     f.with_metrics(metrics)
 }
 
@@ -425,14 +386,26 @@ mod tests {
         ];
         let f = deterministic_feedback(&t);
         assert_eq!(f.source, FeedbackSource::Deterministic);
-        assert!(f.summary.contains("spoke 2 turn(s)"), "{}", f.summary);
-        assert!(f.summary.contains("answered 2 time(s)"), "{}", f.summary);
+        assert!(f.summary.contains("without an AI model"), "{}", f.summary);
+        assert!(f.summary.contains("took 2 turn(s)"), "{}", f.summary);
+        assert!(f.summary.contains("gave 2 answer(s)"), "{}", f.summary);
         assert!(f.summary.contains("4.5 s"), "{}", f.summary);
         assert!(f.summary.contains("5 transcribed word(s)"), "{}", f.summary);
         assert!(f
-            .areas_to_improve
-            .iter()
-            .any(|a| a.starts_with("1 answer(s)")));
+            .summary
+            .contains("1 spoken answer(s) were not transcribed"));
+        // Nothing blames the microphone or speaks to an operator; counts are no strengths.
+        let all = [f.summary.clone()]
+            .into_iter()
+            .chain(f.strengths.clone())
+            .chain(f.areas_to_improve.clone())
+            .collect::<Vec<_>>();
+        for s in &all {
+            for banned in ["microphone", "GEMINI_API_KEY", "time(s)"] {
+                assert!(!s.contains(banned), "{s}");
+            }
+        }
+        assert!(f.strengths.is_empty());
         assert_eq!(f, deterministic_feedback(&t));
     }
 

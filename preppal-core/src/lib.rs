@@ -39,7 +39,7 @@ pub use model::{
     TurnCompleteReason, UsageMetadata,
 };
 pub use session::{
-    EndReason, InterviewSession, ModelErrorKind, PersistAction, SessionConfig, SessionError,
+    EndReason, InterviewSession, InterviewerCut, ModelErrorKind, PersistAction, SessionConfig, SessionError,
     SessionEvent,
 };
 pub use status::InterviewStatus;

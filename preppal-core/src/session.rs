@@ -311,6 +311,11 @@ pub enum PersistAction {
     /// (`metrics::compute`). Sent once, just before [`PersistAction::Finish`], and only
     /// when some answer had audio.
     AnswerAudio(Vec<AnswerAudio>),
+    /// The interviewer turns the candidate cut short by speaking, with how much of each
+    /// played and what part of its text was heard (see [`InterviewerCut`]), for the
+    /// feedback's metrics. Sent once, just before [`PersistAction::Finish`], and only when
+    /// some turn was cut.
+    InterviewerCuts(Vec<InterviewerCut>),
     /// The interview is over: the caller writes feedback (for COMPLETED) from
     /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
     /// Always the last action, after every transcript entry.
@@ -391,6 +396,12 @@ pub struct InterviewSession {
     answer_tally: AnswerTally,
     /// Tallies of finished answers that had audio.
     answer_audio: Vec<AnswerAudio>,
+    /// The client's player, modelled: interviewer turns timed as they play.
+    playback: playback::PlaybackClock,
+    /// The candidate's open answer on its own sample timeline.
+    answer_timeline: answer_timeline::AnswerTimeline,
+    /// Interviewer turns cut by a barge-in, with what was heard of them.
+    interviewer_cuts: Vec<InterviewerCut>,
 }
 
 /// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
@@ -448,6 +459,9 @@ impl InterviewSession {
             events: VecDeque::new(),
             answer_tally: AnswerTally::default(),
             answer_audio: Vec::new(),
+            playback: playback::PlaybackClock::default(),
+            answer_timeline: answer_timeline::AnswerTimeline::default(),
+            interviewer_cuts: Vec::new(),
         }
     }
 
@@ -522,6 +536,12 @@ impl InterviewSession {
         &self.answer_audio
     }
 
+    /// Interviewer turns the candidate cut short by speaking, in order, with how much of
+    /// each played and the part of its text heard before the cut.
+    pub fn interviewer_cuts(&self) -> &[InterviewerCut] {
+        &self.interviewer_cuts
+    }
+
     /// Bytes of model audio dropped because they belonged to an interrupted turn.
     pub fn dropped_audio_bytes(&self) -> u64 {
         self.dropped_audio_bytes
@@ -562,7 +582,16 @@ impl InterviewSession {
                 if self.transcript.is_open(Speaker::User) || speech {
                     self.trailing.candidate_audio(&self.config, now);
                 }
+                self.answer_timeline.frame(
+                    self.elapsed_ms(now),
+                    samples,
+                    speech,
+                    u64::from(self.config.input_sample_rate_hz),
+                );
                 if speech {
+                    if !self.transcript.is_open(Speaker::User) {
+                        self.candidate_turn_started(now, false);
+                    }
                     self.turns.candidate_speech(&self.config, now);
                     let at = self.elapsed_ms(now);
                     self.transcript.mark_activity(Speaker::User, at);
@@ -574,12 +603,14 @@ impl InterviewSession {
                 }
                 self.to_model.push_back(ModelCommand::Audio(audio));
             }
+            ClientMessage::Playback(report) if started => self.handle_playback_report(report),
             ClientMessage::Text(text) if started => {
                 let text = text.trim();
                 if !text.is_empty() {
                     let at = self.elapsed_ms(now);
                     // A typed answer starts the candidate's turn: what the model said
                     // before it is a finished turn.
+                    self.candidate_turn_started(now, true);
                     self.finish_turn(Speaker::Ai, false);
                     // What the model says next answers it.
                     self.turns.cut_over();
@@ -626,7 +657,7 @@ impl InterviewSession {
                     self.turns.model_output();
                     self.trailing.stop();
                     self.model_output_started();
-                    self.transcript.mark_activity(Speaker::Ai, at);
+                    self.interviewer_audio(audio.len(), now);
                     self.to_client.push_back(to_client(ToClient::AudioResponse(
                         proto::AudioResponse {
                             audio_content: audio,
@@ -642,6 +673,8 @@ impl InterviewSession {
                 let text = self.turns.output_text(so_far, &fragment);
                 if !text.is_empty() {
                     self.transcript.append(Speaker::Ai, &text, at);
+                    let len = self.transcript.open_text(Speaker::Ai).map_or(0, str::len);
+                    self.playback.fragment(len);
                     self.push_transcript_update(Speaker::Ai, text, false, false);
                 }
             }
@@ -658,6 +691,7 @@ impl InterviewSession {
                 if self.transcript.is_open(Speaker::User) {
                     self.answer_tally.barged_in = true;
                 }
+                self.interviewer_cut(now);
                 self.finish_model_turn(false);
                 self.turns.close_amendable();
                 self.turns.interrupted();
@@ -935,6 +969,7 @@ impl InterviewSession {
     }
 
     fn finish_turn(&mut self, speaker: Speaker, turn_complete: bool) {
+        self.apply_audio_clock(speaker);
         let Some(entry) = self.transcript.finalize(speaker).cloned() else {
             return;
         };
@@ -951,6 +986,7 @@ impl InterviewSession {
                     turn_complete,
                     start_ms: entry.start_ms,
                     sequence: 0,
+                    audio_offset_ms: 0,
                 },
             )));
         self.events.push_back(SessionEvent::TurnEnded {
@@ -995,6 +1031,10 @@ impl InterviewSession {
         turn_complete: bool,
     ) {
         let start_ms = self.transcript.open_start_ms(speaker).unwrap_or_default();
+        let audio_offset_ms = match speaker {
+            Speaker::Ai => self.playback.offset_ms(),
+            Speaker::User => 0,
+        };
         self.to_client
             .push_back(to_client(ToClient::TranscriptUpdate(
                 proto::TranscriptUpdate {
@@ -1004,6 +1044,7 @@ impl InterviewSession {
                     turn_complete,
                     start_ms,
                     sequence: 0,
+                    audio_offset_ms,
                 },
             )));
     }
@@ -1041,6 +1082,11 @@ impl InterviewSession {
             self.persist
                 .push_back(PersistAction::AnswerAudio(self.answer_audio.clone()));
         }
+        if !self.interviewer_cuts.is_empty() {
+            self.persist.push_back(PersistAction::InterviewerCuts(
+                self.interviewer_cuts.clone(),
+            ));
+        }
         self.persist.push_back(PersistAction::Finish {
             status,
             reason: reason.clone(),
@@ -1075,5 +1121,11 @@ pub fn pcm16_rms(audio: &Bytes) -> f64 {
     (sum / n as f64).sqrt()
 }
 
+mod answer_timeline;
+mod playback;
+pub use playback::InterviewerCut;
+
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod tests;

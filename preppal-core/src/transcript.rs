@@ -187,6 +187,26 @@ impl Transcript {
         })
     }
 
+    /// Sets the start and end of `speaker`'s open turn, in ms since the interview started,
+    /// replacing the arrival times of its fragments and activity: for timing measured on
+    /// the audio's own clock (the interviewer's playback, the candidate's samples). The end
+    /// is never before the start. Does nothing when `speaker` has no open turn.
+    pub fn set_open_span(&mut self, speaker: Speaker, start_ms: u64, end_ms: u64) {
+        if let Some(t) = self.open[speaker.index()].as_mut() {
+            t.start_ms = start_ms;
+            t.end_ms = end_ms.max(start_ms);
+        }
+    }
+
+    /// Moves the end of the finished entry `sequence` to `end_ms` (never before its start),
+    /// for example when the client reports where its playback of the turn really stopped.
+    /// Returns the entry, or `None` when there is no such finished entry.
+    pub fn set_end(&mut self, sequence: u32, end_ms: u64) -> Option<&TranscriptEntry> {
+        let e = self.entries.iter_mut().find(|e| e.sequence == sequence)?;
+        e.end_ms = end_ms.max(e.start_ms);
+        Some(e)
+    }
+
     /// Whether `speaker` has an open turn.
     pub fn is_open(&self, speaker: Speaker) -> bool {
         self.open[speaker.index()].is_some()

@@ -385,15 +385,16 @@ pub(crate) fn check_transcript(
 }
 
 /// Whether `new` extends the stored entry `old` of the same sequence: same speaker, `old`'s
-/// text a prefix of `new`'s, and more text or a later end (a provisional open turn that
-/// then finished). The SQL backends apply the same rule in their upsert.
+/// text a prefix of `new`'s, and more text or another end (a provisional open turn that
+/// then finished, or an interviewer turn whose end moved to where the client reported its
+/// playback stopped). The SQL backends apply the same rule in their upsert.
 pub(crate) fn extends(
     old: &preppal_core::TranscriptEntry,
     new: &preppal_core::TranscriptEntry,
 ) -> bool {
     old.speaker == new.speaker
         && new.text.starts_with(old.text.as_str())
-        && (new.text.chars().count() > old.text.chars().count() || new.end_ms > old.end_ms)
+        && (new.text.chars().count() > old.text.chars().count() || new.end_ms != old.end_ms)
 }
 
 /// The feedback as a JSON document, refusing NUL characters anywhere in it.

@@ -702,14 +702,16 @@ macro_rules! sql_store {
                     });
                     // A stored entry is only ever extended: same speaker, its text a prefix
                     // of the new one, and something more (a provisional open turn that
-                    // then finished). Anything else keeps the first text.
+                    // then finished) or another end (an interviewer turn whose end moved
+                    // to where the client's playback stopped). Anything else keeps the
+                    // first text.
                     insert.push(
                         " ON CONFLICT (interview_id, sequence) DO UPDATE SET text = excluded.text, \
                          end_ms = excluded.end_ms \
                          WHERE transcript_entries.speaker = excluded.speaker \
                          AND substr(excluded.text, 1, length(transcript_entries.text)) = transcript_entries.text \
                          AND (length(excluded.text) > length(transcript_entries.text) \
-                              OR excluded.end_ms > transcript_entries.end_ms)",
+                              OR excluded.end_ms <> transcript_entries.end_ms)",
                     );
                     let done = insert
                         .build()

@@ -696,6 +696,21 @@ pub async fn transcript_append_is_idempotent_and_ordered(store: &dyn InterviewSt
         .await
         .expect("shorter");
     assert_eq!(store.get_transcript(&i.id).await.expect("get")[6], finished);
+    // The same text with another end: the turn's end corrected (where the client's
+    // playback really stopped), stored in place.
+    let mut corrected = finished.clone();
+    corrected.end_ms = finished.end_ms - 500;
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&corrected))
+            .await
+            .expect("corrected end"),
+        1
+    );
+    assert_eq!(
+        store.get_transcript(&i.id).await.expect("get")[6],
+        corrected
+    );
 
     // A batch larger than any single SQL statement takes.
     let big: Vec<_> = (7..1_507)

@@ -57,5 +57,5 @@ pub async fn export_report(url: &str, id: &str) -> anyhow::Result<InterviewRepor
         feedback.as_ref(),
     );
     report.compute_missing_metrics(&transcript, &interview.job_description_snapshot);
-    Ok(report)
+    Ok(report.with_job(&interview.job_description_snapshot))
 }

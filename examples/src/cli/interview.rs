@@ -33,7 +33,9 @@ use anyhow::{bail, Context as _};
 use backon::{ExponentialBuilder, Retryable as _};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
-use preppal_core::codec::{decode_server, encode_client, ClientMessage, MAX_TEXT_INPUT_BYTES};
+use preppal_core::codec::{
+    decode_server, encode_client, ClientMessage, PlaybackReport, MAX_TEXT_INPUT_BYTES,
+};
 use preppal_core::proto::server_to_client_message::Message as ServerMessage;
 use preppal_core::proto::session_ended::Reason as EndedReason;
 use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
@@ -47,7 +49,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::audio::{self, SAMPLES_PER_MS, SAMPLE_RATE_HZ};
-use super::report::{InterviewReport, ReportError};
+use super::player::{Played, Player};
+use super::report::{AnswerTiming, InterviewReport, ReportError};
 use super::InterviewArgs;
 
 /// Longest wait for `SessionStarted` and for each interviewer turn.
@@ -67,8 +70,6 @@ const SILENCE_TAIL_MS: usize = 3_500;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a dropped interview socket is tried again before the run fails.
 const RECONNECT_WINDOW: Duration = Duration::from_secs(90);
-/// Interviewer audio (`AudioResponse`) is PCM16LE at 24 000 Hz: 48 bytes per ms.
-const AI_AUDIO_BYTES_PER_MS: usize = 48;
 
 /// Runs one mock interview as described by `args` and prints its report on stdout:
 /// one JSON [`InterviewReport`] with `--json`, markdown otherwise. Progress is logged with
@@ -148,7 +149,8 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
         api: api.clone(),
         interview_id: interview_id.clone(),
     });
-    let conversation = converse(&mut live, &answers, args, deadline).await;
+    let mut timing = Vec::new();
+    let conversation = converse(&mut live, &answers, args, deadline, &mut timing).await;
     if conversation.is_err() {
         // Best effort: tell the worker we are leaving before the error is reported.
         let _ = live.send(ClientMessage::End).await;
@@ -157,7 +159,10 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
     conversation?;
 
     let ended = poll_until_terminal(&api, &interview_id, deadline).await?;
-    let mut report = fetch_report(&api, &interview_id, ended.status, deadline).await?;
+    let mut report = fetch_report(&api, &interview_id, ended.status, deadline)
+        .await?
+        .with_job(&job_description);
+    report.answer_timing = timing;
     if ended.status == InterviewStatus::Error {
         report.error = Some(ReportError {
             kind: ended.error_kind,
@@ -167,12 +172,46 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
     Ok(report)
 }
 
+/// At `--speed` above 0, waits (as a listener would) until the interviewer's turn has
+/// played on this client's clock and then `--answer-gap-ms`; tells the worker what was
+/// played; returns the timing of the answer about to be sent. At `--speed 0` answers at
+/// once.
+async fn listen_then_answer(
+    live: &mut LiveSocket,
+    args: &InterviewArgs,
+    answer: usize,
+) -> Option<AnswerTiming> {
+    let played = live.last_played.take()?;
+    if args.speed > 0.0 {
+        let at = played.ends_at + Duration::from_millis(args.answer_gap_ms);
+        while !live.over() && Instant::now() < at {
+            tokio::select! {
+                () = sleep_until(at) => break,
+                event = live.events.recv() => live.note(event),
+            }
+        }
+    }
+    live.pending_report = Some(PlaybackReport::new(played.audio_ms, false));
+    let now = Instant::now();
+    let gap_ms = if now >= played.ends_at {
+        i64::try_from(now.duration_since(played.ends_at).as_millis()).unwrap_or(i64::MAX)
+    } else {
+        -i64::try_from(played.ends_at.duration_since(now).as_millis()).unwrap_or(i64::MAX)
+    };
+    Some(AnswerTiming {
+        answer: u32::try_from(answer).unwrap_or(u32::MAX),
+        question_audio_ms: played.audio_ms,
+        gap_ms,
+    })
+}
+
 /// The live part: answers in turn, then the end of the interview.
 async fn converse(
     live: &mut LiveSocket,
     answers: &[Answer],
     args: &InterviewArgs,
     deadline: Instant,
+    timing: &mut Vec<AnswerTiming>,
 ) -> anyhow::Result<()> {
     let within = |limit: Duration| (Instant::now() + limit).min(deadline);
     if !live.wait_started(within(TURN_WAIT)).await? {
@@ -194,6 +233,7 @@ async fn converse(
             }
         }
         live.turns_pending = 0;
+        timing.extend(listen_then_answer(live, args, i + 1).await);
         match answer {
             Answer::Audio { path, samples } => {
                 info!(
@@ -215,6 +255,8 @@ async fn converse(
     if live.wait_turn(within(TURN_WAIT)).await? == Turn::Over {
         return Ok(());
     }
+    // The closing turn is heard out too before hanging up.
+    let _ = listen_then_answer(live, args, answers.len() + 1).await;
     info!("answers exhausted; ending the interview");
     live.send_surviving(ClientMessage::End).await?;
     live.wait_ended(within(END_WAIT)).await
@@ -630,7 +672,10 @@ enum LiveEvent {
         /// The text of the candidate's last turn in the replay (finished or open).
         last_answer: Option<String>,
     },
-    TurnComplete,
+    /// The interviewer's turn is complete; how its audio played (`None`: it had none).
+    TurnComplete(Option<Played>),
+    /// `Interrupted`: the player was flushed after this many ms of the turn's audio.
+    Interrupted(Option<u32>),
     Ended(String),
     Closed,
 }
@@ -660,6 +705,10 @@ struct LiveSocket {
     replayed_answer: Option<String>,
     /// The last typed answer sent, until the interviewer's next turn ends.
     typed_answer: Option<String>,
+    /// How the interviewer's last complete turn played, until it is answered.
+    last_played: Option<Played>,
+    /// A `PlaybackReport` to send before the next message.
+    pending_report: Option<PlaybackReport>,
     /// How to reopen the socket after a drop; `None` never reopens.
     rejoin: Option<Rejoin>,
 }
@@ -699,6 +748,8 @@ impl LiveSocket {
             resumed: None,
             replayed_answer: None,
             typed_answer: None,
+            last_played: None,
+            pending_report: None,
             rejoin: None,
         })
     }
@@ -812,7 +863,13 @@ impl LiveSocket {
                 self.resumed = Some(awaiting_answer);
                 self.replayed_answer = last_answer;
             }
-            Some(LiveEvent::TurnComplete) => self.turns_pending += 1,
+            Some(LiveEvent::TurnComplete(played)) => {
+                self.turns_pending += 1;
+                self.last_played = played;
+            }
+            Some(LiveEvent::Interrupted(played_ms)) => {
+                self.pending_report = played_ms.map(|ms| PlaybackReport::new(ms, true));
+            }
             Some(LiveEvent::Ended(reason)) => self.ended = Some(reason),
             Some(LiveEvent::Closed) | None => self.closed = true,
         }
@@ -890,6 +947,14 @@ impl LiveSocket {
     }
 
     async fn send(&mut self, msg: ClientMessage) -> Result<(), LiveError> {
+        if let Some(report) = self.pending_report.take() {
+            self.sink
+                .send(Message::Binary(encode_client(&ClientMessage::Playback(
+                    report,
+                ))))
+                .await
+                .map_err(LiveError::Send)?;
+        }
         self.sink
             .send(Message::Binary(encode_client(&msg)))
             .await
@@ -958,14 +1023,14 @@ impl LiveSocket {
     }
 }
 
-/// Reads the server's messages: logs them, tracks interviewer audio queued for playback
-/// (dropped on `Interrupted`), and passes start, turn ends and the end on.
+/// Reads the server's messages: logs them, plays the interviewer's audio on the
+/// [`Player`] model (flushed on `Interrupted`), and passes start, turn ends and the end on.
 async fn read_socket(mut stream: SplitStream<Socket>, tx: mpsc::Sender<LiveEvent>) {
-    let mut queued_audio_bytes = 0usize;
+    let mut player = Player::default();
     while let Some(frame) = stream.next().await {
         let event = match frame {
             Ok(Message::Binary(buf)) => match decode_server(buf) {
-                Ok(msg) => on_server_message(msg, &mut queued_audio_bytes),
+                Ok(msg) => on_server_message(msg, &mut player, Instant::now()),
                 Err(e) => {
                     warn!(error = %e, "undecodable message from the server");
                     None
@@ -994,7 +1059,7 @@ async fn read_socket(mut stream: SplitStream<Socket>, tx: mpsc::Sender<LiveEvent
     let _ = tx.send(LiveEvent::Closed).await;
 }
 
-fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Option<LiveEvent> {
+fn on_server_message(msg: ServerMessage, player: &mut Player, now: Instant) -> Option<LiveEvent> {
     match msg {
         ServerMessage::SessionStarted(s) => {
             info!(
@@ -1006,16 +1071,13 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
         }
         ServerMessage::AudioResponse(a) => {
             // This client does not play audio; it keeps the books a player would.
-            *queued_audio_bytes += a.audio_content.len();
+            player.audio(now, a.audio_content.len());
             None
         }
         ServerMessage::Interrupted(_) => {
-            info!(
-                dropped_ms = *queued_audio_bytes / AI_AUDIO_BYTES_PER_MS,
-                "interviewer interrupted; playback flushed"
-            );
-            *queued_audio_bytes = 0;
-            None
+            let played_ms = player.cut(now);
+            info!(?played_ms, "interviewer interrupted; playback flushed");
+            Some(LiveEvent::Interrupted(played_ms))
         }
         ServerMessage::TranscriptUpdate(t) => {
             let is_ai = t.speaker == "AI";
@@ -1032,11 +1094,10 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             info!(speaker = who, text, "turn");
             if is_ai && t.turn_complete {
                 info!(
-                    audio_ms = *queued_audio_bytes / AI_AUDIO_BYTES_PER_MS,
+                    audio_ms = player.turn_audio_ms(),
                     "interviewer waits for an answer"
                 );
-                *queued_audio_bytes = 0;
-                Some(LiveEvent::TurnComplete)
+                Some(LiveEvent::TurnComplete(player.turn_complete()))
             } else {
                 None
             }
@@ -1069,7 +1130,7 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
                 awaiting_answer,
                 "interview resumed"
             );
-            *queued_audio_bytes = 0;
+            player.reset();
             Some(LiveEvent::Resumed {
                 awaiting_answer,
                 last_answer,
@@ -1092,24 +1153,33 @@ mod tests {
 
     #[test]
     fn turn_complete_and_end_are_passed_on() {
-        let mut queued = 0;
+        let mut player = Player::default();
+        let t0 = Instant::now();
         let fragment = ServerMessage::TranscriptUpdate(proto::TranscriptUpdate {
             speaker: "AI".into(),
             text: "Tell me".into(),
             ..Default::default()
         });
-        assert!(on_server_message(fragment, &mut queued).is_none());
-        let audio = ServerMessage::AudioResponse(proto::AudioResponse {
-            audio_content: bytes::Bytes::from(vec![0u8; 4_800]),
-        });
-        assert!(on_server_message(audio, &mut queued).is_none());
-        assert_eq!(queued, 4_800);
-        assert!(on_server_message(
-            ServerMessage::Interrupted(proto::Interrupted {}),
-            &mut queued
-        )
-        .is_none());
-        assert_eq!(queued, 0);
+        assert!(on_server_message(fragment, &mut player, t0).is_none());
+        let audio = || {
+            ServerMessage::AudioResponse(proto::AudioResponse {
+                audio_content: bytes::Bytes::from(vec![0u8; 4_800]),
+            })
+        };
+        assert!(on_server_message(audio(), &mut player, t0).is_none());
+        assert_eq!(player.turn_audio_ms(), 100);
+        // Interrupted 40 ms into the 100 ms of audio: 40 ms played.
+        assert!(matches!(
+            on_server_message(
+                ServerMessage::Interrupted(proto::Interrupted {}),
+                &mut player,
+                t0 + Duration::from_millis(40)
+            ),
+            Some(LiveEvent::Interrupted(Some(40)))
+        ));
+        assert_eq!(player.turn_audio_ms(), 0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(on_server_message(audio(), &mut player, t1).is_none());
         let done = ServerMessage::TranscriptUpdate(proto::TranscriptUpdate {
             speaker: "AI".into(),
             text: "Tell me about yourself.".into(),
@@ -1118,8 +1188,9 @@ mod tests {
             ..Default::default()
         });
         assert!(matches!(
-            on_server_message(done, &mut queued),
-            Some(LiveEvent::TurnComplete)
+            on_server_message(done, &mut player, t1),
+            Some(LiveEvent::TurnComplete(Some(Played { audio_ms: 100, ends_at })))
+                if ends_at == t1 + Duration::from_millis(100)
         ));
         let user_final = ServerMessage::TranscriptUpdate(proto::TranscriptUpdate {
             speaker: "USER".into(),
@@ -1128,12 +1199,12 @@ mod tests {
             turn_complete: true,
             ..Default::default()
         });
-        assert!(on_server_message(user_final, &mut queued).is_none());
+        assert!(on_server_message(user_final, &mut player, t1).is_none());
         let ended = ServerMessage::SessionEnded(proto::SessionEnded {
             reason: EndedReason::ModelEnded as i32,
         });
         assert!(matches!(
-            on_server_message(ended, &mut queued),
+            on_server_message(ended, &mut player, t1),
             Some(LiveEvent::Ended(r)) if r == "MODEL_ENDED"
         ));
     }

@@ -18,10 +18,12 @@
 
 use std::path::PathBuf;
 
+mod answers_md;
 pub mod audio;
 mod export;
 pub(crate) mod interview;
 pub mod markdown;
+mod player;
 pub mod report;
 
 pub use export::{export_report, run_export};
@@ -55,6 +57,12 @@ pub struct InterviewArgs {
     /// accepts.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+
+    /// At `--speed` above 0: how long to wait after the interviewer's audio has played (on
+    /// this client's own playback clock) before answering, in ms. The JSON report's
+    /// `answer_timing` gives the gap actually left before each answer.
+    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub answer_gap_ms: u64,
 
     /// Length of each audio frame sent, in ms (16 samples, 32 bytes per ms).
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(10..=200))]

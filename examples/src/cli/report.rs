@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::escape;
+use preppal_core::feedback::{human_duration, job_heading, questions, QuestionCoaching};
 use preppal_core::metrics::{self, InterviewMetrics};
 use preppal_core::{
     Feedback, FeedbackSource, InterviewStatus, QuestionNote, Scores, TranscriptEntry,
@@ -55,6 +56,34 @@ pub struct InterviewReport {
     /// Why an interview in ERROR failed, as stored; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
+    /// `preppal interview` only (absent from exports): for each answer, how long the
+    /// question's audio was and the gap the client left between the end of its playback
+    /// (on the client's own clock) and the start of the answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_timing: Vec<AnswerTiming>,
+    /// The job title, from the job description's first line (may be empty).
+    #[serde(default)]
+    pub job_title: String,
+    /// The company, from the job description's second line (may be empty).
+    #[serde(default)]
+    pub company: String,
+    /// Answer by answer: each question with the answer (empty and
+    /// `answer_transcribed: false` when spoken and not transcribed), its duration and
+    /// response latency in ms, and the note with its verified quote when there is one.
+    #[serde(default)]
+    pub questions: Vec<QuestionCoaching>,
+}
+
+/// How the command-line client answered one question, on its own clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerTiming {
+    /// The answer's number, from 1.
+    pub answer: u32,
+    /// The interviewer audio of the question, in ms.
+    pub question_audio_ms: u32,
+    /// From the end of the question's playback to the start of the answer, in ms;
+    /// negative when the answer started before the playback ended (`--speed 0`).
+    pub gap_ms: i64,
 }
 
 /// Why an interview ended in ERROR, in a report.
@@ -77,6 +106,10 @@ pub struct ReportEntry {
     pub text: String,
     /// When the turn started, in ms since the interview started.
     pub start_ms: u64,
+    /// When it ended, in ms since the interview started: for the interviewer, when its
+    /// audio finished playing (or was cut); for the candidate, the end of their speech.
+    #[serde(default)]
+    pub end_ms: u64,
 }
 
 /// Feedback in a report.
@@ -109,6 +142,7 @@ impl From<&TranscriptEntry> for ReportEntry {
             speaker: e.speaker.as_str().to_owned(),
             text: e.text.clone(),
             start_ms: e.start_ms,
+            end_ms: e.end_ms,
         }
     }
 }
@@ -146,7 +180,27 @@ impl InterviewReport {
             feedback: feedback.map(ReportFeedback::from),
             metrics: feedback.and_then(|f| f.metrics.clone()),
             error: None,
+            answer_timing: Vec::new(),
+            job_title: String::new(),
+            company: String::new(),
+            questions: questions(
+                entries,
+                feedback.map(|f| f.notes.as_slice()).unwrap_or_default(),
+                feedback
+                    .and_then(|f| f.metrics.as_ref())
+                    .map(|m| m.interviewer_cuts.as_slice())
+                    .unwrap_or_default(),
+            ),
         }
+    }
+
+    /// Sets [`InterviewReport::job_title`] and [`InterviewReport::company`] from the
+    /// interview's job description.
+    pub fn with_job(mut self, job_description: &str) -> Self {
+        let h = job_heading(job_description);
+        self.job_title = h.title;
+        self.company = h.company;
+        self
     }
 
     /// Computes the metrics from `entries` and `job_description` when none were kept (for
@@ -187,6 +241,14 @@ impl InterviewReport {
                 }
             }
         }
+        if !self.job_title.is_empty() {
+            let at = if self.company.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", escape(&self.company))
+            };
+            let _ = writeln!(md, "Job: **{}**{at}\n", escape(&self.job_title));
+        }
         md.push_str("## Transcript\n\n");
         if self.transcript.is_empty() {
             md.push_str("_No transcript was kept._\n\n");
@@ -207,6 +269,7 @@ impl InterviewReport {
         if let Some(m) = &self.metrics {
             metrics_markdown(&mut md, m);
         }
+        super::answers_md::questions_markdown(&mut md, &self.questions);
         md.push_str("## Feedback\n\n");
         match &self.feedback {
             None => md.push_str("_No feedback was kept for this interview._\n"),
@@ -291,6 +354,15 @@ fn opt<T: std::fmt::Display>(v: Option<T>, unit: &str) -> String {
 
 fn band_text(m: &InterviewMetrics, name: &str) -> String {
     m.bands.get(name).map_or_else(String::new, |b| {
+        if b.unit == "ms" {
+            let h = |v: Option<f64>| v.map(|v| human_duration(v as u64));
+            return match (h(b.low), h(b.high)) {
+                (Some(l), Some(h)) => format!("{l} to {h}"),
+                (None, Some(h)) => format!("≤ {h}"),
+                (Some(l), None) => format!("≥ {l}"),
+                (None, None) => String::new(),
+            };
+        }
         let range = match (b.low, b.high) {
             (Some(l), Some(h)) => format!("{l}–{h}"),
             (None, Some(h)) => format!("≤ {h}"),
@@ -334,7 +406,7 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
         ),
         (
             "Response latency (median)",
-            opt(m.response_latency_ms, " ms"),
+            opt(m.response_latency_ms.map(human_duration), ""),
             band_text(m, "response_latency_ms"),
         ),
         (
@@ -350,6 +422,18 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
         ("Interruptions", m.interruptions.to_string(), String::new()),
     ];
     for (name, value, band) in rows {
+        // A metric that needs words reads as unavailable, not as 0, without transcription.
+        let field = match name {
+            "Words" => "words",
+            "Words per minute" => "words_per_minute",
+            "Filler words" => "filler_words",
+            "Filler words per minute" => "filler_words_per_minute",
+            _ => "",
+        };
+        let value = match m.unavailable.get(field) {
+            Some(why) => format!("not available: {why}"),
+            None => value,
+        };
         let _ = writeln!(md, "| {name} | {value} | {band} |");
     }
     md.push('\n');
@@ -389,7 +473,7 @@ fn metrics_markdown(md: &mut String, m: &InterviewMetrics) {
                 opt(a.words_per_minute, ""),
                 a.filler_words,
                 opt(a.pauses_over_1s, ""),
-                opt(a.response_latency_ms, " ms"),
+                opt(a.response_latency_ms.map(human_duration), ""),
             );
         }
         md.push('\n');

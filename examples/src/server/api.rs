@@ -218,7 +218,7 @@ pub async fn get_by_id(
     Input(input): Input<InterviewId>,
 ) -> ApiResult {
     let i = own_interview(&state, &user, &input.interview_id).await?;
-    Ok(Json(json!(i)))
+    Ok(Json(super::coaching::with_job(&state, &i, json!(i))))
 }
 
 /// Input of `interview.getHistory`.
@@ -314,6 +314,7 @@ pub async fn get_progress(
         .await
         .map_err(store_err("history"))?;
     let mut points = Vec::new();
+    let mut kept = Vec::new();
     for i in page.items.iter().rev() {
         if i.status != InterviewStatus::Completed {
             continue;
@@ -345,7 +346,17 @@ pub async fn get_progress(
             "metrics": metrics,
             "scores": scores,
         }));
+        kept.push((i, f));
     }
+    let groups = super::coaching::progress_groups(
+        &kept
+            .iter()
+            .map(|(interview, feedback)| super::coaching::ProgressPoint {
+                interview,
+                feedback,
+            })
+            .collect::<Vec<_>>(),
+    );
     let mut trend = serde_json::Map::new();
     let series = PROGRESS_METRICS
         .iter()
@@ -364,7 +375,9 @@ pub async fn get_progress(
             );
         }
     }
-    Ok(Json(json!({ "points": points, "trend": trend })))
+    Ok(Json(
+        json!({ "points": points, "trend": trend, "groups": groups }),
+    ))
 }
 
 /// `interview.getCurrent`: the newest PENDING or IN_PROGRESS interview, or null.
@@ -389,7 +402,18 @@ pub async fn get_feedback(
         .get_feedback(&i.id)
         .await
         .map_err(store_err("feedback"))?;
-    Ok(Json(json!({ "feedback": f })))
+    let entries = state
+        .store
+        .get_transcript(&i.id)
+        .await
+        .map_err(store_err("transcript"))?;
+    let heading = preppal_core::feedback::job_heading(&i.job_description_snapshot);
+    Ok(Json(json!({
+        "feedback": f,
+        "questions": super::coaching::feedback_questions(&entries, f.as_ref()),
+        "job_title": heading.title,
+        "company": heading.company,
+    })))
 }
 
 /// `interview.getTranscript`: `{"entries": [...]}` in order.
@@ -494,7 +518,14 @@ pub async fn get_profile(State(state): State<Arc<AppState>>, user: CurrentUser) 
         .get_user(&user.id)
         .await
         .map_err(store_err("user"))?;
-    Ok(Json(json!(u)))
+    let mut v = json!(u);
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "interviewer".into(),
+            super::coaching::interviewer_info(&state),
+        );
+    }
+    Ok(Json(v))
 }
 
 /// Which library a library procedure works on.

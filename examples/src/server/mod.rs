@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod coaching;
 pub mod document;
 pub mod error;
 pub mod http;

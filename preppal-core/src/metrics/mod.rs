@@ -18,10 +18,10 @@
 //! | `filler_words` | fillers | the [`fillers`] rules over every answer |
 //! | `filler_words_per_minute` | fillers/min | fillers ÷ speaking time, over the timed answers; `null` when there are none |
 //! | `pauses_over_1s` | pauses | runs of non-speech audio longer than 1 000 ms between two speech frames of one answer, measured on the audio's own sample timeline; `null` when no answer had audio (text mode) |
-//! | `response_latency_ms` | ms | the **median** over answers of `answer.start_ms - question.end_ms` (0 when the answer started before the question ended); `null` without answers that follow a question. The interviewer's `end_ms` is when its last output arrived, which can be before playback ended, so the latency can read high by the playback still due. |
+//! | `response_latency_ms` | ms | the **median** over answers of `answer.start_ms - question.end_ms` (0 when the answer started before the question ended); `null` without answers that follow a question. The interviewer's `end_ms` is when its audio finished playing for the candidate (the session's playback clock), and an answer starts with its first speech on its own audio timeline, so this is the gap a listener hears. |
 //! | `talk_time_ratio` | 0..=1 | candidate speaking time ÷ (candidate + interviewer speaking time); `null` when both are 0 |
 //! | `longest_answer_ms` | ms | the longest answer's speaking time |
-//! | `interruptions` | answers | answers that started before the interviewer's turn ended, or during which the model reported `interrupted` (barge-in) |
+//! | `interruptions` | answers | answers that started more than [`OVERLAP_TOLERANCE_MS`] before the interviewer's turn ended (its audio finished playing), or during which the model reported `interrupted` (barge-in) |
 //! | `job_terms` | terms | [`terms::extract_terms`] of the job description, split into those some answer [`terms::mentions`] and those none does |
 
 pub mod fillers;
@@ -34,6 +34,11 @@ use serde::{Deserialize, Serialize};
 use crate::transcript::{Speaker, TranscriptEntry};
 pub use fillers::{count_fillers, FillerCount, FillerLanguage};
 pub use terms::{extract_terms, mentions};
+
+/// An answer that starts less than this before the interviewer's turn ended (in ms) is not
+/// counted as an interruption: the playback clock is a model, off by network and player
+/// latency of a few tens of ms.
+pub const OVERLAP_TOLERANCE_MS: u64 = 300;
 
 /// A silent run must be longer than this to count as a pause, in ms.
 pub const PAUSE_THRESHOLD_MS: u64 = 1_000;
@@ -264,7 +269,32 @@ pub struct InterviewMetrics {
     pub answers: Vec<AnswerMetrics>,
     /// Reference bands by metric name (see [`reference_bands`]).
     pub bands: BTreeMap<String, ReferenceBand>,
+    /// Metrics that could not be measured, by field name, with the reason: with spoken
+    /// answers and not one transcribed word, `words`, `words_per_minute`, `filler_words`,
+    /// `filler_words_per_minute` and `job_terms` are [`NO_TRANSCRIPTION`] (their `0` or
+    /// empty values mean "not counted", never "none said"). Empty when all were measured.
+    #[serde(default)]
+    pub unavailable: BTreeMap<String, String>,
+    /// The interviewer turns the candidate cut short by speaking (barge-in): the entry's
+    /// `sequence`, how much of its audio played (`played_ms`, ms) and the part of its text
+    /// heard before the cut (`heard_text`). Empty when none was cut, or when not measured
+    /// (filled by the caller from the session, see `PersistAction::InterviewerCuts`).
+    #[serde(default)]
+    pub interviewer_cuts: Vec<crate::session::InterviewerCut>,
 }
+
+/// The reason in [`InterviewMetrics::unavailable`] for metrics that need the answers'
+/// words when the spoken answers were not transcribed.
+pub const NO_TRANSCRIPTION: &str = "no transcription";
+
+/// The metrics that need the answers' words.
+pub const WORD_METRICS: [&str; 5] = [
+    "words",
+    "words_per_minute",
+    "filler_words",
+    "filler_words_per_minute",
+    "job_terms",
+];
 
 fn word_count(text: &str) -> u32 {
     let n = text
@@ -340,7 +370,7 @@ pub fn compute_in(
         let f = count_fillers(&e.text, language);
         let timed = span > 0 && w > 0;
         let tally = audio.iter().find(|a| a.sequence == e.sequence);
-        let overlap = previous_ai.is_some_and(|q| e.start_ms < q.end_ms);
+        let overlap = previous_ai.is_some_and(|q| e.start_ms + OVERLAP_TOLERANCE_MS < q.end_ms);
         let interrupted = overlap || tally.is_some_and(|a| a.barged_in);
         let latency = previous_ai.map(|q| e.start_ms.saturating_sub(q.end_ms));
         let mentioned: Vec<String> = terms
@@ -393,6 +423,15 @@ pub fn compute_in(
     }
 
     let total_ms = speaking_ms + interviewer_ms;
+    let spoken = answers.iter().any(|a| a.speaking_time_ms > 0);
+    let unavailable = if spoken && words == 0 {
+        WORD_METRICS
+            .iter()
+            .map(|k| ((*k).to_owned(), NO_TRANSCRIPTION.to_owned()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let (yes, no): (Vec<_>, Vec<_>) = terms.into_iter().zip(covered).partition(|(_, c)| *c);
     InterviewMetrics {
         language,
@@ -415,6 +454,8 @@ pub fn compute_in(
         },
         answers,
         bands: reference_bands(),
+        unavailable,
+        interviewer_cuts: Vec::new(),
     }
 }
 
@@ -513,11 +554,29 @@ mod tests {
             entry(3, Speaker::User, "", 5_000, 9_000),
         ];
         let m = compute(&t, "", &[]);
+        // One answer was typed: words were counted, so nothing is unavailable.
+        assert!(m.unavailable.is_empty());
         assert_eq!(m.words, 3);
         assert_eq!(m.words_per_minute, None);
         assert_eq!(m.answers[0].words_per_minute, None);
         assert_eq!(m.answers[1].words_per_minute, None);
         assert!(m.job_terms.covered.is_empty() && m.job_terms.missing.is_empty());
+    }
+
+    #[test]
+    fn spoken_answers_without_words_make_word_metrics_unavailable() {
+        let t = [
+            entry(0, Speaker::Ai, "Tell me about yourself.", 0, 3_000),
+            entry(1, Speaker::User, "", 4_000, 20_000),
+        ];
+        let m = compute(&t, "Rust and Kafka.", &[]);
+        assert_eq!(m.unavailable.len(), WORD_METRICS.len());
+        assert_eq!(m.unavailable["filler_words"], NO_TRANSCRIPTION);
+        assert_eq!(m.words_per_minute, None);
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["unavailable"]["job_terms"], "no transcription");
+        // The speaking time is still measured.
+        assert_eq!(m.speaking_time_ms, 16_000);
     }
 
     #[test]

@@ -246,6 +246,7 @@ impl super::InterviewSession {
                     turn_complete: false,
                     start_ms: entry.start_ms,
                     sequence,
+                    audio_offset_ms: 0,
                 },
             )));
         self.push_entry(entry);

@@ -39,6 +39,7 @@ pub async fn run(
     let id = ctx.interview_id.clone();
     let mut kept: Vec<TranscriptEntry> = stored;
     let mut audio: Vec<AnswerAudio> = Vec::new();
+    let mut cuts = Vec::new();
     while let Some(action) = rx.recv().await {
         match action {
             PersistAction::Status(status) => {
@@ -69,11 +70,15 @@ pub async fn run(
                 Err(e) => tracing::warn!(interview = %id, error = %e, "open turns not stored"),
             },
             PersistAction::AnswerAudio(tally) => audio = tally,
+            PersistAction::InterviewerCuts(c) => cuts = c,
             PersistAction::Finish { status, reason } => {
                 let mut error_message = String::new();
                 let mut error_kind = "";
                 if status == InterviewStatus::Completed {
-                    let feedback = feedbacker.feedback(&ctx, &kept, &audio).await;
+                    let mut feedback = feedbacker.feedback(&ctx, &kept, &audio).await;
+                    if let Some(m) = feedback.metrics.as_mut() {
+                        m.interviewer_cuts = std::mem::take(&mut cuts);
+                    }
                     if let Err(e) = backend.submit_feedback(&id, &feedback).await {
                         tracing::error!(interview = %id, error = %e, "feedback not stored");
                     }
