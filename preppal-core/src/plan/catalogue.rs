@@ -150,11 +150,22 @@ fn find(id: &str) -> Option<&'static CatalogueEntry> {
     CATALOGUE.iter().find(|e| e.id == id)
 }
 
+/// Whether `line` is a bare list (`"Rust, Go, Python, SQL; tokio, axum"`): five items or
+/// more, at most two words each on average.
+fn is_list(line: &str) -> bool {
+    let items = line.split([',', ';']).count();
+    items >= 5 && line.split_whitespace().count() <= items * 2
+}
+
 /// The requirements of a text: each bullet, and each sentence of a line longer than 40
-/// characters; shorter lines (titles, headings) are skipped.
+/// characters; shorter lines (titles, headings) and bare lists (a skills line) are skipped.
 fn requirements(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !is_list(l))
+    {
         if let Some(b) = line
             .strip_prefix("- ")
             .or_else(|| line.strip_prefix("* "))
