@@ -4,7 +4,7 @@
 //! are milliseconds. Ids are UUID v4 strings made by the store. Field names serialise in
 //! snake_case, exactly as written here.
 
-use preppal_core::InterviewStatus;
+use preppal_core::{InterviewPlan, InterviewStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -79,6 +79,10 @@ pub struct NewInterview {
     pub job_description_text: String,
     /// The resume text to snapshot.
     pub resume_text: String,
+    /// The interview plan to snapshot with it (`None`: the interview has none, as those
+    /// made before plans existed).
+    #[serde(default)]
+    pub plan: Option<InterviewPlan>,
 }
 
 impl NewInterview {
@@ -107,6 +111,7 @@ impl NewInterview {
             resume_id: None,
             job_description_text: job_description_text.into(),
             resume_text: resume_text.into(),
+            plan: None,
         }
     }
 }
@@ -147,6 +152,9 @@ pub struct Interview {
     pub ended_reason: Option<String>,
     /// What went wrong, for an interview in ERROR.
     pub error_message: Option<String>,
+    /// The interview plan at creation (`None` for interviews made without one).
+    #[serde(default)]
+    pub plan: Option<InterviewPlan>,
 }
 
 /// A history entry: the whole interview (it is small; transcripts are kept apart).
@@ -284,6 +292,7 @@ impl Interview {
             ended_at_ms: None,
             ended_reason: None,
             error_message: None,
+            plan: new.plan.clone(),
         }
     }
 
@@ -297,6 +306,7 @@ impl Interview {
             && self.resume_id == new.resume_id
             && self.job_description_snapshot == new.job_description_text
             && self.resume_snapshot == new.resume_text
+            && self.plan == new.plan
     }
 
     /// The answer to a create that found `self` under the same idempotency key.

@@ -40,6 +40,10 @@ pub enum ApiError {
     /// status and code, see [`ExtractError::status_and_code`]).
     #[error("{0}")]
     Document(#[from] ExtractError),
+    /// `round_type` or `difficulty` is not one of the known values (400,
+    /// `INVALID_ROUND_TYPE` / `INVALID_DIFFICULTY`).
+    #[error("{0}")]
+    PlanOption(#[from] preppal_core::plan::PlanOptionError),
 }
 
 impl ApiError {
@@ -55,6 +59,10 @@ impl ApiError {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
             Self::Document(e) => e.status_and_code(),
+            Self::PlanOption(preppal_core::plan::PlanOptionError::RoundType(_)) => {
+                (StatusCode::BAD_REQUEST, "INVALID_ROUND_TYPE")
+            }
+            Self::PlanOption(_) => (StatusCode::BAD_REQUEST, "INVALID_DIFFICULTY"),
         }
     }
 
