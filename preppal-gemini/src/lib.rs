@@ -85,6 +85,7 @@ pub mod config;
 pub mod error;
 pub mod feedback;
 pub mod interview;
+pub mod plan_instruction;
 pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]
@@ -98,6 +99,7 @@ pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveCon
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
 pub use interview::LiveInterview;
+pub use plan_instruction::planned_interviewer_instruction;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
 pub use resilient::{ReconnectPolicy, ResilientSession};
 pub use tokens::{create_ephemeral_token, EphemeralToken, EphemeralTokenRequest, TokenError};

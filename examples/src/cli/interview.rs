@@ -124,6 +124,10 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
             &resume,
             &args.persona,
             args.duration_minutes,
+            PlanChoice {
+                round_type: args.round_type.as_deref(),
+                difficulty: args.difficulty.as_deref(),
+            },
         )
         .await?;
     let interview_id = created.id;
@@ -374,6 +378,20 @@ struct CreateSession<'a> {
     persona: &'a str,
     duration_minutes: u32,
     idempotency_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    round_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<&'a str>,
+}
+
+/// The interview plan's choices a client asks `interview.createSession` for (`None`: the
+/// server's default).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PlanChoice<'a> {
+    /// `behavioral`, `technical`, `system_design` or `mixed`.
+    pub round_type: Option<&'a str>,
+    /// `junior`, `mid`, `senior` or `staff`.
+    pub difficulty: Option<&'a str>,
 }
 
 /// The body of the procedures that take an interview id.
@@ -460,6 +478,7 @@ impl ApiClient {
         resume: &str,
         persona: &str,
         duration_minutes: u32,
+        plan: PlanChoice<'_>,
     ) -> Result<ApiInterview, ApiError> {
         let idempotency_key = uuid::Uuid::new_v4().to_string();
         let body = CreateSession {
@@ -468,6 +487,8 @@ impl ApiClient {
             persona,
             duration_minutes,
             idempotency_key: &idempotency_key,
+            round_type: plan.round_type,
+            difficulty: plan.difficulty,
         };
         match self.call("interview.createSession", &body).await {
             Err(ApiError::Network { source, .. }) => {

@@ -67,6 +67,16 @@ pub struct InterviewArgs {
     #[arg(long, default_value_t = 10)]
     pub duration_minutes: u32,
 
+    /// The round type: behavioral, technical, system_design or mixed (the server's
+    /// default, mixed, when not given).
+    #[arg(long, value_name = "TYPE")]
+    pub round_type: Option<String>,
+
+    /// The difficulty: junior, mid, senior or staff (the server's default, mid, when not
+    /// given).
+    #[arg(long, value_name = "LEVEL")]
+    pub difficulty: Option<String>,
+
     /// Email of the development user to sign in as.
     #[arg(long, default_value = "candidate@example.com")]
     pub email: String,

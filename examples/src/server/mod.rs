@@ -449,7 +449,7 @@ pub(crate) async fn interviewer(
             (connector(url, key.clone()), None)
         }
         (None, None) => {
-            let sim = Simulator::start(SimulatorConfig::default()).await?;
+            let sim = Simulator::start(SimulatorConfig::default().with_follow_ups(true)).await?;
             tracing::info!(endpoint = %sim.url(), "interviewer: built-in Gemini Live simulator (offline mode: GEMINI_API_KEY is not set)");
             (connector(sim.url(), "offline".to_owned()), Some(sim))
         }

@@ -59,6 +59,7 @@
 
 mod faults;
 pub mod load;
+mod planned;
 mod rest;
 mod script;
 mod speech;
@@ -84,6 +85,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 pub use faults::{Fault, FaultTrigger, ScriptedFault, DEADLINE_EXPIRED, OPERATION_ABORTED};
+pub use planned::{planned_questions, Manner, PlannedFollowUp};
 pub use rest::{FeedbackBehaviour, FABRICATED_QUOTE, QUOTE_WORDS};
 pub use script::{
     transcription_fragments, InterviewScript, MAX_QUESTIONS, MAX_TIMED_QUESTIONS, MIN_QUESTIONS,
@@ -177,6 +179,11 @@ pub struct SimulatorConfig {
     /// a transcript fragment, timestamps in the audio, no script, no speech synthesis, no
     /// voice activity detection, nothing recorded. Default `false`.
     pub load: bool,
+    /// When the system instruction carries an interview plan, answer a typed answer that
+    /// the plan's follow-up policy finds lacking with a follow-up instead of the next
+    /// question ([`planned`]). Default `false`: the script's lines in order, whatever the
+    /// answers, as tests that pin the lines need; `preppal serve` turns it on.
+    pub follow_ups: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -199,6 +206,7 @@ impl Default for SimulatorConfig {
             resumption: true,
             feedback: FeedbackBehaviour::default(),
             load: false,
+            follow_ups: false,
         }
     }
 }
@@ -281,6 +289,12 @@ impl SimulatorConfig {
         self.resumption = on;
         self
     }
+    /// Sets [`SimulatorConfig::follow_ups`].
+    pub fn with_follow_ups(mut self, on: bool) -> Self {
+        self.follow_ups = on;
+        self
+    }
+
     /// Sets [`SimulatorConfig::load`].
     pub fn with_load(mut self, on: bool) -> Self {
         self.load = on;
@@ -779,6 +793,7 @@ async fn serve(
         no_interruption: false,
         in_activity: false,
         reply_owed: false,
+        probes: 0,
     };
     let _ = connection.run(shutdown).await;
     connection.save_session();
@@ -842,6 +857,8 @@ struct Connection {
     /// A candidate turn ended while a line played under `NO_INTERRUPTION`: the next line
     /// follows that line's `turnComplete`.
     reply_owed: bool,
+    /// Follow-ups asked on the current question ([`planned`]).
+    probes: u8,
 }
 
 /// The server's JSON: pretty-printed in Binary frames as the real server sends it (§2), or
@@ -1348,7 +1365,7 @@ impl Connection {
             if self.speaking.is_some() {
                 self.barge_in().await?;
             }
-            self.candidate_turn_ended().await?;
+            self.typed_answer_ended(text).await?;
         }
         if field(input, "audioStreamEnd", "audio_stream_end").and_then(Value::as_bool) == Some(true)
             && !self.manual_activity

@@ -110,8 +110,27 @@ impl ModelConnector {
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
         let length = std::time::Duration::from_millis(ctx.duration_ms);
-        let instruction =
-            timed_interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume, length);
+        let plan = (!ctx.plan_json.is_empty())
+            .then(|| serde_json::from_str::<preppal_core::InterviewPlan>(&ctx.plan_json))
+            .and_then(|p| {
+                p.map_err(|e| tracing::warn!(interview = %ctx.interview_id, error = %e, "stored plan unreadable; interviewing without it"))
+                    .ok()
+            });
+        let instruction = match &plan {
+            Some(plan) => preppal_gemini::planned_interviewer_instruction(
+                &ctx.persona,
+                &ctx.job_description,
+                &ctx.resume,
+                length,
+                plan,
+            ),
+            None => timed_interviewer_instruction(
+                &ctx.persona,
+                &ctx.job_description,
+                &ctx.resume,
+                length,
+            ),
+        };
         let mut config = LiveConfig::new(self.api_key.clone(), instruction)
             .with_endpoint(self.endpoint.clone())
             .with_interview_length(length);
