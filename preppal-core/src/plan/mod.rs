@@ -28,6 +28,7 @@
 //! The plan is plain data (serde, snake_case): stored with the interview as a snapshot,
 //! given to the model in its system instruction and shown to the candidate.
 
+pub mod assess;
 mod catalogue;
 pub mod rubric;
 pub mod star;
@@ -39,6 +40,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use assess::{AnswerStar, CompetencyCoverage, CompetencyScore, PlanAssessment};
 pub use catalogue::{catalogue, CatalogueEntry};
 pub use rubric::{rubric, RubricLevel};
 pub use star::{star_check, StarCheck};
