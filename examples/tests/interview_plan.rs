@@ -83,7 +83,7 @@ async fn api(server: &str, token: &str, procedure: &str, body: Value) -> (u16, V
 async fn sign_in(server: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("{server}/api/auth/dev"))
-        .json(&json!({"email": "plan@example.com", "name": "plan"}))
+        .json(&json!({"email": "candidate@example.com", "name": "candidate"}))
         .send()
         .await
         .unwrap()
@@ -120,9 +120,9 @@ async fn round_types_ask_different_questions_and_answers_without_results_get_a_f
     assert_eq!(behavioral.status, "COMPLETED", "{behavioral:?}");
     let d = ai_lines(&design);
     let b = ai_lines(&behavioral);
-    assert!(d[0].contains("system design round"), "{}", d[0]);
+    assert!(d[0].contains("mid-level system design"), "{}", d[0]);
     assert!(d[0].contains("Let's design something"), "{}", d[0]);
-    assert!(b[0].contains("behavioral round"), "{}", b[0]);
+    assert!(b[0].contains("mid-level behavioral"), "{}", b[0]);
     assert!(b[0].contains("what did you do yourself"), "{}", b[0]);
     assert_ne!(d[0], b[0]);
 
@@ -145,7 +145,114 @@ async fn round_types_ask_different_questions_and_answers_without_results_get_a_f
     assert_eq!(got["plan"]["round_type"], "behavioral", "{got}");
     assert_eq!(got["plan"]["difficulty"], "mid");
     assert!(got["plan"]["competencies"].as_array().unwrap().len() >= 2);
+
+    // Without a model: STAR checks per behavioural answer and the plan's coverage; the
+    // scores are said to need a model.
+    let (status, f) = api(
+        &url,
+        &token,
+        "interview.getFeedback",
+        json!({"interview_id": behavioral.interview_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["plan"]["round_type"], "behavioral");
+    assert_eq!(f["competency_scores"], json!([]));
+    let stars = f["star_checks"].as_array().unwrap();
+    assert_eq!(stars.len(), NO_RESULT.len(), "{f}");
+    assert!(stars.iter().all(|s| s["star"]["result"] == false), "{f}");
+    assert!(f["plan_coverage"].as_array().unwrap().len() >= 2);
+    assert!(f["needs_model"][0].as_str().unwrap().contains("model"));
     server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_feedback_scores_each_competency_with_quotes_from_the_transcript() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    serve.gemini.url = Some(sim.url());
+    serve.gemini.rest_url = Some(sim.rest_url());
+    let server = spawn(&serve).await.unwrap();
+    let answers = [
+        "Last year at Parcelwise our webhook deliveries were duplicated, and my task was to stop it. I introduced idempotency keys and an outbox table, and as a result duplicates dropped by 97%.",
+        "I rewrote the fan-out service in Rust and p99 latency fell from 480 ms to 35 ms.",
+    ];
+    let report = hold_interview(&args(
+        &server.url(),
+        data.path(),
+        &answers,
+        &["--round-type", "behavioral"],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(report.status, "COMPLETED", "{report:?}");
+    let token = sign_in(&server.url()).await;
+    let (status, f) = api(
+        &server.url(),
+        &token,
+        "interview.getFeedback",
+        json!({"interview_id": report.interview_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{f}");
+    let plan = f["plan"]["competencies"].as_array().unwrap();
+    let scores = f["competency_scores"].as_array().unwrap();
+    assert_eq!(scores.len(), plan.len(), "one score per competency: {f}");
+    for s in scores {
+        let q = s["quotes"][0].as_str().unwrap();
+        assert!(
+            answers.iter().any(|a| a.contains(q)),
+            "{q} is not in the transcript"
+        );
+        assert!((1..=4).contains(&s["score"].as_u64().unwrap()));
+    }
+    assert_eq!(f["dropped_scores"], 0);
+    let stars = f["star_checks"].as_array().unwrap();
+    assert_eq!(stars.len(), 2, "{f}");
+    assert_eq!(stars[0]["star"]["result"], true);
+    assert_eq!(f["feedback"]["source"], "simulator");
+    server.stop();
+
+    // The exports carry the plan and the scores.
+    let export = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_preppal"))
+            .arg("export")
+            .arg(&report.interview_id)
+            .args(["--format", format, "--data-dir"])
+            .arg(data.path())
+            .env_remove("PREPPAL_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: Value = serde_json::from_str(&export("json")).unwrap();
+    assert_eq!(json["plan"]["round_type"], "behavioral");
+    assert_eq!(
+        json["plan_assessment"]["competency_scores"],
+        f["competency_scores"]
+    );
+    assert_eq!(
+        report
+            .plan_assessment
+            .as_ref()
+            .map(|a| a.competency_scores.len()),
+        Some(scores.len())
+    );
+    let md = export("markdown");
+    assert!(
+        md.contains("## Interview plan") && md.contains("## Competencies"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## STAR checks") && md.contains("STAR ("),
+        "{md}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod feedback;
+pub mod feedback_plan;
 pub mod interview;
 pub mod plan_instruction;
 pub mod protocol;

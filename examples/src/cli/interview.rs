@@ -254,7 +254,7 @@ async fn fetch_report(
         .call("interview.getTranscript", &InterviewIdBody { interview_id })
         .await?;
     let grace_end = (Instant::now() + FEEDBACK_GRACE).min(deadline);
-    let feedback = loop {
+    let (feedback, plan) = loop {
         let reply: ApiFeedback = api
             .call("interview.getFeedback", &InterviewIdBody { interview_id })
             .await?;
@@ -262,16 +262,14 @@ async fn fetch_report(
             || status == InterviewStatus::Error
             || Instant::now() + POLL_INTERVAL > grace_end
         {
-            break reply.feedback;
+            break (reply.feedback, reply.plan);
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
-    Ok(InterviewReport::new(
-        interview_id,
-        status,
-        &transcript.entries,
-        feedback.as_ref(),
-    ))
+    Ok(
+        InterviewReport::new(interview_id, status, &transcript.entries, feedback.as_ref())
+            .with_plan(plan),
+    )
 }
 
 fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
@@ -428,6 +426,8 @@ struct ApiTranscript {
 #[derive(Deserialize)]
 struct ApiFeedback {
     feedback: Option<Feedback>,
+    #[serde(default)]
+    plan: Option<preppal_core::InterviewPlan>,
 }
 
 /// A client of the server's JSON API, signed in after [`ApiClient::sign_in`] (the

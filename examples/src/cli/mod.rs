@@ -22,6 +22,7 @@ pub mod audio;
 mod export;
 pub(crate) mod interview;
 pub mod report;
+mod report_plan;
 
 pub use export::{export_report, run_export};
 pub use interview::{hold_interview, run_interview};

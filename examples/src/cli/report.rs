@@ -51,6 +51,13 @@ pub struct InterviewReport {
     /// Delivery metrics: those kept with the feedback, or computed from the transcript.
     #[serde(default)]
     pub metrics: Option<InterviewMetrics>,
+    /// The interview plan (absent for interviews made without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<preppal_core::InterviewPlan>,
+    /// The feedback against the plan: scores per competency with quotes, STAR checks,
+    /// coverage (absent without a plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_assessment: Option<preppal_core::plan::PlanAssessment>,
 }
 
 /// One turn of the transcript in a report.
@@ -130,7 +137,15 @@ impl InterviewReport {
             transcript: sorted.into_iter().map(ReportEntry::from).collect(),
             feedback: feedback.map(ReportFeedback::from),
             metrics: feedback.and_then(|f| f.metrics.clone()),
+            plan: None,
+            plan_assessment: feedback.and_then(|f| f.plan_assessment.clone()),
         }
+    }
+
+    /// Sets [`InterviewReport::plan`].
+    pub fn with_plan(mut self, plan: Option<preppal_core::InterviewPlan>) -> Self {
+        self.plan = plan;
+        self
     }
 
     /// Computes the metrics from `entries` and `job_description` when none were kept (for
@@ -181,6 +196,11 @@ impl InterviewReport {
         if let Some(m) = &self.metrics {
             metrics_markdown(&mut md, m);
         }
+        super::report_plan::plan_markdown(
+            &mut md,
+            self.plan.as_ref(),
+            self.plan_assessment.as_ref(),
+        );
         md.push_str("## Feedback\n\n");
         match &self.feedback {
             None => md.push_str("_No feedback was kept for this interview._\n"),

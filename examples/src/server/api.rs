@@ -454,7 +454,16 @@ pub async fn get_feedback(
         .get_feedback(&i.id)
         .await
         .map_err(store_err("feedback"))?;
-    Ok(Json(json!({ "feedback": f })))
+    let assessment = f.as_ref().and_then(|f| f.plan_assessment.clone());
+    Ok(Json(json!({
+        "feedback": f,
+        "plan": i.plan,
+        "competency_scores": assessment.as_ref().map(|a| &a.competency_scores),
+        "star_checks": assessment.as_ref().map(|a| &a.star_checks),
+        "plan_coverage": assessment.as_ref().map(|a| &a.coverage),
+        "dropped_scores": assessment.as_ref().map(|a| a.dropped_scores),
+        "needs_model": assessment.as_ref().map(|a| &a.needs_model),
+    })))
 }
 
 /// `interview.getTranscript`: `{"entries": [...]}` in order.

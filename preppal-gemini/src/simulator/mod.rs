@@ -58,6 +58,7 @@
 //! in the audio, and none of the above.
 
 mod faults;
+mod feedback_plan;
 pub mod load;
 mod planned;
 mod rest;

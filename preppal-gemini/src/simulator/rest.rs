@@ -199,11 +199,20 @@ async fn generate_content(
             "* GenerateContentRequest.contents: contents is not specified",
         );
     };
-    let document = match &config.feedback {
+    let mut document = match &config.feedback {
         FeedbackBehaviour::Override(doc) => doc.clone(),
         FeedbackBehaviour::FromTranscript => feedback_document(&prompt, false),
         FeedbackBehaviour::FabricatedQuote => feedback_document(&prompt, true),
     };
+    if !matches!(config.feedback, FeedbackBehaviour::Override(_)) {
+        super::feedback_plan::add_competency_scores(
+            &mut document,
+            &request,
+            &prompt,
+            &answers(&prompt),
+            QUOTE_WORDS,
+        );
+    }
     let text = document.to_string();
     let prompt_tokens = (prompt.len() / 4) as u64;
     let response_tokens = (text.len() / 4) as u64;
