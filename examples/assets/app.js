@@ -31,6 +31,7 @@ import {
   fromBinary,
   toBinary,
 } from '/assets/proto.js';
+import { answerCountdown, planInput, renderAssessment, renderPlan } from '/assets/plan.js';
 
 /** Rate of the interviewer's audio (AudioResponse), Hz; the playback context runs at it. */
 const MODEL_AUDIO_RATE_HZ = 24000;
@@ -587,6 +588,7 @@ ui.setupForm.addEventListener('submit', async (ev) => {
   const input = {
     persona: ui.persona.value === 'custom' ? ui.personaCustom.value.trim() : ui.persona.value,
     duration_minutes: Number(ui.setupForm.elements.duration.value),
+    ...planInput(ui.setupForm),
   };
   if (ui.jdPick.value) input.job_description_id = ui.jdPick.value;
   else input.job_description = ui.jobDescription.value;
@@ -676,6 +678,7 @@ async function openLobby(interviewId) {
   ui.lobbySummary.textContent =
     `Interviewer: ${interview.persona}. Length: ${Math.round(interview.duration_ms / 60000)} minutes. ` +
     (mode === 'voice' ? 'You answer by voice, and can type too.' : 'You answer by typing.');
+  renderPlan(document.getElementById('lobby-plan'), interview.plan);
   ui.micCheck.hidden = mode !== 'voice';
   ui.micControls.hidden = true;
   ui.micAllow.hidden = false;
@@ -1122,7 +1125,10 @@ function onTranscript(session, u, status = true) {
   const speaker = u.speaker === 'AI' || u.speaker === 'USER' ? u.speaker : 'AI';
   if (!status) {
     // A replayed entry: the status line is set once the replay is drawn.
-  } else if (u.turnComplete && speaker === 'AI') ui.liveStatus.textContent = 'Your turn: answer aloud or type below.';
+  } else if (u.turnComplete && speaker === 'AI') {
+    ui.liveStatus.textContent = 'Your turn: answer aloud or type below.';
+    answerCountdown(document.getElementById('answer-countdown'));
+  }
   else if (speaker === 'AI') ui.liveStatus.textContent = 'The interviewer is speaking…';
   let line = session.lines[speaker];
   if (!line && !u.text) {
@@ -1361,12 +1367,14 @@ async function showResults(interviewId) {
 
   let feedback = null;
   let entries = [];
+  let reply = null;
   try {
     const [f, t] = await Promise.all([
       api('interview.getFeedback', { interview_id: interviewId }),
       api('interview.getTranscript', { interview_id: interviewId }),
     ]);
     feedback = f.feedback;
+    reply = f;
     entries = t.entries || [];
   } catch (e) {
     setResultsState('error', `Could not load the feedback: ${e.message}`);
@@ -1384,6 +1392,7 @@ async function showResults(interviewId) {
     );
   }
   renderFeedback(feedback);
+  renderAssessment(document.getElementById('assessment'), reply);
   renderTranscript(entries);
   shown = { interview, feedback, entries };
   ui.exportMd.disabled = false;
