@@ -55,7 +55,8 @@ export function renderPlan(box, plan) {
   const ul = el('ul', undefined, 'plan-competencies');
   for (const c of plan.competencies || []) {
     const li = el('li');
-    li.append(el('strong', c.name), document.createTextNode(` (${c.questions} question(s)). `), el('span', c.why, 'why'));
+    const n = c.questions ? `${c.questions} question(s)` : 'in follow-ups';
+    li.append(el('strong', c.name), document.createTextNode(` (${n}). `), el('span', c.why, 'why'));
     ul.append(li);
   }
   box.append(ul);
