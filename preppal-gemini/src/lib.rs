@@ -5,6 +5,11 @@
 //! Wire facts follow the gemini-live-protocol notes (section numbers such as §3.1 in the
 //! docs refer to them).
 //!
+//! An interview with a plan ([`preppal_core::plan::InterviewPlan`]) gets its system
+//! instruction from [`planned_interviewer_instruction`] and its feedback from
+//! [`FeedbackClient::generate_planned`], which asks for a score per competency on the
+//! 1–4 rubric with quotes ([`feedback_plan`]).
+//!
 //! ## Layering
 //!
 //! Like tungstenite and tokio-tungstenite:
