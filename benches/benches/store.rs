@@ -30,6 +30,7 @@ fn new_interview(user_id: &str, key: &str) -> NewInterview {
         resume_id: None,
         job_description_text: "Backend engineer: Rust, PostgreSQL".repeat(20),
         resume_text: "Eight years building payment systems".repeat(20),
+        plan: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //
 // State lives in one session object per interview (null between interviews).
 
+import { answerCountdown } from '/assets/plan.js';
 import { api } from '/assets/api.js';
 import { LEVEL_INTERVAL_MS, SPEECH_LEVEL, levelOf } from '/assets/audio.js';
 import { Captions } from '/assets/captions.js';
@@ -261,6 +262,7 @@ export function createLive(app, lobbyRefused) {
     if (u.isFinal) session.captions.aiFinal(u.text, session.player ? turn.startMs : null);
     if (u.turnComplete) {
       turn.complete = true;
+      answerCountdown(document.getElementById('answer-countdown'));
       if (!session.player) ui.status.textContent = 'Your turn: answer aloud or type below.';
       else if (session.player) onPlayerState(session, session.player.state, session.player.state);
     }

@@ -1,5 +1,6 @@
 // Lobby: microphone permission, device, level, speakers; then the live screen.
 
+import { renderPlan } from '/assets/plan.js';
 import { api } from '/assets/api.js';
 import { LEVEL_INTERVAL_MS, SPEECH_LEVEL, ensureContexts, levelOf } from '/assets/audio.js';
 import { $, clear, setMessage } from '/assets/dom.js';
@@ -81,6 +82,7 @@ export function createLobby(app, live) {
     ui.summary.textContent =
       `${jobText(interview)}. Interviewer: ${interview.persona}. Length: ${minutes} minutes. ` +
       (mode === 'voice' ? 'You answer by voice, and can type too.' : 'You answer by typing.');
+    renderPlan(document.getElementById('lobby-plan'), interview.plan);
     ui.join.textContent = 'Start the interview';
     if (interview.status === 'IN_PROGRESS') {
       const since = interview.started_at_ms ? Date.now() - interview.started_at_ms : 0;

@@ -2,6 +2,7 @@
 // strengths, areas, scores, each question with its answer, metrics in human units), the
 // transcript and the exports.
 
+import { renderAssessment } from '/assets/plan.js';
 import { api } from '/assets/api.js';
 import { $, clear, el, fillList } from '/assets/dom.js';
 import { STATUS_TEXT, formatDate, formatDuration, formatSpan, jobText, speakerLabel } from '/assets/format.js';
@@ -127,12 +128,14 @@ export function createResults(app) {
 
     let feedback = null;
     let entries = [];
+    let reply = null;
     try {
       const [f, t] = await Promise.all([
         api('interview.getFeedback', { interview_id: interviewId }),
         api('interview.getTranscript', { interview_id: interviewId }),
       ]);
       feedback = f.feedback;
+      reply = f;
       entries = t.entries || [];
     } catch (e) {
       setState('error', `Could not load the feedback: ${e.message}`);
@@ -148,6 +151,7 @@ export function createResults(app) {
     }
     const questions = questionsOf(feedback, entries);
     renderFeedback(feedback, entries, questions);
+    renderAssessment(document.getElementById('assessment'), reply);
     renderTranscript(entries);
     shown = { interview, feedback, entries, questions };
     ui.exportMd.disabled = false;

@@ -2,6 +2,7 @@
 // length, answer mode; `interview.createSession` with an idempotency key.
 
 import { api, uuid } from '/assets/api.js';
+import { planInput } from '/assets/plan.js';
 import { $, counter, fieldError, setMessage, utf8Length } from '/assets/dom.js';
 import { MAX_TEXT_BYTES } from '/assets/library.js';
 
@@ -77,6 +78,7 @@ export function createSetup(app, library) {
     const input = {
       persona: ui.persona.value === 'custom' ? ui.personaCustom.value.trim() : ui.persona.value,
       duration_minutes: Number(ui.form.elements.duration.value),
+      ...planInput(ui.form),
     };
     if (ui.jdPick.value) input.job_description_id = ui.jdPick.value;
     else {

@@ -11,6 +11,7 @@ mod coaching;
 pub use coaching::{human_duration, job_heading, questions, JobHeading, QuestionCoaching};
 
 use crate::metrics::InterviewMetrics;
+use crate::plan::PlanAssessment;
 use crate::proto;
 use crate::transcript::{Speaker, TranscriptEntry};
 
@@ -151,6 +152,10 @@ pub struct Feedback {
     /// Notes dropped because their quote is not in the candidate's answers.
     #[serde(default)]
     pub dropped_notes: u32,
+    /// Against the interview plan, when the interview has one: scores per competency with
+    /// verified quotes, STAR checks, coverage ([`crate::plan::assess`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_assessment: Option<PlanAssessment>,
 }
 
 /// The parts of [`Feedback`] carried in the protobuf `details_json` field.
@@ -161,6 +166,8 @@ struct Details {
     notes: Vec<QuestionNote>,
     scores: Option<Scores>,
     dropped_notes: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_assessment: Option<PlanAssessment>,
 }
 
 impl Feedback {
@@ -180,7 +187,14 @@ impl Feedback {
             notes: Vec::new(),
             scores: None,
             dropped_notes: 0,
+            plan_assessment: None,
         }
+    }
+
+    /// Sets [`Feedback::plan_assessment`].
+    pub fn with_plan_assessment(mut self, assessment: Option<PlanAssessment>) -> Self {
+        self.plan_assessment = assessment;
+        self
     }
 
     /// Sets [`Feedback::metrics`].
@@ -245,6 +259,7 @@ impl From<&Feedback> for proto::Feedback {
                 && f.notes.is_empty()
                 && f.scores.is_none()
                 && f.dropped_notes == 0
+                && f.plan_assessment.is_none()
             {
                 String::new()
             } else {
@@ -253,6 +268,7 @@ impl From<&Feedback> for proto::Feedback {
                     notes: f.notes.clone(),
                     scores: f.scores.clone(),
                     dropped_notes: f.dropped_notes,
+                    plan_assessment: f.plan_assessment.clone(),
                 })
                 .unwrap_or_default()
             },
@@ -279,6 +295,7 @@ impl From<proto::Feedback> for Feedback {
             notes: details.notes,
             scores: details.scores,
             dropped_notes: details.dropped_notes,
+            plan_assessment: details.plan_assessment,
         }
     }
 }

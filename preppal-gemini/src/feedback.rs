@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use preppal_core::plan::assess::assess_with_scores;
+use preppal_core::plan::InterviewPlan;
 use preppal_core::{
     verify_quotes, Feedback, FeedbackSource, QuestionNote, Score, Scores, Speaker, TranscriptEntry,
 };
@@ -165,7 +167,31 @@ impl FeedbackClient {
         resume: &str,
         transcript: &[TranscriptEntry],
     ) -> Result<Feedback, FeedbackError> {
+        self.generate_planned(persona, job_description, resume, transcript, None)
+            .await
+    }
+
+    /// [`FeedbackClient::generate`] for an interview with a `plan`: the request also asks
+    /// for a score per competency on the round type's 1–4 rubric with quotes
+    /// ([`crate::feedback_plan::extend_request`]), and the feedback's
+    /// [`Feedback::plan_assessment`] holds those scores, their quotes checked against the
+    /// transcript (a score with no quote found is dropped and counted), the STAR checks of
+    /// the behavioural answers and the plan's coverage. Without a plan it is `generate`.
+    ///
+    /// # Errors
+    /// As [`FeedbackClient::generate`].
+    pub async fn generate_planned(
+        &self,
+        persona: &str,
+        job_description: &str,
+        resume: &str,
+        transcript: &[TranscriptEntry],
+        plan: Option<&InterviewPlan>,
+    ) -> Result<Feedback, FeedbackError> {
         let mut body = request_body(persona, job_description, resume, transcript);
+        if let Some(plan) = plan {
+            crate::feedback_plan::extend_request(&mut body, plan);
+        }
         request_for_model(&mut body, &self.model);
         let key = http::HeaderValue::from_str(&self.api_key).map(|mut v| {
             v.set_sensitive(true);
@@ -211,6 +237,17 @@ impl FeedbackClient {
                                 dropped,
                                 "feedback notes dropped: their quotes are not in the transcript"
                             );
+                        }
+                        if let Some(plan) = plan {
+                            let scores = crate::feedback_plan::competency_scores(&text, plan);
+                            let assessment = assess_with_scores(plan, transcript, scores);
+                            if assessment.dropped_scores > 0 {
+                                tracing::warn!(
+                                    dropped = assessment.dropped_scores,
+                                    "competency scores dropped: no quote found in the transcript"
+                                );
+                            }
+                            feedback = feedback.with_plan_assessment(Some(assessment));
                         }
                         return Ok(feedback);
                     }

@@ -5,6 +5,11 @@
 //! Wire facts follow the gemini-live-protocol notes (section numbers such as §3.1 in the
 //! docs refer to them).
 //!
+//! An interview with a plan ([`preppal_core::plan::InterviewPlan`]) gets its system
+//! instruction from [`planned_interviewer_instruction`] and its feedback from
+//! [`FeedbackClient::generate_planned`], which asks for a score per competency on the
+//! 1–4 rubric with quotes ([`feedback_plan`]).
+//!
 //! ## Layering
 //!
 //! Like tungstenite and tokio-tungstenite:
@@ -91,8 +96,10 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod feedback;
+pub mod feedback_plan;
 pub mod interview;
 pub mod models;
+pub mod plan_instruction;
 pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]
@@ -106,6 +113,7 @@ pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveCon
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
 pub use interview::LiveInterview;
+pub use plan_instruction::planned_interviewer_instruction;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
 pub use resilient::{ReconnectPolicy, ResilientSession};
 pub use tokens::{create_ephemeral_token, EphemeralToken, EphemeralTokenRequest, TokenError};

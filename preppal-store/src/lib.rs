@@ -33,6 +33,7 @@
 //!         resume_id: None,
 //!         job_description_text: "Backend engineer, Rust".into(),
 //!         resume_text: "Ten years of systems work".into(),
+//!         plan: None,
 //!     })
 //!     .await?;
 //! let history = store.list_interviews(&user.id, PageRequest::first(20)).await?;

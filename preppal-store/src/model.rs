@@ -4,7 +4,7 @@
 //! are milliseconds. Ids are UUID v4 strings made by the store. Field names serialise in
 //! snake_case, exactly as written here.
 
-use preppal_core::InterviewStatus;
+use preppal_core::{InterviewPlan, InterviewStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -88,6 +88,10 @@ pub struct NewInterview {
     pub job_description_text: String,
     /// The resume text to snapshot.
     pub resume_text: String,
+    /// The interview plan to snapshot with it (`None`: the interview has none, as those
+    /// made before plans existed).
+    #[serde(default)]
+    pub plan: Option<InterviewPlan>,
 }
 
 impl NewInterview {
@@ -116,6 +120,7 @@ impl NewInterview {
             resume_id: None,
             job_description_text: job_description_text.into(),
             resume_text: resume_text.into(),
+            plan: None,
         }
     }
 }
@@ -160,6 +165,9 @@ pub struct Interview {
     /// `preppal_core::ModelErrorKind::as_str` (`"quota"`, `"authentication"`, ...).
     #[serde(default)]
     pub error_kind: Option<String>,
+    /// The interview plan at creation (`None` for interviews made without one).
+    #[serde(default)]
+    pub plan: Option<InterviewPlan>,
 }
 
 /// A history entry: the whole interview (it is small; transcripts are kept apart).
@@ -298,6 +306,7 @@ impl Interview {
             ended_reason: None,
             error_message: None,
             error_kind: None,
+            plan: new.plan.clone(),
         }
     }
 
@@ -311,6 +320,7 @@ impl Interview {
             && self.resume_id == new.resume_id
             && self.job_description_snapshot == new.job_description_text
             && self.resume_snapshot == new.resume_text
+            && self.plan == new.plan
     }
 
     /// The answer to a create that found `self` under the same idempotency key.

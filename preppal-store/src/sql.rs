@@ -16,7 +16,7 @@ macro_rules! interview_columns {
     () => {
         "id, user_id, idempotency_key, status, persona, duration_ms, job_description_id, resume_id, \
          job_description_snapshot, resume_snapshot, created_at_ms, started_at_ms, ended_at_ms, \
-         ended_reason, error_message, error_kind"
+         ended_reason, error_message, error_kind, plan_json"
     };
 }
 
@@ -74,6 +74,7 @@ pub(crate) struct InterviewRow {
     ended_reason: Option<String>,
     error_message: Option<String>,
     error_kind: Option<String>,
+    plan_json: Option<String>,
 }
 
 impl TryFrom<InterviewRow> for Interview {
@@ -87,7 +88,15 @@ impl TryFrom<InterviewRow> for Interview {
         let duration_ms = u64::try_from(r.duration_ms).map_err(|_| {
             StoreError::Corrupt(format!("interview {}: negative duration_ms", r.id))
         })?;
+        let plan =
+            match r.plan_json.as_deref() {
+                None => None,
+                Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+                    StoreError::Corrupt(format!("interview {}: plan_json: {e}", r.id))
+                })?),
+            };
         Ok(Self {
+            plan,
             id: r.id,
             user_id: r.user_id,
             idempotency_key: r.idempotency_key,
@@ -502,10 +511,17 @@ macro_rules! sql_store {
                     self.library_get(Library::Resumes, &new.user_id, r).await?;
                 }
                 let interview = Interview::from_new(model::new_id(), &new, model::now_ms());
+                let plan_json = match &interview.plan {
+                    Some(plan) => Some(
+                        serde_json::to_string(plan)
+                            .map_err(|_| StoreError::InvalidInput("the plan is not serialisable"))?,
+                    ),
+                    None => None,
+                };
                 let inserted = sqlx::query(concat!(
                     "INSERT INTO interviews (",
                     interview_columns!(),
-                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL, NULL)"
+                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL, NULL, $11)"
                 ))
                 .bind(&interview.id)
                 .bind(&interview.user_id)
@@ -517,6 +533,7 @@ macro_rules! sql_store {
                 .bind(&interview.job_description_snapshot)
                 .bind(&interview.resume_snapshot)
                 .bind(interview.created_at_ms)
+                .bind(plan_json)
                 .execute(&self.pool)
                 .await;
                 match inserted {

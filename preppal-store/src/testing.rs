@@ -81,6 +81,7 @@ macro_rules! contract_suite {
                 current_interview_is_newest_live,
                 invalid_input_is_rejected,
                 unknown_ids_are_not_found,
+                plan_snapshot_round_trips,
             ]
             owned: [
                 fifty_concurrent_creates_make_one_row,
@@ -137,6 +138,7 @@ pub const CASES: &[&str] = &[
     "current_interview_is_newest_live",
     "invalid_input_is_rejected",
     "unknown_ids_are_not_found",
+    "plan_snapshot_round_trips",
     "fifty_concurrent_creates_make_one_row",
     "stale_status_writer_conflicts",
     "concurrent_lease_claims_have_one_winner",
@@ -165,6 +167,7 @@ fn new_interview(user_id: &str, key: &str) -> NewInterview {
         resume_id: None,
         job_description_text: "Backend engineer: Rust, PostgreSQL, distributed systems".to_owned(),
         resume_text: "Eight years building payment systems".to_owned(),
+        plan: None,
     }
 }
 
@@ -216,6 +219,68 @@ async fn all_history(store: &dyn InterviewStore, user_id: &str) -> Vec<Interview
 }
 
 // ---- the cases ----
+
+/// The interview plan is stored with the interview as a snapshot and read back whole (by
+/// id and in the history); a retry with another plan conflicts; an interview made without
+/// one reads `None`.
+pub async fn plan_snapshot_round_trips(store: &dyn InterviewStore) {
+    use preppal_core::plan::{Difficulty, InterviewPlan, RoundType};
+    let alice = user(store, "alice@example.com").await;
+    let base = new_interview(&alice.id, "plan-1");
+    let plan = InterviewPlan::derive(
+        &base.job_description_text,
+        &base.resume_text,
+        RoundType::SystemDesign,
+        Difficulty::Staff,
+        base.duration_ms,
+    )
+    .with_answer_time_limit(Some(90));
+    let new = NewInterview {
+        plan: Some(plan.clone()),
+        ..base.clone()
+    };
+    let created = store.create_interview(new.clone()).await.expect("create");
+    assert_eq!(created.plan.as_ref(), Some(&plan));
+    let read = store
+        .get_interview(&alice.id, &created.id)
+        .await
+        .expect("get_interview");
+    assert_eq!(
+        read.plan.as_ref(),
+        Some(&plan),
+        "the plan snapshot reads back whole"
+    );
+    let history = all_history(store, &alice.id).await;
+    assert_eq!(history[0].plan.as_ref(), Some(&plan));
+    let again = store.create_interview(new.clone()).await.expect("retry");
+    assert_eq!(again.id, created.id);
+    let other_plan = InterviewPlan::derive(
+        &base.job_description_text,
+        &base.resume_text,
+        RoundType::Behavioral,
+        Difficulty::Junior,
+        base.duration_ms,
+    );
+    let conflict = store
+        .create_interview(NewInterview {
+            plan: Some(other_plan),
+            ..base.clone()
+        })
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::IdempotencyConflict)),
+        "{conflict:?}"
+    );
+    let without = store
+        .create_interview(new_interview(&alice.id, "plan-2"))
+        .await
+        .expect("create without a plan");
+    let without = store
+        .get_interview(&alice.id, &without.id)
+        .await
+        .expect("get_interview");
+    assert_eq!(without.plan, None);
+}
 
 /// A create repeated with the same key and inputs returns the stored interview; keys are
 /// per user.

@@ -21,6 +21,7 @@ fn new_interview(user_id: &str) -> NewInterview {
         resume_id: None,
         job_description_text: "jd".into(),
         resume_text: "cv".into(),
+        plan: None,
     }
 }
 

@@ -55,7 +55,8 @@ pub async fn export_report(url: &str, id: &str) -> anyhow::Result<InterviewRepor
         interview.status,
         &transcript,
         feedback.as_ref(),
-    );
+    )
+    .with_plan(interview.plan);
     report.compute_missing_metrics(&transcript, &interview.job_description_snapshot);
     Ok(report.with_job(&interview.job_description_snapshot))
 }

@@ -128,6 +128,10 @@ async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<In
             &resume,
             &args.persona,
             args.duration_minutes,
+            PlanChoice {
+                round_type: args.round_type.as_deref(),
+                difficulty: args.difficulty.as_deref(),
+            },
         )
         .await?;
     let interview_id = created.id;
@@ -303,7 +307,7 @@ async fn fetch_report(
         .call("interview.getTranscript", &InterviewIdBody { interview_id })
         .await?;
     let grace_end = (Instant::now() + FEEDBACK_GRACE).min(deadline);
-    let feedback = loop {
+    let (feedback, plan) = loop {
         let reply: ApiFeedback = api
             .call("interview.getFeedback", &InterviewIdBody { interview_id })
             .await?;
@@ -311,16 +315,14 @@ async fn fetch_report(
             || status == InterviewStatus::Error
             || Instant::now() + POLL_INTERVAL > grace_end
         {
-            break reply.feedback;
+            break (reply.feedback, reply.plan);
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
-    Ok(InterviewReport::new(
-        interview_id,
-        status,
-        &transcript.entries,
-        feedback.as_ref(),
-    ))
+    Ok(
+        InterviewReport::new(interview_id, status, &transcript.entries, feedback.as_ref())
+            .with_plan(plan),
+    )
 }
 
 fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
@@ -427,6 +429,20 @@ struct CreateSession<'a> {
     persona: &'a str,
     duration_minutes: u32,
     idempotency_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    round_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<&'a str>,
+}
+
+/// The interview plan's choices a client asks `interview.createSession` for (`None`: the
+/// server's default).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PlanChoice<'a> {
+    /// `behavioral`, `technical`, `system_design` or `mixed`.
+    pub round_type: Option<&'a str>,
+    /// `junior`, `mid`, `senior` or `staff`.
+    pub difficulty: Option<&'a str>,
 }
 
 /// The body of the procedures that take an interview id.
@@ -469,6 +485,8 @@ struct ApiTranscript {
 #[derive(Deserialize)]
 struct ApiFeedback {
     feedback: Option<Feedback>,
+    #[serde(default)]
+    plan: Option<preppal_core::InterviewPlan>,
 }
 
 /// A client of the server's JSON API, signed in after [`ApiClient::sign_in`] (the
@@ -519,6 +537,7 @@ impl ApiClient {
         resume: &str,
         persona: &str,
         duration_minutes: u32,
+        plan: PlanChoice<'_>,
     ) -> Result<ApiInterview, ApiError> {
         let idempotency_key = uuid::Uuid::new_v4().to_string();
         let body = CreateSession {
@@ -527,6 +546,8 @@ impl ApiClient {
             persona,
             duration_minutes,
             idempotency_key: &idempotency_key,
+            round_type: plan.round_type,
+            difficulty: plan.difficulty,
         };
         match self.call("interview.createSession", &body).await {
             Err(ApiError::Network { source, .. }) => {

@@ -25,6 +25,7 @@ pub(crate) mod interview;
 pub mod markdown;
 mod player;
 pub mod report;
+mod report_plan;
 
 pub use export::{export_report, run_export};
 pub use interview::{hold_interview, run_interview};
@@ -75,6 +76,16 @@ pub struct InterviewArgs {
     /// The interview's time limit, in minutes.
     #[arg(long, default_value_t = 10)]
     pub duration_minutes: u32,
+
+    /// The round type: behavioral, technical, system_design or mixed (the server's
+    /// default, mixed, when not given).
+    #[arg(long, value_name = "TYPE")]
+    pub round_type: Option<String>,
+
+    /// The difficulty: junior, mid, senior or staff (the server's default, mid, when not
+    /// given).
+    #[arg(long, value_name = "LEVEL")]
+    pub difficulty: Option<String>,
 
     /// Email of the development user to sign in as.
     #[arg(long, default_value = "candidate@example.com")]

@@ -72,6 +72,13 @@ pub struct InterviewReport {
     /// response latency in ms, and the note with its verified quote when there is one.
     #[serde(default)]
     pub questions: Vec<QuestionCoaching>,
+    /// The interview plan (absent for interviews made without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<preppal_core::InterviewPlan>,
+    /// The feedback against the plan: scores per competency with quotes, STAR checks,
+    /// coverage (absent without a plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_assessment: Option<preppal_core::plan::PlanAssessment>,
 }
 
 /// How the command-line client answered one question, on its own clock.
@@ -191,6 +198,8 @@ impl InterviewReport {
                     .map(|m| m.interviewer_cuts.as_slice())
                     .unwrap_or_default(),
             ),
+            plan: None,
+            plan_assessment: feedback.and_then(|f| f.plan_assessment.clone()),
         }
     }
 
@@ -200,6 +209,12 @@ impl InterviewReport {
         let h = job_heading(job_description);
         self.job_title = h.title;
         self.company = h.company;
+        self
+    }
+
+    /// Sets [`InterviewReport::plan`].
+    pub fn with_plan(mut self, plan: Option<preppal_core::InterviewPlan>) -> Self {
+        self.plan = plan;
         self
     }
 
@@ -270,6 +285,11 @@ impl InterviewReport {
             metrics_markdown(&mut md, m);
         }
         super::answers_md::questions_markdown(&mut md, &self.questions);
+        super::report_plan::plan_markdown(
+            &mut md,
+            self.plan.as_ref(),
+            self.plan_assessment.as_ref(),
+        );
         md.push_str("## Feedback\n\n");
         match &self.feedback {
             None => md.push_str("_No feedback was kept for this interview._\n"),

@@ -317,6 +317,7 @@ async fn connect_preppal(
             "Five years of Rust services, PostgreSQL tuning and incident response.",
             "a friendly senior engineer",
             60,
+            crate::cli::interview::PlanChoice::default(),
         )
         .await?;
     let token: WorkerToken = api

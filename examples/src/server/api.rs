@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use preppal_core::claims::{WORKER_TOKEN_TTL_SECS, WS_TOKEN_TTL_SECS};
+use preppal_core::plan::{Difficulty, InterviewPlan, RoundType};
 use preppal_core::InterviewStatus;
 use preppal_store::{NewInterview, PageRequest};
 use serde::Deserialize;
@@ -24,6 +25,8 @@ pub const MAX_PERSONA_BYTES: usize = 1024;
 pub const DEFAULT_PERSONA: &str = "a friendly senior engineer";
 /// Interview lengths accepted, in minutes.
 pub const DURATION_RANGE_MINUTES: std::ops::RangeInclusive<u32> = 1..=120;
+/// Soft limits per answer accepted, in seconds (0 also: no limit).
+pub const ANSWER_TIME_LIMIT_RANGE_SECS: std::ops::RangeInclusive<u32> = 30..=900;
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -61,6 +64,18 @@ pub struct CreateSession {
     /// Time limit in minutes, default 30.
     #[serde(default)]
     pub duration_minutes: Option<u32>,
+    /// `behavioral`, `technical`, `system_design` or `mixed` (default); anything else is
+    /// 400 `INVALID_ROUND_TYPE`.
+    #[serde(default)]
+    pub round_type: Option<String>,
+    /// `junior`, `mid` (default), `senior` or `staff`; anything else is 400
+    /// `INVALID_DIFFICULTY`.
+    #[serde(default)]
+    pub difficulty: Option<String>,
+    /// An optional soft limit per answer, seconds ([`ANSWER_TIME_LIMIT_RANGE_SECS`]; absent
+    /// or 0: none). The interviewer is told to move on once an answer passes it.
+    #[serde(default)]
+    pub answer_time_limit_secs: Option<u32>,
 }
 
 fn check_document(what: &str, text: &str) -> Result<(), ApiError> {
@@ -132,13 +147,33 @@ pub async fn create_session(
             "duration_minutes must be within {DURATION_RANGE_MINUTES:?}"
         )));
     }
+    let round_type: RoundType = match input.round_type.as_deref() {
+        None | Some("") => RoundType::default(),
+        Some(r) => r.parse()?,
+    };
+    let difficulty: Difficulty = match input.difficulty.as_deref() {
+        None | Some("") => Difficulty::default(),
+        Some(d) => d.parse()?,
+    };
+    let answer_limit = input.answer_time_limit_secs.filter(|s| *s > 0);
+    if let Some(secs) = answer_limit {
+        if !ANSWER_TIME_LIMIT_RANGE_SECS.contains(&secs) {
+            return Err(ApiError::BadRequest(format!(
+                "answer_time_limit_secs must be 0 or within {ANSWER_TIME_LIMIT_RANGE_SECS:?}"
+            )));
+        }
+    }
+    let duration_ms = u64::from(minutes) * 60_000;
+    let plan = InterviewPlan::derive(&job, &resume, round_type, difficulty, duration_ms)
+        .with_answer_time_limit(answer_limit);
     let interview = state
         .store
         .create_interview(NewInterview {
+            plan: Some(plan),
             user_id: user.id,
             idempotency_key: key.to_owned(),
             persona,
-            duration_ms: u64::from(minutes) * 60_000,
+            duration_ms,
             job_description_id: input.job_description_id,
             resume_id: input.resume_id,
             job_description_text: job,
@@ -408,11 +443,18 @@ pub async fn get_feedback(
         .await
         .map_err(store_err("transcript"))?;
     let heading = preppal_core::feedback::job_heading(&i.job_description_snapshot);
+    let assessment = f.as_ref().and_then(|f| f.plan_assessment.clone());
     Ok(Json(json!({
         "feedback": f,
         "questions": super::coaching::feedback_questions(&entries, f.as_ref()),
         "job_title": heading.title,
         "company": heading.company,
+        "plan": i.plan,
+        "competency_scores": assessment.as_ref().map(|a| &a.competency_scores),
+        "star_checks": assessment.as_ref().map(|a| &a.star_checks),
+        "plan_coverage": assessment.as_ref().map(|a| &a.coverage),
+        "dropped_scores": assessment.as_ref().map(|a| a.dropped_scores),
+        "needs_model": assessment.as_ref().map(|a| &a.needs_model),
     })))
 }
 

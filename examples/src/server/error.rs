@@ -50,6 +50,10 @@ pub enum ApiError {
     /// status and code, see [`ExtractError::status_and_code`]).
     #[error("{0}")]
     Document(#[from] ExtractError),
+    /// `round_type` or `difficulty` is not one of the known values (400,
+    /// `INVALID_ROUND_TYPE` / `INVALID_DIFFICULTY`).
+    #[error("{0}")]
+    PlanOption(#[from] preppal_core::plan::PlanOptionError),
 }
 
 impl ApiError {
@@ -68,6 +72,10 @@ impl ApiError {
             Self::DevSignInRefused => (StatusCode::FORBIDDEN, "DEV_SIGN_IN_REFUSED"),
             Self::AccountExists => (StatusCode::CONFLICT, "ACCOUNT_EXISTS"),
             Self::QuotaExceeded(_) => (StatusCode::CONFLICT, "QUOTA_EXCEEDED"),
+            Self::PlanOption(preppal_core::plan::PlanOptionError::RoundType(_)) => {
+                (StatusCode::BAD_REQUEST, "INVALID_ROUND_TYPE")
+            }
+            Self::PlanOption(_) => (StatusCode::BAD_REQUEST, "INVALID_DIFFICULTY"),
         }
     }
 

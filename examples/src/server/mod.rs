@@ -486,7 +486,7 @@ pub(crate) async fn interviewer(
             (connector(url, key.clone()), None)
         }
         (None, None) => {
-            let mut config = SimulatorConfig::default();
+            let mut config = SimulatorConfig::default().with_follow_ups(true);
             if let Some(path) = &gemini.simulator_transcripts {
                 let transcripts = read_transcripts(path)?;
                 tracing::info!(file = %path.display(), turns = transcripts.len(), "interviewer: the simulator transcribes the candidate from --simulator-transcripts");

@@ -160,7 +160,7 @@ procedure!(
     get_feedback,
     "/api/interview.getFeedback",
     InterviewId,
-    "An interview's feedback, or null"
+    "An interview's feedback (or null), its plan, competency_scores, star_checks and plan_coverage"
 );
 procedure!(
     get_transcript,

@@ -24,6 +24,7 @@
 //! | `GET /assets/proto.js`       | the generated protobuf schemas of `proto/interview.proto` bundled with the `@bufbuild/protobuf` runtime (built by `e2e/scripts/gen-proto.mjs`; CI checks it is not stale) |
 //! | `GET /assets/pcm-worklet.js` | audio worklets: capture (PCM16LE 16 000 Hz, 40 ms frames) and playback (24 000 Hz jitter buffer, flush on barge-in) |
 //! | `GET /assets/resampler.js`   | the capture's band-limited resampler (windowed-sinc low-pass at 7 200 Hz), pure code |
+//! | `GET /assets/plan.js`        | the interview plan on the pages: round type and difficulty, what the interview covers, competency scores and STAR checks, the per-answer countdown |
 //!
 //! Every response carries `Cache-Control: no-cache` (the browser revalidates, so a new
 //! binary's page is picked up at once) and the Content-Security-Policy
@@ -60,7 +61,7 @@ pub struct Asset {
 }
 
 /// Every file the page is made of: the HTML, then the ES modules.
-pub const ASSETS: [Asset; 21] = [
+pub const ASSETS: [Asset; 22] = [
     Asset {
         path: "/",
         content_type: HTML_CONTENT_TYPE,
@@ -165,6 +166,11 @@ pub const ASSETS: [Asset; 21] = [
         path: "/assets/resampler.js",
         content_type: JS_CONTENT_TYPE,
         body: include_str!("../../assets/resampler.js"),
+    },
+    Asset {
+        path: "/assets/plan.js",
+        content_type: JS_CONTENT_TYPE,
+        body: include_str!("../../assets/plan.js"),
     },
 ];
 

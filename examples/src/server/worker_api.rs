@@ -96,6 +96,11 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
                     .and_then(|t| u64::try_from(t).ok())
                     .unwrap_or(0),
                 resumption_handle: handle.unwrap_or_default(),
+                plan_json: i
+                    .plan
+                    .as_ref()
+                    .and_then(|p| serde_json::to_string(p).ok())
+                    .unwrap_or_default(),
             }))
         }
         Request::UpdateStatus(r) => {

@@ -63,6 +63,11 @@ pub struct SimulatorConfig {
     /// a transcript fragment, timestamps in the audio, no script, no speech synthesis, no
     /// voice activity detection, nothing recorded. Default `false`.
     pub load: bool,
+    /// When the system instruction carries an interview plan, answer a typed answer that
+    /// the plan's follow-up policy finds lacking with a follow-up instead of the next
+    /// question. Default `false`: the script's lines in order, whatever the answers, as
+    /// tests that pin the lines need; `preppal serve` turns it on.
+    pub follow_ups: bool,
     /// What the candidate says in each spoken turn, in order ([`super::hearing`]): the
     /// simulator sends them as `inputTranscription` word by word while the turn's audio
     /// arrives, when the setup asked for `inputAudioTranscription`. Default empty: the
@@ -96,6 +101,7 @@ impl Default for SimulatorConfig {
             resumption: true,
             feedback: FeedbackBehaviour::default(),
             load: false,
+            follow_ups: false,
             candidate_transcripts: Vec::new().into(),
             late_transcription_words: 0,
             rest_addr: None,
@@ -179,6 +185,11 @@ impl SimulatorConfig {
     /// Sets [`SimulatorConfig::resumption`].
     pub fn with_resumption(mut self, on: bool) -> Self {
         self.resumption = on;
+        self
+    }
+    /// Sets [`SimulatorConfig::follow_ups`].
+    pub fn with_follow_ups(mut self, on: bool) -> Self {
+        self.follow_ups = on;
         self
     }
     /// Sets [`SimulatorConfig::load`].

@@ -22,6 +22,7 @@ use super::hearing::Hearing;
 use super::setup_check::{check_setup, transcriptions};
 use super::upgrade::{check_upgrade, refuse, upgrade_record};
 
+mod follow_ups;
 mod input;
 mod speaking;
 use super::{
@@ -134,6 +135,7 @@ pub(super) async fn serve(
         no_interruption: false,
         in_activity: false,
         reply_owed: false,
+        probes: 0,
         v1alpha,
         input_transcription: false,
         output_transcription: false,
@@ -201,6 +203,8 @@ struct Connection {
     /// A candidate turn ended while a line played under `NO_INTERRUPTION`: the next line
     /// follows that line's `turnComplete`.
     reply_owed: bool,
+    /// Follow-ups asked on the current question (`follow_ups.rs`).
+    probes: u8,
     /// The upgrade came on the `v1alpha` surface.
     v1alpha: bool,
     /// The setup asked for `inputAudioTranscription` / `outputAudioTranscription`.

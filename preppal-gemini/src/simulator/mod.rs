@@ -73,9 +73,11 @@
 mod config;
 mod connection;
 mod faults;
+mod feedback_plan;
 mod handle;
 pub mod hearing;
 pub mod load;
+mod planned;
 mod rest;
 mod rest_schema;
 mod script;
@@ -85,6 +87,7 @@ mod upgrade;
 mod vad;
 
 pub use faults::{Fault, FaultTrigger, ScriptedFault, DEADLINE_EXPIRED, OPERATION_ABORTED};
+pub use planned::{planned_questions, Manner, PlannedFollowUp};
 pub use rest::{FeedbackBehaviour, FABRICATED_QUOTE, QUOTE_WORDS};
 pub use script::{
     transcription_fragments, InterviewScript, MAX_QUESTIONS, MAX_TIMED_QUESTIONS, MIN_QUESTIONS,

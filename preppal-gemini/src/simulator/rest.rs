@@ -230,7 +230,7 @@ async fn generate_content(
         Ok(schema) => schema,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let document = match &config.feedback {
+    let mut document = match &config.feedback {
         FeedbackBehaviour::Override(doc) => doc.clone(),
         FeedbackBehaviour::FromTranscript | FeedbackBehaviour::FabricatedQuote => {
             let hint = feedback_document(
@@ -249,6 +249,15 @@ async fn generate_content(
             }
         }
     };
+    if !matches!(config.feedback, FeedbackBehaviour::Override(_)) {
+        super::feedback_plan::add_competency_scores(
+            &mut document,
+            &request,
+            &prompt,
+            &answers(&prompt),
+            QUOTE_WORDS,
+        );
+    }
     let text = document.to_string();
     let prompt_tokens = (prompt.len() / 4) as u64;
     let response_tokens = (text.len() / 4) as u64;

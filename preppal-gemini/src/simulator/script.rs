@@ -28,6 +28,9 @@ pub struct InterviewScript {
     pub lines: Vec<String>,
     /// The closing line, spoken after the last answer (or when asked to wrap up).
     pub closing: String,
+    /// When the instruction carries an interview plan: its follow-up policy and the
+    /// persona's manner, for follow-ups on typed answers ([`super::planned`]).
+    pub follow_up: Option<super::planned::PlannedFollowUp>,
 }
 
 /// The text between the `begin` and `end` marker lines, trimmed; `None` when absent.
@@ -296,7 +299,14 @@ impl InterviewScript {
             ),
             None => "Thank you, that was my last question. It was a pleasure talking with you. Good luck with the rest of the process!".to_owned(),
         };
-        Self { lines, closing }
+        super::planned::follow_plan(
+            instruction,
+            Self {
+                lines,
+                closing,
+                follow_up: None,
+            },
+        )
     }
 
     /// How many questions the script asks (`lines.len()`).

@@ -231,6 +231,7 @@ mod tests {
                 resume_id: None,
                 job_description_text: "jd".into(),
                 resume_text: "cv".into(),
+                plan: None,
             })
             .await
             .unwrap();

@@ -110,8 +110,22 @@ impl ModelConnector {
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
         let length = std::time::Duration::from_millis(ctx.duration_ms);
-        let instruction =
-            timed_interviewer_instruction(&ctx.persona, &ctx.job_description, &ctx.resume, length);
+        let plan = plan_of(ctx);
+        let instruction = match &plan {
+            Some(plan) => preppal_gemini::planned_interviewer_instruction(
+                &ctx.persona,
+                &ctx.job_description,
+                &ctx.resume,
+                length,
+                plan,
+            ),
+            None => timed_interviewer_instruction(
+                &ctx.persona,
+                &ctx.job_description,
+                &ctx.resume,
+                length,
+            ),
+        };
         let mut config = LiveConfig::new(self.api_key.clone(), instruction)
             .with_endpoint(self.endpoint.clone())
             .with_interview_length(length);
@@ -140,9 +154,16 @@ impl Feedbacker {
         audio: &[AnswerAudio],
     ) -> Feedback {
         let metrics = preppal_core::metrics::compute(entries, &ctx.job_description, audio);
+        let plan = plan_of(ctx);
         if let Some(client) = &self.0 {
             match client
-                .generate(&ctx.persona, &ctx.job_description, &ctx.resume, entries)
+                .generate_planned(
+                    &ctx.persona,
+                    &ctx.job_description,
+                    &ctx.resume,
+                    entries,
+                    plan.as_ref(),
+                )
                 .await
             {
                 Ok(f) => return f.with_metrics(metrics),
@@ -151,7 +172,9 @@ impl Feedbacker {
                 }
             }
         }
-        persist::fallback(entries, metrics)
+        persist::fallback(entries, metrics).with_plan_assessment(
+            plan.map(|p| preppal_core::plan::assess::assess_without_model(&p, entries)),
+        )
     }
 }
 
@@ -475,4 +498,17 @@ async fn worker_healthz(State(tier): State<Arc<WorkerTier>>) -> axum::Json<serde
         "worker_id": tier.lease.as_ref().map(|l| l.worker_id.clone()),
         "live_interviews": tier.live_count(),
     }))
+}
+
+/// The interview plan of `ctx` (its `plan_json` snapshot); `None` when it has none or it
+/// does not parse (logged): the interview then runs and is scored without a plan.
+fn plan_of(ctx: &GetContextResponse) -> Option<preppal_core::InterviewPlan> {
+    if ctx.plan_json.is_empty() {
+        return None;
+    }
+    serde_json::from_str(&ctx.plan_json)
+        .map_err(|e| {
+            tracing::warn!(interview = %ctx.interview_id, error = %e, "stored plan unreadable; going on without it");
+        })
+        .ok()
 }

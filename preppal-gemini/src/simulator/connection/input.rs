@@ -121,7 +121,7 @@ impl Connection {
             if self.speaking.is_some() {
                 self.barge_in().await?;
             }
-            self.candidate_turn_ended().await?;
+            self.typed_answer_ended(text).await?;
         }
         if field(input, "audioStreamEnd", "audio_stream_end").and_then(Value::as_bool) == Some(true)
             && !self.manual_activity
