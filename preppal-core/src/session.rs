@@ -98,6 +98,12 @@ pub struct SessionConfig {
     /// ([`PersistAction::OpenTurns`]), so a long turn is never only in memory. Default 5 s;
     /// zero disables it.
     pub checkpoint_interval: Duration,
+    /// Largest text of one turn, in bytes of UTF-8; default 16 KiB
+    /// ([`text_limits::DEFAULT_MAX_TURN_TEXT_BYTES`]). See [`text_limits`].
+    pub max_turn_text_bytes: usize,
+    /// Largest text of the whole transcript, in bytes of UTF-8; default 1 MiB
+    /// ([`text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES`]). See [`text_limits`].
+    pub max_transcript_bytes: usize,
 }
 
 impl SessionConfig {
@@ -112,6 +118,8 @@ impl SessionConfig {
             input_sample_rate_hz: 16_000,
             reconnect_grace: Duration::from_secs(60),
             checkpoint_interval: Duration::from_secs(5),
+            max_turn_text_bytes: text_limits::DEFAULT_MAX_TURN_TEXT_BYTES,
+            max_transcript_bytes: text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES,
         }
     }
 
@@ -268,6 +276,10 @@ pub enum SessionError {
     /// as such: late messages after the end are normal and can be dropped.
     #[error("the interview has ended")]
     Ended,
+    /// A typed answer was refused because it would break a size limit; the candidate was
+    /// sent an `ErrorResponse` (413) saying which.
+    #[error(transparent)]
+    TextLimit(#[from] TextLimit),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +339,8 @@ pub struct InterviewSession {
     answer_tally: AnswerTally,
     /// Tallies of finished answers that had audio.
     answer_audio: Vec<AnswerAudio>,
+    /// Bytes of text counted against the size limits.
+    text_limits: text_limits::TextCount,
 }
 
 /// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
@@ -383,6 +397,7 @@ impl InterviewSession {
             events: VecDeque::new(),
             answer_tally: AnswerTally::default(),
             answer_audio: Vec::new(),
+            text_limits: text_limits::TextCount::default(),
         }
     }
 
@@ -405,6 +420,7 @@ impl InterviewSession {
         let mut s = Self::new(interview_id, config, now);
         s.timers = [None; 5];
         s.timers[Timer::Grace as usize] = Some(now + s.config.reconnect_grace);
+        s.text_limits.total = entries.iter().map(|e| e.text.len()).sum();
         s.transcript = Transcript::with_entries(entries);
         s.resumed_elapsed = Some(elapsed);
         s.client_attached = false;
@@ -516,6 +532,10 @@ impl InterviewSession {
                         _ => "",
                     };
                     let fragment = format!("{sep}{text}");
+                    if let Err(limit) = self.admit_text(Speaker::User, fragment.len()) {
+                        self.refuse_text(limit);
+                        return Err(limit.into());
+                    }
                     self.transcript.append(Speaker::User, &fragment, at);
                     self.push_transcript_update(Speaker::User, fragment, false, false);
                     self.to_model.push_back(ModelCommand::Text(text.to_owned()));
@@ -560,10 +580,20 @@ impl InterviewSession {
             }
             ModelEvent::OutputTranscription(fragment) if !self.dropping_model_output => {
                 self.model_output_started();
+                let fragment = text_limits::store_safe(fragment);
+                if self.admit_text(Speaker::Ai, fragment.len()).is_err() {
+                    self.drop_model_text(fragment.len());
+                    return Ok(());
+                }
                 self.transcript.append(Speaker::Ai, &fragment, at);
                 self.push_transcript_update(Speaker::Ai, fragment, false, false);
             }
             ModelEvent::InputTranscription(fragment) => {
+                let fragment = text_limits::store_safe(fragment);
+                if self.admit_text(Speaker::User, fragment.len()).is_err() {
+                    self.drop_model_text(fragment.len());
+                    return Ok(());
+                }
                 self.transcript.append(Speaker::User, &fragment, at);
                 self.push_transcript_update(Speaker::User, fragment, false, false);
             }
@@ -957,3 +987,6 @@ pub fn pcm16_rms(audio: &Bytes) -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+pub mod text_limits;
+pub use text_limits::TextLimit;
