@@ -987,6 +987,10 @@ fn on_server_message(msg: ServerMessage, queued_audio_bytes: &mut usize) -> Opti
             );
             Some(LiveEvent::Started)
         }
+        ServerMessage::ModelStatus(m) => {
+            info!(attempt = m.attempt, "{}", m.message);
+            None
+        }
         ServerMessage::AudioResponse(a) => {
             // This client does not play audio; it keeps the books a player would.
             *queued_audio_bytes += a.audio_content.len();

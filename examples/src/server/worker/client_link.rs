@@ -1,0 +1,157 @@
+//! The candidate's socket as the driver holds it: reads and writes polled together, from one
+//! future that is safe to drop at any point, so a candidate that stops reading can never
+//! block the driver.
+//!
+//! Messages for the candidate wait in a queue bounded in bytes ([`CLIENT_QUEUE_BYTES`]);
+//! [`ClientLink::poll_io`] moves them into the socket as far as it takes them (one flush for
+//! all that went in), then reads. When the queue would overflow, or a write has made no
+//! progress for [`CLIENT_WRITE_TIMEOUT`], the candidate counts as gone: the driver drops the
+//! socket and the reconnect grace period starts.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures::{Sink, Stream};
+
+/// Most bytes of messages waiting for the candidate's socket: 1 MiB, about 20 s of the
+/// interviewer's 24 kHz PCM16LE audio (48 000 bytes a second). A client that reads keeps it
+/// near empty; past it the client is taken as gone.
+pub const CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// How long a write to the candidate's socket may make no progress before the candidate is
+/// taken as gone: 10 s. Checked on the driver's ping tick
+/// ([`super::driver::CLIENT_PING_INTERVAL`]), so it fires 10 to 15 s after the last progress.
+pub const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The queue is full: the candidate does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the candidate's socket has {queued} bytes waiting; it does not read")]
+pub struct Overflow {
+    /// Bytes waiting, in the queue.
+    pub queued: usize,
+}
+
+/// What [`ClientLink::poll_io`] found.
+#[derive(Debug)]
+pub enum ClientIo {
+    /// A message arrived (or the socket failed or closed: `None` / `Some(Err)`).
+    Received(Option<Result<Message, axum::Error>>),
+    /// A write failed: the socket is gone.
+    WriteFailed,
+}
+
+/// The candidate's socket and its outgoing queue.
+#[derive(Debug)]
+pub struct ClientLink {
+    ws: WebSocket,
+    out: VecDeque<Message>,
+    out_bytes: usize,
+    unflushed: bool,
+    blocked_since: Option<Instant>,
+}
+
+fn len(m: &Message) -> usize {
+    match m {
+        Message::Binary(b) => b.len(),
+        Message::Text(t) => t.len(),
+        Message::Ping(b) | Message::Pong(b) => b.len(),
+        Message::Close(_) => 2,
+    }
+}
+
+impl ClientLink {
+    /// Wraps an upgraded socket.
+    pub fn new(ws: WebSocket) -> Self {
+        Self {
+            ws,
+            out: VecDeque::new(),
+            out_bytes: 0,
+            unflushed: false,
+            blocked_since: None,
+        }
+    }
+
+    /// Queues `msg` for the socket; written by the next [`ClientLink::poll_io`].
+    ///
+    /// # Errors
+    /// [`Overflow`] when the queue holds [`CLIENT_QUEUE_BYTES`] already; `msg` is dropped.
+    pub fn enqueue(&mut self, msg: Message) -> Result<(), Overflow> {
+        let n = len(&msg);
+        if self.out_bytes + n > CLIENT_QUEUE_BYTES && !self.out.is_empty() {
+            return Err(Overflow {
+                queued: self.out_bytes,
+            });
+        }
+        self.out_bytes += n;
+        self.out.push_back(msg);
+        Ok(())
+    }
+
+    /// Bytes waiting in the queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.out_bytes
+    }
+
+    /// Whether a write has made no progress for longer than [`CLIENT_WRITE_TIMEOUT`].
+    pub fn write_timed_out(&self, now: Instant) -> bool {
+        self.blocked_since
+            .is_some_and(|at| now.saturating_duration_since(at) > CLIENT_WRITE_TIMEOUT)
+    }
+
+    /// Writes what the socket takes, then reads. Safe to drop at any point (nothing is held
+    /// across a `Pending`): polled inside the driver's `select!` on every turn.
+    pub fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<ClientIo> {
+        if !self.out.is_empty() || self.unflushed {
+            let mut progressed = false;
+            while let Some(front) = self.out.front() {
+                match Pin::new(&mut self.ws).poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => return Poll::Ready(ClientIo::WriteFailed),
+                    Poll::Pending => break,
+                }
+                let n = len(front);
+                let Some(msg) = self.out.pop_front() else {
+                    break;
+                };
+                self.out_bytes -= n;
+                if Pin::new(&mut self.ws).start_send(msg).is_err() {
+                    return Poll::Ready(ClientIo::WriteFailed);
+                }
+                self.unflushed = true;
+                progressed = true;
+            }
+            if self.unflushed {
+                match Pin::new(&mut self.ws).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        self.unflushed = false;
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(ClientIo::WriteFailed),
+                    Poll::Pending => {}
+                }
+            }
+            if self.out.is_empty() && !self.unflushed {
+                self.blocked_since = None;
+            } else if progressed || self.blocked_since.is_none() {
+                self.blocked_since = Some(Instant::now());
+            }
+        }
+        Pin::new(&mut self.ws).poll_next(cx).map(ClientIo::Received)
+    }
+
+    /// Gives the socket back (to close it).
+    pub fn into_inner(self) -> WebSocket {
+        self.ws
+    }
+}
+
+/// [`ClientLink::poll_io`] on the link, if any; never ready without one.
+pub async fn next_io(link: &mut Option<ClientLink>) -> ClientIo {
+    match link {
+        Some(l) => std::future::poll_fn(|cx| l.poll_io(cx)).await,
+        None => std::future::pending().await,
+    }
+}
