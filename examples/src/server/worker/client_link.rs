@@ -101,9 +101,10 @@ impl ClientLink {
             .is_some_and(|at| now.saturating_duration_since(at) > CLIENT_WRITE_TIMEOUT)
     }
 
-    /// Writes what the socket takes, then reads. Safe to drop at any point (nothing is held
-    /// across a `Pending`): polled inside the driver's `select!` on every turn.
-    pub fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<ClientIo> {
+    /// Writes what the socket takes, then reads (when `read`). Safe to drop at any point
+    /// (nothing is held across a `Pending`): polled inside the driver's `select!` on every
+    /// turn.
+    pub fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<ClientIo> {
         if !self.out.is_empty() || self.unflushed {
             let mut progressed = false;
             while let Some(front) = self.out.front() {
@@ -139,6 +140,9 @@ impl ClientLink {
                 self.blocked_since = Some(Instant::now());
             }
         }
+        if !read {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.ws).poll_next(cx).map(ClientIo::Received)
     }
 
@@ -148,10 +152,11 @@ impl ClientLink {
     }
 }
 
-/// [`ClientLink::poll_io`] on the link, if any; never ready without one.
-pub async fn next_io(link: &mut Option<ClientLink>) -> ClientIo {
+/// [`ClientLink::poll_io`] on the link, if any; never ready without one. With `read`
+/// false only the queue is written: the candidate's messages wait in the socket.
+pub async fn next_io(link: &mut Option<ClientLink>, read: bool) -> ClientIo {
     match link {
-        Some(l) => std::future::poll_fn(|cx| l.poll_io(cx)).await,
+        Some(l) => std::future::poll_fn(|cx| l.poll_io(cx, read)).await,
         None => std::future::pending().await,
     }
 }

@@ -344,7 +344,9 @@ impl Driver {
                     .map(tokio::time::Instant::from_std),
             );
             let wake = tokio::select! {
-                io = client_link::next_io(&mut self.client) => Wake::Client(io),
+                // While the model connects the candidate's messages wait in the socket
+                // (typed answers before the interview starts would be dropped); writes go on.
+                io = client_link::next_io(&mut self.client, !self.model.is_connecting()) => Wake::Client(io),
                 sock = self.attach.recv() => Wake::Attach(sock),
                 step = self.model.next() => Wake::Model(step),
                 permit = self.persist_tx.reserve(), if !self.persist_backlog.is_empty() => {
@@ -668,6 +670,10 @@ impl Driver {
         let Some(link) = self.client.as_mut() else {
             return;
         };
+        if self.model.is_connecting() {
+            // Nothing is read meanwhile: silence is not the candidate's.
+            self.last_heard = now;
+        }
         if now.saturating_duration_since(self.last_heard) > CLIENT_SILENCE_LIMIT {
             if let Some(link) = self.client.take() {
                 tokio::spawn(close(link.into_inner(), 1001, "no answer to pings"));
