@@ -105,12 +105,24 @@ impl ClientLink {
     /// (nothing is held across a `Pending`): polled inside the driver's `select!` on every
     /// turn.
     pub fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<ClientIo> {
+        if let Poll::Ready(Err(())) = self.poll_write(cx) {
+            return Poll::Ready(ClientIo::WriteFailed);
+        }
+        if !read {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.ws).poll_next(cx).map(ClientIo::Received)
+    }
+
+    /// Writes what the socket takes: ready when the queue is empty and flushed, `Err` when
+    /// the socket failed.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
         if !self.out.is_empty() || self.unflushed {
             let mut progressed = false;
             while let Some(front) = self.out.front() {
                 match Pin::new(&mut self.ws).poll_ready(cx) {
                     Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(_)) => return Poll::Ready(ClientIo::WriteFailed),
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
                     Poll::Pending => break,
                 }
                 let n = len(front);
@@ -119,7 +131,7 @@ impl ClientLink {
                 };
                 self.out_bytes -= n;
                 if Pin::new(&mut self.ws).start_send(msg).is_err() {
-                    return Poll::Ready(ClientIo::WriteFailed);
+                    return Poll::Ready(Err(()));
                 }
                 self.unflushed = true;
                 progressed = true;
@@ -130,7 +142,7 @@ impl ClientLink {
                         self.unflushed = false;
                         progressed = true;
                     }
-                    Poll::Ready(Err(_)) => return Poll::Ready(ClientIo::WriteFailed),
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
                     Poll::Pending => {}
                 }
             }
@@ -140,10 +152,20 @@ impl ClientLink {
                 self.blocked_since = Some(Instant::now());
             }
         }
-        if !read {
-            return Poll::Pending;
+        if self.out.is_empty() && !self.unflushed {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
         }
-        Pin::new(&mut self.ws).poll_next(cx).map(ClientIo::Received)
+    }
+
+    /// Writes the whole queue (the last messages of an interview), for at most `wait`;
+    /// whether it all went out.
+    pub async fn flush_queue(&mut self, wait: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(wait, std::future::poll_fn(|cx| self.poll_write(cx))).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Gives the socket back (to close it).

@@ -787,7 +787,9 @@ impl Driver {
         if let Some(k) = lease {
             Box::pin(k.release()).await;
         }
-        if let Some(link) = client {
+        if let Some(mut link) = client {
+            // What the session said last (`SessionEnded`) goes out before the close.
+            link.flush_queue(FINAL_WRITE_TIMEOUT).await;
             let sock = link.into_inner();
             if lease_lost {
                 close(sock, 1012, "the interview moved to another worker").await;
