@@ -487,7 +487,7 @@ async fn a_model_that_never_completes_setup_meets_the_setup_deadline() {
     let i = api.wait_finished(&id).await;
     assert_eq!(i["status"], "ERROR", "{i}");
     assert!(
-        server.log_text().contains("reason=setup_timeout"),
+        server.log_text().contains("\"setup_timeout\""),
         "{}",
         server.log_text()
     );

@@ -789,7 +789,9 @@ impl Driver {
         }
         if let Some(mut link) = client {
             // What the session said last (`SessionEnded`) goes out before the close.
-            link.flush_queue(FINAL_WRITE_TIMEOUT).await;
+            if !link.flush_queue(FINAL_WRITE_TIMEOUT).await {
+                tracing::debug!(interview = %interview_id, queued = link.queued_bytes(), "last messages not all sent before the close");
+            }
             let sock = link.into_inner();
             if lease_lost {
                 close(sock, 1012, "the interview moved to another worker").await;
