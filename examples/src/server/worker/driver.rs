@@ -102,13 +102,26 @@ pub async fn refuse(mut ws: WebSocket, code: i32, message: &str, close_code: u16
     .await;
 }
 
-/// Closes `ws` with `code` and `reason`, giving up after [`FINAL_WRITE_TIMEOUT`].
+/// Closes `ws` with `code` and `reason` and waits for the client's close frame (the
+/// closing handshake), reading what it sent meanwhile: a socket closed with unread data
+/// is reset, and a reset can discard the last messages before the client reads them.
+/// Gives up after [`FINAL_WRITE_TIMEOUT`].
 async fn close(mut ws: WebSocket, code: u16, reason: &str) {
     let frame = Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),
     }));
-    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, ws.send(frame)).await;
+    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, async {
+        if ws.send(frame).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = ws.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn now_ms() -> u64 {
