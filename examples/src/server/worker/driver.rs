@@ -763,8 +763,15 @@ impl Driver {
         while let Ok(sock) = self.attach.try_recv() {
             tokio::spawn(refuse(*sock, 409, "the interview has ended", 1008));
         }
-        // The final `Close` for the model, then its own close.
+        // The final `Close` for the model; what the session said last (`SessionEnded`) goes
+        // to the candidate now, not after the persister (which may be retrying a web tier
+        // that is down).
         self.drive_outputs();
+        if let Some(link) = self.client.as_mut() {
+            if !link.flush_queue(FINAL_WRITE_TIMEOUT).await {
+                tracing::debug!(interview = %self.interview_id, queued = link.queued_bytes(), "last messages not all sent");
+            }
+        }
         self.model.finish(FINAL_WRITE_TIMEOUT).await;
         let interview_id = self.interview_id.clone();
         let backlog = std::mem::take(&mut self.persist_backlog);
@@ -800,11 +807,7 @@ impl Driver {
         if let Some(k) = lease {
             Box::pin(k.release()).await;
         }
-        if let Some(mut link) = client {
-            // What the session said last (`SessionEnded`) goes out before the close.
-            if !link.flush_queue(FINAL_WRITE_TIMEOUT).await {
-                tracing::debug!(interview = %interview_id, queued = link.queued_bytes(), "last messages not all sent before the close");
-            }
+        if let Some(link) = client {
             let sock = link.into_inner();
             if lease_lost {
                 close(sock, 1012, "the interview moved to another worker").await;
