@@ -48,7 +48,13 @@ impl Server {
         let port = free_port();
         let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
         let log = data.join(format!("server-{n}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
+        // `PREPPAL_SERVER_BIN` runs these tests against another build (an older one, to see
+        // them fail); by default the one built with them.
+        let bin = std::env::var_os("PREPPAL_SERVER_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_preppal")),
+            PathBuf::from,
+        );
+        let child = Command::new(bin)
             .args([
                 "serve",
                 "--addr",
