@@ -13,8 +13,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{Sink, Stream};
+use preppal_core::codec;
+use preppal_core::proto::{self, server_to_client_message::Message as ToClient};
 
 /// Most bytes of messages waiting for the candidate's socket: 1 MiB, about 20 s of the
 /// interviewer's 24 kHz PCM16LE audio (48 000 bytes a second). A client that reads keeps it
@@ -25,6 +27,10 @@ pub const CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
 /// taken as gone: 10 s. Checked on the driver's ping tick
 /// ([`super::driver::CLIENT_PING_INTERVAL`]), so it fires 10 to 15 s after the last progress.
 pub const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait for a write outside an interview (a refusal, the last close frame, the
+/// model's close): 2 s, so that a peer that does not read cannot hold a driver or a drain.
+pub const FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The queue is full: the candidate does not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -181,4 +187,50 @@ pub async fn next_io(link: &mut Option<ClientLink>, read: bool) -> ClientIo {
         Some(l) => std::future::poll_fn(|cx| l.poll_io(cx, read)).await,
         None => std::future::pending().await,
     }
+}
+
+pub(super) fn error_message(code: i32, message: &str) -> Message {
+    Message::Binary(codec::encode_server(&proto::ServerToClientMessage {
+        message: Some(ToClient::ErrorResponse(proto::ErrorResponse {
+            code,
+            message: message.to_owned(),
+        })),
+    }))
+}
+
+/// Sends an `ErrorResponse` with `code` and `message`, then closes with `close_code`; gives
+/// up after [`FINAL_WRITE_TIMEOUT`].
+pub async fn refuse(mut ws: WebSocket, code: i32, message: &str, close_code: u16) {
+    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, async {
+        let _ = ws.send(error_message(code, message)).await;
+        let _ = ws
+            .send(Message::Close(Some(CloseFrame {
+                code: close_code,
+                reason: message.into(),
+            })))
+            .await;
+    })
+    .await;
+}
+
+/// Closes `ws` with `code` and `reason` and waits for the client's close frame (the
+/// closing handshake), reading what it sent meanwhile: a socket closed with unread data
+/// is reset, and a reset can discard the last messages before the client reads them.
+/// Gives up after [`FINAL_WRITE_TIMEOUT`].
+pub(super) async fn close(mut ws: WebSocket, code: u16, reason: &str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, async {
+        if ws.send(frame).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = ws.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }

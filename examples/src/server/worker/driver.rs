@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use preppal_core::codec::{self, DecodeError};
 use preppal_core::proto::{
     self, model_status::State as ModelState, server_to_client_message::Message as ToClient,
@@ -49,8 +49,10 @@ use preppal_core::{
 use preppal_gemini::timer::DeadlineTimer;
 use tokio::sync::{mpsc, watch};
 
-use super::client_link::{self, ClientIo, ClientLink};
+use super::client_link::{self, close, error_message, ClientIo, ClientLink};
+pub use super::client_link::{refuse, FINAL_WRITE_TIMEOUT};
 use super::lease::{self, LeaseKeeper};
+use super::log_throttle::LogThrottle;
 use super::model_link::{self, ModelIo, ModelLink, ModelStep};
 use super::{persist, DriverLink, WorkerTier};
 use crate::server::limits::{AudioRate, FrameVerdict, TextRate};
@@ -70,90 +72,15 @@ pub const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(15);
 /// restart", RFC 6455 registry).
 pub const CLOSE_SERVER_SHUTDOWN: u16 = 1012;
 
-/// Longest wait for a write outside an interview (a refusal, the last close frame, the
-/// model's close): 2 s, so that a peer that does not read cannot hold a driver or a drain.
-pub const FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Refused client messages are logged at most once per this period, with a count of the
 /// ones not logged since (every refusal is counted in the metrics).
 pub const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(10);
-
-fn error_message(code: i32, message: &str) -> Message {
-    Message::Binary(codec::encode_server(&proto::ServerToClientMessage {
-        message: Some(ToClient::ErrorResponse(proto::ErrorResponse {
-            code,
-            message: message.to_owned(),
-        })),
-    }))
-}
-
-/// Sends an `ErrorResponse` with `code` and `message`, then closes with `close_code`; gives
-/// up after [`FINAL_WRITE_TIMEOUT`].
-pub async fn refuse(mut ws: WebSocket, code: i32, message: &str, close_code: u16) {
-    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, async {
-        let _ = ws.send(error_message(code, message)).await;
-        let _ = ws
-            .send(Message::Close(Some(CloseFrame {
-                code: close_code,
-                reason: message.into(),
-            })))
-            .await;
-    })
-    .await;
-}
-
-/// Closes `ws` with `code` and `reason` and waits for the client's close frame (the
-/// closing handshake), reading what it sent meanwhile: a socket closed with unread data
-/// is reset, and a reset can discard the last messages before the client reads them.
-/// Gives up after [`FINAL_WRITE_TIMEOUT`].
-async fn close(mut ws: WebSocket, code: u16, reason: &str) {
-    let frame = Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
-    let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, async {
-        if ws.send(frame).await.is_err() {
-            return;
-        }
-        while let Some(Ok(m)) = ws.recv().await {
-            if matches!(m, Message::Close(_)) {
-                break;
-            }
-        }
-    })
-    .await;
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-/// Logs the first of a run of like events, then at most one line per period with the
-/// number not logged since.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogThrottle {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl LogThrottle {
-    /// Counts one event at `now`; `Some(n)` when it should be logged, with `n` the events
-    /// not logged since the last line.
-    pub fn hit(&mut self, now: Instant, period: Duration) -> Option<u64> {
-        match self.last {
-            Some(at) if now.saturating_duration_since(at) < period => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
 }
 
 /// Runs the interview of `ctx` until it ends: with `first` as the candidate's socket (none
@@ -832,23 +759,5 @@ fn log_event(interview_id: &str, event: &SessionEvent) {
             tracing::info!(interview = %interview_id, reason = reason.as_str(), %status, "interview ended");
         }
         other => tracing::debug!(interview = %interview_id, event = ?other, "session event"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_are_logged_first_then_once_a_period_with_a_count() {
-        let mut t = LogThrottle::default();
-        let t0 = Instant::now();
-        let period = Duration::from_secs(10);
-        assert_eq!(t.hit(t0, period), Some(0));
-        let logged = (1..20_000)
-            .filter(|i| t.hit(t0 + Duration::from_micros(*i), period).is_some())
-            .count();
-        assert_eq!(logged, 0, "20 000 refusals in 20 ms: one line");
-        assert_eq!(t.hit(t0 + period, period), Some(19_999));
     }
 }

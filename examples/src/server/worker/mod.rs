@@ -19,6 +19,7 @@ pub mod backend;
 pub mod client_link;
 pub mod driver;
 pub mod lease;
+pub mod log_throttle;
 pub mod model_link;
 pub mod persist;
 
