@@ -90,6 +90,8 @@ impl PlaybackReport {
 /// [`DecodeError::TooLarge`] above [`MAX_CLIENT_MESSAGE_BYTES`], [`DecodeError::Malformed`]
 /// for bad protobuf, [`DecodeError::Empty`] when no case is set,
 /// [`DecodeError::OddAudioLength`] and [`DecodeError::TextTooLong`] for bad payloads.
+/// A typed answer's NUL characters are replaced by U+FFFD
+/// ([`crate::session::text_limits::store_safe`]), so that every store can keep it.
 pub fn decode_client(buf: Bytes) -> Result<ClientMessage, DecodeError> {
     check_len(buf.len(), MAX_CLIENT_MESSAGE_BYTES)?;
     let msg = ClientToServerMessage::decode(buf)?;
@@ -104,7 +106,11 @@ pub fn decode_client(buf: Bytes) -> Result<ClientMessage, DecodeError> {
             if t.text.len() > MAX_TEXT_INPUT_BYTES {
                 return Err(DecodeError::TextTooLong(t.text.len()));
             }
-            Ok(ClientMessage::Text(t.text))
+            // NUL is the one character no store keeps (PostgreSQL refuses it in text):
+            // replaced here, at the edge, so the answer is never lost when it is stored.
+            Ok(ClientMessage::Text(
+                crate::session::text_limits::store_safe(t.text),
+            ))
         }
         client_to_server_message::Message::EndRequest(_) => Ok(ClientMessage::End),
         client_to_server_message::Message::PlaybackReport(r) => Ok(ClientMessage::Playback(
@@ -249,6 +255,15 @@ mod tests {
             )),
         });
         assert_eq!(decode_client(wrong_dir), Err(DecodeError::Empty));
+    }
+
+    #[test]
+    fn nul_in_a_typed_answer_is_replaced_at_decode_time() {
+        let m = ClientMessage::Text("I led\0 it".into());
+        assert_eq!(
+            decode_client(encode_client(&m)),
+            Ok(ClientMessage::Text("I led\u{FFFD} it".into()))
+        );
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub struct SessionConfig {
     /// audio: for models that ignore `audioStreamEnd` and need it to end the turn
     /// (gemini-live-protocol notes §10.2; the model table says which). Default zero: off.
     pub trailing_silence: Duration,
+    /// Largest text of one turn, in bytes of UTF-8; default 16 KiB
+    /// ([`text_limits::DEFAULT_MAX_TURN_TEXT_BYTES`]). See [`text_limits`].
+    pub max_turn_text_bytes: usize,
+    /// Largest text of the whole transcript, in bytes of UTF-8; default 1 MiB
+    /// ([`text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES`]). See [`text_limits`].
+    pub max_transcript_bytes: usize,
 }
 
 impl SessionConfig {
@@ -141,6 +147,8 @@ impl SessionConfig {
             cut_generation_silence: model_turns::DEFAULT_CUT_GENERATION_SILENCE,
             no_output_timeout: model_turns::DEFAULT_NO_OUTPUT_TIMEOUT,
             trailing_silence: Duration::ZERO,
+            max_turn_text_bytes: text_limits::DEFAULT_MAX_TURN_TEXT_BYTES,
+            max_transcript_bytes: text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES,
         }
     }
 
@@ -335,6 +343,10 @@ pub enum SessionError {
     /// as such: late messages after the end are normal and can be dropped.
     #[error("the interview has ended")]
     Ended,
+    /// A typed answer was refused because it would break a size limit; the candidate was
+    /// sent an `ErrorResponse` (413) saying which.
+    #[error(transparent)]
+    TextLimit(#[from] TextLimit),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,6 +414,8 @@ pub struct InterviewSession {
     answer_timeline: answer_timeline::AnswerTimeline,
     /// Interviewer turns cut by a barge-in, with what was heard of them.
     interviewer_cuts: Vec<InterviewerCut>,
+    /// Bytes of text counted against the size limits.
+    text_limits: text_limits::TextCount,
 }
 
 /// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
@@ -462,6 +476,7 @@ impl InterviewSession {
             playback: playback::PlaybackClock::default(),
             answer_timeline: answer_timeline::AnswerTimeline::default(),
             interviewer_cuts: Vec::new(),
+            text_limits: text_limits::TextCount::default(),
         }
     }
 
@@ -484,6 +499,7 @@ impl InterviewSession {
         let mut s = Self::new(interview_id, config, now);
         s.timers = [None; 5];
         s.timers[Timer::Grace as usize] = Some(now + s.config.reconnect_grace);
+        s.text_limits.total = entries.iter().map(|e| e.text.len()).sum();
         s.transcript = Transcript::with_entries(entries);
         s.resumed_elapsed = Some(elapsed);
         s.client_attached = false;
@@ -621,6 +637,10 @@ impl InterviewSession {
                         _ => "",
                     };
                     let fragment = format!("{sep}{text}");
+                    if let Err(limit) = self.admit_text(Speaker::User, fragment.len()) {
+                        self.refuse_text(limit);
+                        return Err(limit.into());
+                    }
                     self.transcript.append(Speaker::User, &fragment, at);
                     self.push_transcript_update(Speaker::User, fragment, false, false);
                     self.to_model.push_back(ModelCommand::Text(text.to_owned()));
@@ -668,25 +688,29 @@ impl InterviewSession {
             ModelEvent::OutputTranscription(fragment) if !self.turns.dropping() => {
                 self.turns.model_output();
                 self.model_output_started();
+                let fragment = text_limits::store_safe(fragment);
                 self.transcript.mark_activity(Speaker::Ai, at);
                 let so_far = self.transcript.open_text(Speaker::Ai).unwrap_or_default();
                 let text = self.turns.output_text(so_far, &fragment);
                 if !text.is_empty() {
+                    if self.admit_text(Speaker::Ai, text.len()).is_err() {
+                        self.drop_model_text(text.len());
+                        return Ok(());
+                    }
                     self.transcript.append(Speaker::Ai, &text, at);
                     let len = self.transcript.open_text(Speaker::Ai).map_or(0, str::len);
                     self.playback.fragment(len);
                     self.push_transcript_update(Speaker::Ai, text, false, false);
                 }
             }
-            ModelEvent::InputTranscription(fragment) => match self.turns.amendable() {
-                Some(sequence) if !self.transcript.is_open(Speaker::User) => {
-                    self.amend_candidate_entry(sequence, fragment);
+            ModelEvent::InputTranscription(fragment) => {
+                let fragment = text_limits::store_safe(fragment);
+                if self.admit_text(Speaker::User, fragment.len()).is_err() {
+                    self.drop_model_text(fragment.len());
+                    return Ok(());
                 }
-                _ => {
-                    self.transcript.append(Speaker::User, &fragment, at);
-                    self.push_transcript_update(Speaker::User, fragment, false, false);
-                }
-            },
+                self.candidate_transcription(fragment, at);
+            }
             ModelEvent::Interrupted => {
                 if self.transcript.is_open(Speaker::User) {
                     self.answer_tally.barged_in = true;
@@ -1129,3 +1153,6 @@ pub use playback::InterviewerCut;
 mod clock_tests;
 #[cfg(test)]
 mod tests;
+
+pub mod text_limits;
+pub use text_limits::TextLimit;

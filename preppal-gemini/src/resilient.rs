@@ -134,11 +134,22 @@ async fn connect_with_backoff(
     config: &LiveConfig,
     policy: &ReconnectPolicy,
 ) -> Result<LiveSession, LiveError> {
+    connect_with_backoff_observed(config, policy, &mut |_: &LiveError, _: Duration| {}).await
+}
+
+/// As [`connect_with_backoff`], calling `on_retry` with the failure and the delay before
+/// each further attempt.
+async fn connect_with_backoff_observed(
+    config: &LiveConfig,
+    policy: &ReconnectPolicy,
+    on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
+) -> Result<LiveSession, LiveError> {
     (|| async { LiveSession::connect(config).await })
         .retry(policy.backoff())
         .when(LiveError::is_retryable)
         .notify(|e, delay| {
             tracing::warn!(error = %e, ?delay, "Gemini Live connection failed; trying again");
+            on_retry(e, delay);
         })
         .await
 }
@@ -224,8 +235,22 @@ impl ResilientSession {
     /// is not retryable (bad key, quota, 1007/1008), after `policy.max_retries` retries
     /// otherwise.
     pub async fn connect(config: LiveConfig, policy: ReconnectPolicy) -> Result<Self, LiveError> {
+        Self::connect_observed(config, policy, &mut |_: &LiveError, _: Duration| {}).await
+    }
+
+    /// As [`ResilientSession::connect`], calling `on_retry` with the failure and the backoff
+    /// delay before each retry of the first connection, so that a caller can tell its user
+    /// that the model is still being connected.
+    ///
+    /// # Errors
+    /// As [`ResilientSession::connect`].
+    pub async fn connect_observed(
+        config: LiveConfig,
+        policy: ReconnectPolicy,
+        on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
+    ) -> Result<Self, LiveError> {
         let config = config.with_session_resumption(true);
-        let live = connect_with_backoff(&config, &policy).await?;
+        let live = connect_with_backoff_observed(&config, &policy, on_retry).await?;
         Ok(Self {
             config,
             policy,
@@ -280,7 +305,21 @@ impl ResilientSession {
         policy: ReconnectPolicy,
         entries: &[TranscriptEntry],
     ) -> Result<Self, LiveError> {
-        let mut session = Self::connect(config, policy).await?;
+        Self::connect_seeded_observed(config, policy, entries, &mut |_: &LiveError, _| {}).await
+    }
+
+    /// As [`ResilientSession::connect_seeded`], calling `on_retry` before each retry of the
+    /// first connection (see [`ResilientSession::connect_observed`]).
+    ///
+    /// # Errors
+    /// As [`ResilientSession::connect_seeded`].
+    pub async fn connect_seeded_observed(
+        config: LiveConfig,
+        policy: ReconnectPolicy,
+        entries: &[TranscriptEntry],
+        on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
+    ) -> Result<Self, LiveError> {
+        let mut session = Self::connect_observed(config, policy, on_retry).await?;
         session.set_history(entries);
         if session.history.is_empty() {
             return Ok(session);

@@ -1090,6 +1090,10 @@ fn on_server_message(msg: ServerMessage, player: &mut Player, now: Instant) -> O
             );
             Some(LiveEvent::Started)
         }
+        ServerMessage::ModelStatus(m) => {
+            info!(attempt = m.attempt, "{}", m.message);
+            None
+        }
         ServerMessage::AudioResponse(a) => {
             // This client does not play audio; it keeps the books a player would.
             player.audio(now, a.audio_content.len());

@@ -6,6 +6,9 @@
 //! | live interviews per user | 2 at once | `--max-live-per-user` / `PREPPAL_MAX_LIVE_PER_USER` | interview WebSocket, 429 before the upgrade |
 //! | live interviews per process | 500 at once | `--max-live-interviews` / `PREPPAL_MAX_LIVE_INTERVIEWS` | interview WebSocket, 503 before the upgrade |
 //! | audio frames per connection | 100 a second, bursts of 2 000 | `--audio-frames-per-second`, `--audio-frame-burst` / `PREPPAL_AUDIO_FRAMES_PER_SECOND`, `PREPPAL_AUDIO_FRAME_BURST` | driver: excess frames dropped, one `ErrorResponse` 429 |
+//! | typed answers per connection | 1 a second, bursts of 10 | `--text-messages-per-second`, `--text-message-burst` / `PREPPAL_TEXT_MESSAGES_PER_SECOND`, `PREPPAL_TEXT_MESSAGE_BURST` | driver: excess answers dropped, one `ErrorResponse` 429 per run of drops |
+//! | text of one turn | 16 KiB | `--max-turn-text-bytes` / `PREPPAL_MAX_TURN_TEXT_BYTES` | session: typed answer refused with `ErrorResponse` 413, model text left out |
+//! | text of one transcript | 1 MiB | `--max-transcript-bytes` / `PREPPAL_MAX_TRANSCRIPT_BYTES` | session: as for one turn |
 //!
 //! Fixed limits live beside the data they guard: the WebSocket message size
 //! ([`preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES`], 64 KiB), the JSON request body
@@ -31,6 +34,10 @@ pub const DEFAULT_MAX_LIVE_INTERVIEWS: u32 = 500;
 pub const DEFAULT_AUDIO_FRAMES_PER_SECOND: u32 = 100;
 /// Default of `--audio-frame-burst`.
 pub const DEFAULT_AUDIO_FRAME_BURST: u32 = 2_000;
+/// Default of `--text-messages-per-second`.
+pub const DEFAULT_TEXT_MESSAGES_PER_SECOND: u32 = 1;
+/// Default of `--text-message-burst`.
+pub const DEFAULT_TEXT_MESSAGE_BURST: u32 = 10;
 /// Users tracked by the creation limiter before idle entries are pruned.
 const MAX_TRACKED_USERS: usize = 10_000;
 
@@ -52,6 +59,20 @@ pub struct LimitArgs {
     /// Audio frames one connection may send in a burst above the sustained rate.
     #[arg(long, env = "PREPPAL_AUDIO_FRAME_BURST", default_value_t = DEFAULT_AUDIO_FRAME_BURST)]
     pub audio_frame_burst: u32,
+    /// Sustained typed answers per second accepted on one interview connection (each one
+    /// is a model turn).
+    #[arg(long, env = "PREPPAL_TEXT_MESSAGES_PER_SECOND", default_value_t = DEFAULT_TEXT_MESSAGES_PER_SECOND)]
+    pub text_messages_per_second: u32,
+    /// Typed answers one connection may send in a burst above the sustained rate.
+    #[arg(long, env = "PREPPAL_TEXT_MESSAGE_BURST", default_value_t = DEFAULT_TEXT_MESSAGE_BURST)]
+    pub text_message_burst: u32,
+    /// Largest text of one transcript turn, in bytes; a typed answer past it is refused (413).
+    #[arg(long, env = "PREPPAL_MAX_TURN_TEXT_BYTES", default_value_t = preppal_core::session::text_limits::DEFAULT_MAX_TURN_TEXT_BYTES)]
+    pub max_turn_text_bytes: usize,
+    /// Largest text of one interview's transcript, in bytes; a typed answer past it is
+    /// refused (413).
+    #[arg(long, env = "PREPPAL_MAX_TRANSCRIPT_BYTES", default_value_t = preppal_core::session::text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES)]
+    pub max_transcript_bytes: usize,
 }
 
 impl Default for LimitArgs {
@@ -62,6 +83,10 @@ impl Default for LimitArgs {
             max_live_interviews: DEFAULT_MAX_LIVE_INTERVIEWS,
             audio_frames_per_second: DEFAULT_AUDIO_FRAMES_PER_SECOND,
             audio_frame_burst: DEFAULT_AUDIO_FRAME_BURST,
+            text_messages_per_second: DEFAULT_TEXT_MESSAGES_PER_SECOND,
+            text_message_burst: DEFAULT_TEXT_MESSAGE_BURST,
+            max_turn_text_bytes: preppal_core::session::text_limits::DEFAULT_MAX_TURN_TEXT_BYTES,
+            max_transcript_bytes: preppal_core::session::text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES,
         }
     }
 }
@@ -93,6 +118,14 @@ pub enum LimitError {
     AudioRate {
         /// The sustained limit, frames per second.
         per_second: u32,
+    },
+    /// The connection sends typed answers faster than allowed; excess answers are dropped.
+    #[error("typed answers arrive faster than {per_second} a second (after a burst of {burst}); the last ones were not sent, wait a moment and send them again")]
+    TextRate {
+        /// The sustained limit, answers per second.
+        per_second: u32,
+        /// The burst allowed above it.
+        burst: u32,
     },
 }
 
@@ -319,6 +352,55 @@ impl AudioRate {
     }
 }
 
+/// Per-connection rate state of typed answers: a bucket of `--text-message-burst`
+/// refilled at `--text-messages-per-second`. The client is told once per run of dropped
+/// answers (the first drop after an accepted one), not once per drop.
+#[derive(Debug, Clone, Copy)]
+pub struct TextRate {
+    bucket: TokenBucket,
+    per_second: u32,
+    burst: u32,
+    told: bool,
+    dropped: u64,
+}
+
+impl TextRate {
+    /// The typed-answer rate state of a new connection under `limits`.
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        let a = limits.args;
+        Self {
+            bucket: TokenBucket::new(a.text_message_burst, a.text_messages_per_second, now),
+            per_second: a.text_messages_per_second,
+            burst: a.text_message_burst,
+            told: false,
+            dropped: 0,
+        }
+    }
+
+    /// Judges one typed answer arriving at `now`; O(1), no allocation.
+    pub fn message(&mut self, now: Instant) -> FrameVerdict {
+        if self.bucket.try_take(now) {
+            self.told = false;
+            return FrameVerdict::Accept;
+        }
+        self.dropped += 1;
+        if self.told {
+            FrameVerdict::Drop
+        } else {
+            self.told = true;
+            FrameVerdict::DropAndTell(LimitError::TextRate {
+                per_second: self.per_second,
+                burst: self.burst,
+            })
+        }
+    }
+
+    /// Answers dropped on this connection so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,5 +493,28 @@ mod tests {
             a.frame(t0 + Duration::from_millis(20)),
             FrameVerdict::Accept
         );
+    }
+
+    #[test]
+    fn typed_answers_past_the_burst_are_dropped_and_told_once_per_run() {
+        let l = Limits::default();
+        let t0 = Instant::now();
+        let mut r = TextRate::new(&l, t0);
+        let first: Vec<_> = (0..30).map(|_| r.message(t0)).collect();
+        assert!(first[..10].iter().all(|v| *v == FrameVerdict::Accept));
+        assert!(matches!(
+            first[10],
+            FrameVerdict::DropAndTell(LimitError::TextRate {
+                per_second: 1,
+                burst: 10
+            })
+        ));
+        assert!(first[11..].iter().all(|v| *v == FrameVerdict::Drop));
+        assert_eq!(r.dropped(), 20);
+        // A second later one more is accepted; the next run of drops is told once again.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(r.message(t1), FrameVerdict::Accept);
+        assert!(matches!(r.message(t1), FrameVerdict::DropAndTell(_)));
+        assert_eq!(r.message(t1), FrameVerdict::Drop);
     }
 }

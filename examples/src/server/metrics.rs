@@ -59,6 +59,14 @@ pub enum ErrorKind {
     context_unavailable,
     /// The persister did not finish in time, or stopped early.
     persist,
+    /// Typed answers were dropped by the rate limit.
+    text_rate_limited,
+    /// The candidate's socket stopped taking data (queue full or write timed out).
+    client_write_stalled,
+    /// The model's socket stopped taking data (write timed out).
+    model_write_timeout,
+    /// Candidate audio was dropped because the model's queue was full.
+    model_queue_full,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -51,6 +51,12 @@ impl WorkerApiError {
             ErrorKind::NotFound => Self::new(404, "interview not found"),
             ErrorKind::Conflict => Self::new(409, "conflicts with the interview's current state"),
             ErrorKind::Unavailable => Self::new(503, "store unavailable"),
+            // Retrying cannot help (a NUL character, an out-of-range number): a 4xx, which
+            // the worker never retries, not a 500, which it retries for a minute.
+            ErrorKind::InvalidInput => {
+                tracing::warn!(error = %e, "worker API input the store cannot keep");
+                Self::new(400, "input the store cannot keep")
+            }
             _ => {
                 tracing::error!(error = %e, "store error in worker API");
                 Self::new(500, "internal error")

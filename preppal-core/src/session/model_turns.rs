@@ -230,6 +230,21 @@ impl super::InterviewSession {
         self.finish_turn(Speaker::Ai, turn_complete);
     }
 
+    /// A candidate transcription fragment arriving at `at` ms: it completes the candidate
+    /// entry still amendable (its transcription arrived after the interviewer's reply
+    /// began), else extends the candidate's open turn.
+    pub(super) fn candidate_transcription(&mut self, fragment: String, at: u64) {
+        match self.turns.amendable() {
+            Some(sequence) if !self.transcript.is_open(Speaker::User) => {
+                self.amend_candidate_entry(sequence, fragment);
+            }
+            _ => {
+                self.transcript.append(Speaker::User, &fragment, at);
+                self.push_transcript_update(Speaker::User, fragment, false, false);
+            }
+        }
+    }
+
     /// A late candidate transcription fragment: appended to the finished entry `sequence`,
     /// which is stored again under its sequence (the store extends it in place) and sent to
     /// the client as a `TranscriptUpdate` carrying that sequence.

@@ -16,8 +16,11 @@
 //! interview with what was kept and closes the candidate's socket with 1012.
 
 pub mod backend;
+pub mod client_link;
 pub mod driver;
 pub mod lease;
+pub mod log_throttle;
+pub mod model_link;
 pub mod persist;
 
 use std::collections::HashMap;
@@ -77,7 +80,21 @@ impl ModelConnector {
     /// # Errors
     /// [`LiveError`] from the client when the first connection cannot be made.
     pub async fn connect(&self, ctx: &GetContextResponse) -> Result<ResilientSession, LiveError> {
-        ResilientSession::connect(self.config(ctx), ReconnectPolicy::default()).await
+        self.connect_observed(ctx, &mut |_: &LiveError, _| {}).await
+    }
+
+    /// As [`ModelConnector::connect`], calling `on_retry` with the failure and the backoff
+    /// delay before each retry.
+    ///
+    /// # Errors
+    /// As [`ModelConnector::connect`].
+    pub async fn connect_observed(
+        &self,
+        ctx: &GetContextResponse,
+        on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
+    ) -> Result<ResilientSession, LiveError> {
+        ResilientSession::connect_observed(self.config(ctx), ReconnectPolicy::default(), on_retry)
+            .await
     }
 
     /// Connects for an interview already under way (taken over from a worker that died, or
@@ -93,19 +110,41 @@ impl ModelConnector {
         ctx: &GetContextResponse,
         entries: &[TranscriptEntry],
     ) -> Result<ResilientSession, LiveError> {
+        self.connect_seeded_observed(ctx, entries, &mut |_: &LiveError, _| {})
+            .await
+    }
+
+    /// As [`ModelConnector::connect_seeded`], calling `on_retry` with the failure and the
+    /// backoff delay before each retry.
+    ///
+    /// # Errors
+    /// As [`ModelConnector::connect`].
+    pub async fn connect_seeded_observed(
+        &self,
+        ctx: &GetContextResponse,
+        entries: &[TranscriptEntry],
+        on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
+    ) -> Result<ResilientSession, LiveError> {
         if !ctx.resumption_handle.is_empty() {
             let config = self
                 .config(ctx)
                 .with_resumption_handle(Some(ctx.resumption_handle.clone()));
-            match ResilientSession::connect(config, ReconnectPolicy::default()).await {
+            match ResilientSession::connect_observed(config, ReconnectPolicy::default(), on_retry)
+                .await
+            {
                 Ok(live) => return Ok(live),
                 Err(e) => {
                     tracing::warn!(interview = %ctx.interview_id, error = %e, "resuming the model session with the stored handle failed; connecting afresh");
                 }
             }
         }
-        ResilientSession::connect_seeded(self.config(ctx), ReconnectPolicy::default(), entries)
-            .await
+        ResilientSession::connect_seeded_observed(
+            self.config(ctx),
+            ReconnectPolicy::default(),
+            entries,
+            on_retry,
+        )
+        .await
     }
 
     fn config(&self, ctx: &GetContextResponse) -> LiveConfig {
