@@ -100,7 +100,10 @@ fn the_fixture_paths_in_the_readme_exist() {
         "the README names no fixture WAV: {paths:?}"
     );
     for path in paths {
-        assert!(root.join(path).is_file(), "README names {path}, which is not a file");
+        assert!(
+            root.join(path).is_file(),
+            "README names {path}, which is not a file"
+        );
     }
 }
 
