@@ -9,10 +9,10 @@ use preppal_core::{Feedback, FeedbackSource, InterviewStatus, Speaker, Transcrip
 use preppal_examples::cli::audio::{frames, load_wav_16k_mono, AudioError};
 use preppal_examples::cli::report::InterviewReport;
 
-/// The shared fixtures sit beside the checkout: `../shared/fixtures/audio`.
+/// The repository's fixtures: `fixtures/audio` at the workspace root.
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/audio")
+        .join("../fixtures/audio")
         .join(name)
 }
 

@@ -14,7 +14,7 @@ use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig,
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../fixtures")
         .join(rel)
 }
 

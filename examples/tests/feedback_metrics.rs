@@ -34,7 +34,7 @@ struct InterviewCli {
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../fixtures")
         .join(rel)
 }
 

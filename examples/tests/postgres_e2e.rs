@@ -16,7 +16,7 @@ use preppal_store::testing::PgTestDatabase;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../fixtures")
         .join(rel)
 }
 

@@ -5,8 +5,9 @@
 //! stored transcript is what the simulator said (its script) and heard (the answers), each
 //! entry once, in order. The recovery time is printed, not asserted.
 //!
-//! Restarts the whole PostgreSQL cluster, so this binary holds one test only. Needs root
-//! (for `pg_ctlcluster`) and the PostgreSQL server at `PREPPAL_TEST_POSTGRES_URL` (default
+//! Restarts the whole PostgreSQL cluster, so this binary holds one test only. Needs the
+//! command that restarts it in `PREPPAL_TEST_POSTGRES_RESTART` (`.ci/setup` sets it), or
+//! root (for `pg_ctlcluster`), and the PostgreSQL server at `PREPPAL_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); the test makes its own database and drops
 //! it after.
 
@@ -29,7 +30,7 @@ const ANSWERS: [&str; 1] = ["I rewrote the tracking fan-out service in Rust."];
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../fixtures")
         .join(rel)
 }
 
@@ -84,9 +85,27 @@ fn wait_ready(limit: Duration) -> bool {
     false
 }
 
-/// Restarts the local PostgreSQL cluster (the first version under /etc/postgresql, cluster
-/// `main`) and waits until it accepts connections again.
+/// Restarts the PostgreSQL cluster the tests use and waits until it accepts connections
+/// again: the command in `PREPPAL_TEST_POSTGRES_RESTART` when set (`.ci/setup` sets it for
+/// the cluster it started), else the local system cluster (the first version under
+/// /etc/postgresql, cluster `main`).
 fn restart_postgres() {
+    if let Some(command) = std::env::var("PREPPAL_TEST_POSTGRES_RESTART")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+    {
+        let out = Command::new("sh")
+            .args(["-c", &command])
+            .output()
+            .expect("sh is installed");
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(wait_ready(Duration::from_secs(30)), "PostgreSQL came back");
+        return;
+    }
     let version = std::fs::read_dir("/etc/postgresql")
         .expect("PostgreSQL is installed from Debian's packages")
         .filter_map(Result::ok)

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// The fixture job description, resume and WAVs (where the other end-to-end tests find them).
 fn shared_fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../fixtures")
         .join(rel)
 }
 

@@ -12,17 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The shared fixtures sit beside the checkout (`../shared/fixtures`), or beside the
-/// folder holding it when the checkout is one of several side by side.
+/// A file of the repository's `fixtures/` folder.
 fn fixture(rel: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let beside = manifest.join("../../shared/fixtures");
-    let root = if beside.exists() {
-        beside
-    } else {
-        manifest.join("../../../shared/fixtures")
-    };
-    root.join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
 }
 
 /// A `preppal serve` process on a free loopback port, killed when dropped; its log is

@@ -23,9 +23,18 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
-const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
-const INTRO_WAV: &[u8] = include_bytes!("fixtures/intro.wav");
+const JD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.jd.txt"
+));
+const RESUME: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.resume.txt"
+));
+const INTRO_WAV: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/audio/intro.wav"
+));
 
 /// Generous bound so a broken simulator fails the test instead of hanging it.
 const LIMIT: Duration = Duration::from_secs(60);

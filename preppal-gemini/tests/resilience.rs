@@ -21,8 +21,14 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
-const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
+const JD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.jd.txt"
+));
+const RESUME: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.resume.txt"
+));
 const QUESTIONS: usize = 4;
 /// Generous bound so a broken simulator fails the test instead of hanging it.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -744,7 +750,10 @@ async fn audio_during_a_switch_is_buffered_bounded_and_sent_after_setup_complete
 
 /// 16 kHz mono PCM16LE speech: the intro answer fixture.
 fn intro_pcm() -> Vec<u8> {
-    let wav = include_bytes!("fixtures/intro.wav");
+    let wav = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/audio/intro.wav"
+    ));
     let reader = hound::WavReader::new(std::io::Cursor::new(&wav[..])).unwrap();
     reader
         .into_samples::<i16>()

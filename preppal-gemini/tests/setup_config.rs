@@ -25,9 +25,18 @@ use preppal_gemini::{
 };
 use serde_json::json;
 
-const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
-const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
-const INTRO_WAV: &[u8] = include_bytes!("fixtures/intro.wav");
+const JD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.jd.txt"
+));
+const RESUME: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.resume.txt"
+));
+const INTRO_WAV: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/audio/intro.wav"
+));
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn instruction() -> String {

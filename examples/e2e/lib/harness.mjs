@@ -15,8 +15,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const e2eDir = path.resolve(here, '..');
 export const rootDir = path.resolve(e2eDir, '..', '..');
 export const artifactsDir = path.join(e2eDir, 'artifacts');
-/** The read-only fixtures (job descriptions, resumes, WAVs); PREPPAL_FIXTURES overrides. */
-export const fixturesDir = process.env.PREPPAL_FIXTURES || path.resolve(rootDir, '..', 'shared', 'fixtures');
+/** The repository's fixtures/ (job descriptions, resumes, WAVs); PREPPAL_FIXTURES overrides. */
+export const fixturesDir = process.env.PREPPAL_FIXTURES || path.join(rootDir, 'fixtures');
 const binary = process.env.PREPPAL_BIN || path.join(rootDir, 'target', 'debug', 'preppal');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 

@@ -15,7 +15,7 @@ import { fixturesDir, launchBrowser, micWav, screenshot, seriousViolations, serv
 import { ServerToClientMessageSchema, fromBinary } from '../../assets/proto.js';
 
 const TRANSCRIPTS_FLAG = '--simulator-transcripts';
-const answersTsv = path.join(fixturesDir, 'audio', 'answers.tsv');
+const answersTxt = path.join(fixturesDir, 'audio', 'answers.txt');
 const transcribes = serveHasFlag(TRANSCRIPTS_FLAG);
 
 let server;
@@ -27,7 +27,7 @@ const dialogs = [];
 const frames = [];
 
 before(async () => {
-  server = await startServer({}, transcribes ? [TRANSCRIPTS_FLAG, answersTsv] : []);
+  server = await startServer({}, transcribes ? [TRANSCRIPTS_FLAG, answersTxt] : []);
   browser = await launchBrowser(micWav([['silence', 60], ['speech', 3]]), { width: 1280, height: 900 });
   page = browser.context.pages()[0] || (await browser.context.newPage());
   page.setDefaultTimeout(30000);

@@ -114,8 +114,20 @@ pub async fn hold_interview(args: &InterviewArgs) -> anyhow::Result<InterviewRep
 }
 
 async fn interview(args: &InterviewArgs, deadline: Instant) -> anyhow::Result<InterviewReport> {
-    let job_description = read_text(&args.job, "job description")?;
-    let resume = read_text(&args.resume, "resume")?;
+    let job_description = match &args.job {
+        Some(path) => read_text(path, "job description")?,
+        None => {
+            info!("no --job: the bundled sample job description (senior backend engineer)");
+            super::SAMPLE_JOB_DESCRIPTION.to_owned()
+        }
+    };
+    let resume = match &args.resume {
+        Some(path) => read_text(path, "resume")?,
+        None => {
+            info!("no --resume: the bundled sample resume (backend engineer)");
+            super::SAMPLE_RESUME.to_owned()
+        }
+    };
     let answers = load_answers(args).await?;
     info!(answers = answers.len(), "answers loaded");
 

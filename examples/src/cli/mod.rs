@@ -13,6 +13,7 @@
 //! ```text
 //! preppal interview --job backend-engineer.jd.txt --resume backend-engineer.resume.txt \
 //!     --audio intro.wav --audio incident.wav --answers more-answers.txt --speed 2 --json
+//! preppal interview --answers answers.txt   # the bundled sample job description and resume
 //! preppal export 6f1c… --format markdown --data-dir preppal-data
 //! ```
 
@@ -30,6 +31,21 @@ mod report_plan;
 pub use export::{export_report, run_export};
 pub use interview::{hold_interview, run_interview};
 
+/// The sample job description `preppal interview` uses without `--job`: the repository's
+/// `fixtures/interviews/backend-engineer.jd.txt`, compiled in so that the client works
+/// from any directory (UTF-8 text).
+pub const SAMPLE_JOB_DESCRIPTION: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.jd.txt"
+));
+
+/// The sample resume `preppal interview` uses without `--resume`: the repository's
+/// `fixtures/interviews/backend-engineer.resume.txt`, compiled in (UTF-8 text).
+pub const SAMPLE_RESUME: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.resume.txt"
+));
+
 /// Arguments of `preppal interview`: run one mock interview against a server.
 #[derive(clap::Args, Debug, Clone)]
 pub struct InterviewArgs {
@@ -37,13 +53,15 @@ pub struct InterviewArgs {
     #[arg(long, env = "PREPPAL_SERVER", default_value = "http://127.0.0.1:3000")]
     pub server: String,
 
-    /// Text file with the job description.
+    /// Text file with the job description (default: the bundled sample,
+    /// `fixtures/interviews/backend-engineer.jd.txt`, [`SAMPLE_JOB_DESCRIPTION`]).
     #[arg(long, value_name = "FILE")]
-    pub job: PathBuf,
+    pub job: Option<PathBuf>,
 
-    /// Text file with the candidate's resume.
+    /// Text file with the candidate's resume (default: the bundled sample,
+    /// `fixtures/interviews/backend-engineer.resume.txt`, [`SAMPLE_RESUME`]).
     #[arg(long, value_name = "FILE")]
-    pub resume: PathBuf,
+    pub resume: Option<PathBuf>,
 
     /// A recorded answer (any WAV: PCM 8/16/24/32-bit or 32-bit float, any channels and
     /// rate). Repeat for several answers; they are used in order, before any `--answers`.
@@ -175,6 +193,8 @@ mod tests {
         assert_eq!(a.persona, "a friendly senior engineer");
         assert_eq!(a.timeout_secs, 600);
         assert!(a.audio.is_empty() && !a.json);
+        assert_eq!(a.job.as_deref(), Some(std::path::Path::new("j.txt")));
+        assert_eq!(a.resume.as_deref(), Some(std::path::Path::new("r.txt")));
         for bad in [
             ["--frame-ms", "5"],
             ["--frame-ms", "201"],
@@ -185,7 +205,15 @@ mod tests {
             argv.extend(bad);
             assert!(Cmd::try_parse_from(argv).is_err(), "{bad:?} accepted");
         }
-        assert!(Cmd::try_parse_from(["p", "interview", "--job", "j"]).is_err());
+        // Without --job / --resume the bundled sample is used.
+        let Cmd::Interview(a) =
+            Cmd::try_parse_from(["p", "interview", "--answers", "a.txt"]).unwrap()
+        else {
+            panic!("wrong subcommand")
+        };
+        assert_eq!((a.job, a.resume), (None, None));
+        assert!(SAMPLE_JOB_DESCRIPTION.contains("Senior Backend Engineer"));
+        assert!(SAMPLE_RESUME.contains("Parcelwise"));
         let Cmd::Interview(a) = Cmd::try_parse_from([
             "p",
             "interview",

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+mod banner;
 pub mod coaching;
 pub mod document;
 pub mod error;
@@ -631,6 +632,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let _simulator = server.simulator;
     recover_interviews(&server.state).await?;
+    // On stdout, whatever RUST_LOG says: what a first run needs to know.
+    banner::print_serve_banner(addr, &args.gemini);
     let drain_timeout = std::time::Duration::from_secs(args.drain_timeout_secs);
     serve_until_drained(
         listener,
