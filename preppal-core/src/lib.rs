@@ -43,8 +43,8 @@ pub use model::{
 };
 pub use plan::{Difficulty, InterviewPlan, RoundType, StarCheck};
 pub use session::{
-    EndReason, InterviewSession, InterviewerCut, ModelErrorKind, PersistAction, SessionConfig, SessionError,
-    SessionEvent,
+    EndReason, InterviewSession, InterviewerCut, ModelErrorKind, PersistAction, SessionConfig,
+    SessionError, SessionEvent,
 };
 pub use status::InterviewStatus;
 pub use transcript::{Speaker, Transcript, TranscriptEntry};
