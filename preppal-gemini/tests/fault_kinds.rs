@@ -25,8 +25,14 @@ use preppal_gemini::{
 };
 use serde_json::Value;
 
-const JD: &str = include_str!("fixtures/backend-engineer.jd.txt");
-const RESUME: &str = include_str!("fixtures/backend-engineer.resume.txt");
+const JD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.jd.txt"
+));
+const RESUME: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/interviews/backend-engineer.resume.txt"
+));
 const QUESTIONS: usize = 4;
 /// Generous bound so a broken path fails the test instead of hanging it.
 const LIMIT: Duration = Duration::from_secs(60);

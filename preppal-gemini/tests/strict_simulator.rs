@@ -22,7 +22,10 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-const INTRO_WAV: &[u8] = include_bytes!("fixtures/intro.wav");
+const INTRO_WAV: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/audio/intro.wav"
+));
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn fast_silent() -> SimulatorConfig {
