@@ -197,7 +197,8 @@ impl Driver {
         let config = SessionConfig::new(Duration::from_millis(ctx.duration_ms.max(60_000)))
             .with_reconnect_grace(tier.reconnect_grace)
             .with_max_turn_text_bytes(args.max_turn_text_bytes)
-            .with_max_transcript_bytes(args.max_transcript_bytes);
+            .with_max_transcript_bytes(args.max_transcript_bytes)
+            .with_trailing_silence(tier.models.trailing_silence());
         let now = Instant::now();
         let mut session = if resumed {
             let wall = if ctx.started_at_ms > 0 {

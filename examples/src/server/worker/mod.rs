@@ -71,6 +71,25 @@ impl std::fmt::Debug for ModelConnector {
 }
 
 impl ModelConnector {
+    /// How much silence the interview streams to the model when the candidate's audio stops
+    /// in the middle of a turn ([`preppal_core::SessionConfig::trailing_silence`]): for a
+    /// model the table marks [`preppal_gemini::models::LiveModel::needs_trailing_silence`]
+    /// (it ignores `audioStreamEnd`; gemini-live-protocol notes §10.2), the interview's
+    /// end-of-speech silence ([`preppal_gemini::config::INTERVIEW_SILENCE_DURATION_MS`])
+    /// and 1 s more, so its activity detection ends the turn; zero for other models.
+    pub fn trailing_silence(&self) -> Duration {
+        let name = self
+            .model
+            .as_deref()
+            .unwrap_or(preppal_gemini::models::DEFAULT_LIVE_MODEL);
+        match preppal_gemini::models::live_model(name) {
+            Some(m) if m.needs_trailing_silence => Duration::from_millis(
+                u64::from(preppal_gemini::config::INTERVIEW_SILENCE_DURATION_MS) + 1_000,
+            ),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Connects for one new interview: `setup` with the interviewer's system instruction (and
     /// `sessionResumption`; `contextWindowCompression` when the interview may last longer than
     /// 15 minutes), then waits for `setupComplete`. The session it returns moves to a new
