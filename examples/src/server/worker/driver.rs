@@ -127,7 +127,9 @@ pub async fn run(
     }
     let mut driver = Driver::new(tier, ctx, first, link, lease);
     driver.drive().await;
-    driver.finish().await;
+    // Boxed: the end runs once, and inline its future (a second `Driver`, the persister
+    // wait, the closing handshake) would be held by the task for the whole interview.
+    Box::pin(driver.finish()).await;
 }
 
 /// What woke the driver's loop.

@@ -16,6 +16,7 @@
 use std::collections::VecDeque;
 use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -43,9 +44,13 @@ pub const MODEL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WRITE_TIMEOUT_CLOSE_CODE: u16 = 1011;
 
 /// Commands on their way to the model, shared by the driver and the connection's stream.
+///
+/// The length is mirrored in an atomic so that the stream's checks on every poll ("is a
+/// command waiting?") take no lock: per relayed frame one lock to queue it and one to take it.
 #[derive(Debug, Default)]
 pub struct Outbox {
     queue: Mutex<VecDeque<ModelCommand>>,
+    len: AtomicUsize,
 }
 
 impl Outbox {
@@ -63,15 +68,22 @@ impl Outbox {
             return false;
         }
         q.push_back(cmd);
+        self.len.store(q.len(), Ordering::Release);
         true
     }
 
     fn pop(&self) -> Option<ModelCommand> {
-        self.queue.lock().ok()?.pop_front()
+        if self.is_empty() {
+            return None;
+        }
+        let mut q = self.queue.lock().ok()?;
+        let cmd = q.pop_front();
+        self.len.store(q.len(), Ordering::Release);
+        cmd
     }
 
     fn is_empty(&self) -> bool {
-        self.queue.lock().map(|q| q.is_empty()).unwrap_or(true)
+        self.len.load(Ordering::Acquire) == 0
     }
 }
 
@@ -273,11 +285,13 @@ impl From<ModelIo> for ModelStep {
 }
 
 /// The live connection as one stream: each item is the next event, after every queued
-/// command has been sent. Made once per connection (the only allocation); per command and
-/// event it allocates nothing.
+/// command has been sent. Made once per connection (two allocations: the session and the
+/// stream); per command and event it allocates nothing. The session is boxed on its own so
+/// that each item moves a pointer between the stream's state and its next future, not the
+/// whole session (the connection with its buffers, the config, the history).
 fn live_stream(live: ResilientSession, outbox: Arc<Outbox>) -> LiveStream {
     Box::pin(futures::stream::unfold(
-        (live, outbox, false),
+        (Box::new(live), outbox, false),
         |(mut live, outbox, done)| async move {
             if done {
                 return None;
