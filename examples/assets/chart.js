@@ -10,10 +10,11 @@ function svgEl(tag, attrs) {
 
 /**
  * A chart of `values` (numbers, oldest first; null gaps are skipped), `label` its text
- * alternative; an optional `band` {low, high} in the same unit is drawn as a shaded strip.
- * Scales to its container's width (viewBox 0 0 160 40).
+ * alternative; an optional `band` {low, high} in the same unit is drawn as a shaded strip;
+ * an optional `range` {min, max} fixes the vertical scale (for example 1 to 4 for rubric
+ * scores). Scales to its container's width (viewBox 0 0 160 40).
  */
-export function sparkline(values, label, band) {
+export function sparkline(values, label, band, range) {
   const w = 160;
   const h = 40;
   const pad = 4;
@@ -23,6 +24,7 @@ export function sparkline(values, label, band) {
   const all = pts.map(([, v]) => Number(v));
   if (band && band.low != null) all.push(band.low);
   if (band && band.high != null) all.push(band.high);
+  if (range) all.push(range.min, range.max);
   let lo = Math.min(...all);
   let hi = Math.max(...all);
   if (hi === lo) {

@@ -1,12 +1,14 @@
 // History: the candidate's interviews (newest first) and their progress, grouped by job
 // and by answer mode (voice or text), each metric in human units with its direction and
-// a small chart across interviews.
+// a small chart across interviews, and each competency of the interview plans with its
+// rubric scores (1 to 4) across interviews and their trend.
 
 import { api } from '/assets/api.js';
 import { sparkline } from '/assets/chart.js';
 import { $, button, clear, el } from '/assets/dom.js';
 import { STATUS_TEXT, formatDate, formatDuration, formatShortDate, formatSpan, jobText } from '/assets/format.js';
 import { NO_TRANSCRIPTION } from '/assets/results.js';
+import { ROUND_TEXT } from '/assets/plan.js';
 import { modeOf } from '/assets/setup.js';
 
 /**
@@ -26,6 +28,13 @@ const MEASURES = [
   { key: 'scores.structure', name: 'Structure score', better: 1, fmt: (v) => `${v} out of 5` },
   { key: 'scores.clarity', name: 'Clarity score', better: 1, fmt: (v) => `${v} out of 5` },
 ];
+
+const TREND_TEXT = {
+  improving: 'improving',
+  declining: 'declining',
+  steady: 'steady',
+  unknown: 'one score so far',
+};
 
 const DIRECTION_TEXT = {
   better: 'better than your first',
@@ -163,7 +172,9 @@ export function createHistory(app) {
    */
   function groupsFrom(progress) {
     if (Array.isArray(progress.groups)) {
+      const competencies = Array.isArray(progress.competencies) ? progress.competencies : [];
       return progress.groups.map((g) => ({
+        competencies: competencies.filter((c) => c.job === g.job && c.mode === g.mode),
         title: `${g.job || 'Untitled job'} · ${g.mode === 'text' ? 'text' : 'voice'}`,
         mode: g.mode === 'text' ? 'text' : 'voice',
         count: (g.interviews || []).length,
@@ -230,8 +241,41 @@ export function createHistory(app) {
         list.append(li);
       }
       box.append(list);
+      if (g.competencies && g.competencies.length) box.append(competencyBlock(g.competencies));
       ui.groups.append(box);
     }
+  }
+
+  /**
+   * The "Competencies" block of a group: per competency (`interview.getProgress`'s
+   * `competencies` of this job and mode), its name, round type, latest score out of 4,
+   * trend and a chart of its scores on a fixed 1 to 4 scale.
+   */
+  function competencyBlock(competencies) {
+    const block = el('div', 'competency-progress');
+    block.append(el('h4', '', 'Competencies'));
+    const list = el('ul', 'metric-cards');
+    for (const c of competencies) {
+      const li = el('li', 'metric-card competency-card');
+      li.dataset.competency = c.competency_id;
+      const scores = c.scores || [];
+      const round = ROUND_TEXT[c.round_type] || c.round_type;
+      li.append(el('span', 'metric-name', c.name || c.competency_id), el('span', 'hint', `${round} round`));
+      if (c.latest === null || c.latest === undefined) {
+        li.append(el('span', 'metric-value none', 'not scored yet'));
+      } else {
+        li.append(el('span', 'metric-value', `Latest: ${c.latest} out of 4`));
+        const trend = c.trend || 'unknown';
+        const t = el('span', `direction trend-${trend}`, TREND_TEXT[trend] || trend);
+        t.dataset.trend = trend;
+        li.append(t);
+        const label = `${c.name} across interviews: ${scores.map((v) => (v === null ? 'not scored' : `${v} out of 4`)).join(', ')}`;
+        li.append(sparkline(scores, label, null, { min: 1, max: 4 }));
+      }
+      list.append(li);
+    }
+    block.append(list);
+    return block;
   }
 
   async function loadProgress() {

@@ -16,7 +16,8 @@ const el = (tag, text, cls) => {
   return e;
 };
 
-const ROUND_TEXT = {
+/** Round types for people. */
+export const ROUND_TEXT = {
   behavioral: 'Behavioural',
   technical: 'Technical',
   system_design: 'System design',

@@ -389,3 +389,82 @@ async fn the_system_instruction_carries_the_plan() {
     assert!(lines[1].to_lowercase().contains("result"), "{lines:?}");
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_follows_each_competency_across_interviews_of_the_same_job() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    serve.gemini.url = Some(sim.url());
+    serve.gemini.rest_url = Some(sim.rest_url());
+    let server = spawn(&serve).await.unwrap();
+    let rounds = [
+        [
+            "I helped with the webhook duplicates at Parcelwise.",
+            "We rewrote the fan-out service.",
+        ],
+        [
+            "Last year at Parcelwise our webhook deliveries were duplicated, and my task was to stop it. I introduced idempotency keys and an outbox table, and as a result duplicates dropped by 97%.",
+            "I rewrote the fan-out service in Rust and p99 latency fell from 480 ms to 35 ms.",
+        ],
+    ];
+    let mut ids = Vec::new();
+    for answers in &rounds {
+        let report = hold_interview(&args(
+            &server.url(),
+            data.path(),
+            answers,
+            &["--round-type", "behavioral"],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(report.status, "COMPLETED", "{report:?}");
+        ids.push(report.interview_id);
+    }
+    let token = sign_in(&server.url()).await;
+    let (status, progress) = api(&server.url(), &token, "interview.getProgress", json!({})).await;
+    assert_eq!(status, 200, "{progress}");
+    // The existing fields stay.
+    assert!(progress["groups"].is_array() && progress["points"].is_array());
+    let competencies = progress["competencies"].as_array().unwrap();
+    assert!(!competencies.is_empty(), "{progress}");
+    // Every competency the latest feedback scored has a series of two scores, one per
+    // interview, oldest first, with the latest score and a trend that follows them.
+    let (_, latest) = api(
+        &server.url(),
+        &token,
+        "interview.getFeedback",
+        json!({"interview_id": ids[1]}),
+    )
+    .await;
+    let scored = latest["competency_scores"].as_array().unwrap();
+    assert!(!scored.is_empty(), "{latest}");
+    for s in scored {
+        let c = competencies
+            .iter()
+            .find(|c| c["competency_id"] == s["competency_id"])
+            .unwrap_or_else(|| panic!("{s} missing from {progress}"));
+        assert_eq!(c["round_type"], "behavioral");
+        assert_eq!(c["mode"], "text");
+        assert!(c["job"].as_str().unwrap().contains("Backend"), "{c}");
+        assert_eq!(c["interview_ids"], json!(ids), "{c}");
+        let scores = c["scores"].as_array().unwrap();
+        assert_eq!(scores.len(), 2, "{c}");
+        assert_eq!(scores[1], s["score"], "{c}");
+        assert_eq!(c["latest"], s["score"]);
+        let expected = match (scores[0].as_u64(), scores[1].as_u64()) {
+            (Some(a), Some(b)) if b > a => "improving",
+            (Some(a), Some(b)) if b < a => "declining",
+            (Some(_), Some(_)) => "steady",
+            _ => "unknown",
+        };
+        assert_eq!(c["trend"], expected, "{c}");
+    }
+    assert!(
+        competencies.iter().any(|c| c["scores"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(Value::is_u64))),
+        "some competency is scored in both interviews: {progress}"
+    );
+    server.stop();
+}

@@ -246,6 +246,18 @@ test('text mode: a second job, then progress split by job and by mode', async ()
   const groups = await page.$$eval('#progress-groups .progress-group', (gs) =>
     gs.map((g) => ({ mode: g.dataset.mode, title: g.querySelector('h3').textContent, charts: g.querySelectorAll('svg.spark').length, text: g.textContent })),
   );
+  // Each group lists the competencies of its interview plans (scored only with a model:
+  // offline feedback leaves them "not scored yet").
+  const comps = await page.$$eval('#progress-groups .progress-group .competency-progress', (bs) =>
+    bs.map((b) => ({ heading: b.querySelector('h4').textContent, cards: [...b.querySelectorAll('.competency-card')].map((c) => c.textContent) })),
+  );
+  assert.ok(comps.length >= 1, 'a Competencies block');
+  for (const c of comps) {
+    assert.equal(c.heading, 'Competencies');
+    assert.ok(c.cards.length >= 1, 'with at least one competency');
+    for (const card of c.cards) assert.match(card, /round/, card);
+    for (const card of c.cards) assert.match(card, /not scored yet|out of 4/, card);
+  }
   const voice = groups.find((g) => g.mode === 'voice');
   const text = groups.find((g) => g.mode === 'text');
   assert.ok(voice && /Backend Engineer/.test(voice.title), `a voice group for the backend job: ${JSON.stringify(groups.map((g) => g.title))}`);

@@ -330,7 +330,9 @@ pub const PROGRESS_METRICS: [(&str, i8); 7] = [
 
 /// `interview.getProgress`: the user's completed interviews with feedback, oldest first,
 /// each with its delivery metrics, job-term coverage and scores, plus the trend of each
-/// metric and score (first, last, change) over the interviews that have it.
+/// metric and score (first, last, change) over the interviews that have it, the `groups`
+/// by job and mode, and the `competencies` of the interview plans with their scores and
+/// trend.
 pub async fn get_progress(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
@@ -383,15 +385,15 @@ pub async fn get_progress(
         }));
         kept.push((i, f));
     }
-    let groups = super::coaching::progress_groups(
-        &kept
-            .iter()
-            .map(|(interview, feedback)| super::coaching::ProgressPoint {
-                interview,
-                feedback,
-            })
-            .collect::<Vec<_>>(),
-    );
+    let progress_points = kept
+        .iter()
+        .map(|(interview, feedback)| super::coaching::ProgressPoint {
+            interview,
+            feedback,
+        })
+        .collect::<Vec<_>>();
+    let groups = super::coaching::progress_groups(&progress_points);
+    let competencies = super::coaching::progress_competencies(&progress_points);
     let mut trend = serde_json::Map::new();
     let series = PROGRESS_METRICS
         .iter()
@@ -411,7 +413,7 @@ pub async fn get_progress(
         }
     }
     Ok(Json(
-        json!({ "points": points, "trend": trend, "groups": groups }),
+        json!({ "points": points, "trend": trend, "groups": groups, "competencies": competencies }),
     ))
 }
 

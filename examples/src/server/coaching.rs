@@ -1,11 +1,13 @@
 //! What the JSON API adds for the candidate's pages: who the interviewer is, the job an
 //! interview was for, the answer-by-answer view of the feedback, and progress grouped by
-//! job and mode with each metric in human units and its direction.
+//! job and mode with each metric in human units and its direction, and each competency's
+//! scores across interviews.
 
 use std::collections::BTreeMap;
 
 use preppal_core::feedback::{job_heading, questions};
 use preppal_core::metrics::ReferenceBand;
+use preppal_core::plan::{competency_progress, PlannedInterview};
 use preppal_core::{Feedback, TranscriptEntry};
 use preppal_store::Interview;
 use serde_json::{json, Value};
@@ -172,6 +174,40 @@ pub struct ProgressPoint<'a> {
     pub feedback: &'a Feedback,
 }
 
+/// The grouping key of `interview.getProgress`'s `groups`: the job title and the mode
+/// (`"voice"` when any answer was spoken, else `"text"`).
+fn group_key(p: &ProgressPoint<'_>) -> (String, &'static str) {
+    let job = job_heading(&p.interview.job_description_snapshot).title;
+    let spoken = p
+        .feedback
+        .metrics
+        .as_ref()
+        .is_some_and(|m| m.speaking_time_ms > 0);
+    (job, if spoken { "voice" } else { "text" })
+}
+
+/// `interview.getProgress`'s `competencies`: for each (job and mode as in `groups`, round
+/// type, competency) of the interviews that have a plan, the scores (1..=4, `null` where
+/// not scored) across those interviews oldest first, the latest score and the trend (see
+/// [`preppal_core::plan::competency_progress`]).
+pub fn progress_competencies(points: &[ProgressPoint<'_>]) -> Value {
+    let keys: Vec<(String, &'static str)> = points.iter().map(group_key).collect();
+    let planned: Vec<PlannedInterview<'_>> = points
+        .iter()
+        .zip(&keys)
+        .filter_map(|(p, (job, mode))| {
+            Some(PlannedInterview {
+                interview_id: &p.interview.id,
+                job,
+                mode,
+                plan: p.interview.plan.as_ref()?,
+                assessment: p.feedback.plan_assessment.as_ref(),
+            })
+        })
+        .collect();
+    json!(competency_progress(&planned))
+}
+
 /// `interview.getProgress`'s `groups`: the interviews (oldest first) grouped by job title
 /// and mode (`"voice"` when any answer was spoken, else `"text"`), each group with its
 /// interviews and, per metric, its unit, the series in human units (`null` where not
@@ -180,13 +216,7 @@ pub fn progress_groups(points: &[ProgressPoint<'_>]) -> Value {
     let mut groups: BTreeMap<(String, &'static str), Vec<&ProgressPoint<'_>>> = BTreeMap::new();
     let mut order = Vec::new();
     for p in points {
-        let job = job_heading(&p.interview.job_description_snapshot).title;
-        let spoken = p
-            .feedback
-            .metrics
-            .as_ref()
-            .is_some_and(|m| m.speaking_time_ms > 0);
-        let key = (job, if spoken { "voice" } else { "text" });
+        let key = group_key(p);
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }

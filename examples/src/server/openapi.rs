@@ -136,7 +136,7 @@ procedure!(
     get_progress,
     "/api/interview.getProgress",
     ProgressInput,
-    "Delivery metrics and scores across the user's completed interviews, with their trend"
+    "Delivery metrics and scores across the user's completed interviews, with their trend; groups by job and mode; competencies: each plan competency's scores (1-4, null where not scored), latest score and trend (improving, declining, steady, unknown) per job, mode and round type"
 );
 procedure!(
     get_history,

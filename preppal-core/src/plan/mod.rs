@@ -30,6 +30,7 @@
 
 pub mod assess;
 mod catalogue;
+pub mod progress;
 pub mod rubric;
 pub mod star;
 #[cfg(test)]
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use assess::{AnswerStar, CompetencyCoverage, CompetencyScore, PlanAssessment};
 pub use catalogue::{catalogue, CatalogueEntry};
+pub use progress::{competency_progress, CompetencyProgress, PlannedInterview, ScoreTrend};
 pub use rubric::{rubric, RubricLevel};
 pub use star::{star_check, StarCheck};
 
