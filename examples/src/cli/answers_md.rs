@@ -1,8 +1,11 @@
-//! The answer-by-answer section of a report's markdown.
+//! The answer-by-answer section of a report's markdown. User and model text is escaped
+//! ([`escape`]) so it renders as text.
 
 use std::fmt::Write as _;
 
 use preppal_core::feedback::{human_duration, QuestionCoaching};
+
+use super::markdown::escape;
 
 /// Writes `## Answer by answer`: each question, the answer (or "spoken, not transcribed"),
 /// its length and how long after the question it began, and the note with its quote.
@@ -14,20 +17,20 @@ pub(crate) fn questions_markdown(md: &mut String, questions: &[QuestionCoaching]
     md.push_str("## Answer by answer\n\n");
     for (i, q) in questions.iter().enumerate() {
         let question = if q.question.is_empty() {
-            "(no question before this answer)"
+            "(no question before this answer)".to_owned()
         } else {
-            q.question.as_str()
+            escape(&q.question)
         };
         let _ = writeln!(md, "### {}. {}\n", i + 1, question);
         if let Some(heard) = &q.question_heard {
             let _ = writeln!(
                 md,
                 "_You spoke over this question; you heard: \"{}\"_\n",
-                heard.trim()
+                escape(heard.trim())
             );
         }
         if q.answer_transcribed {
-            let _ = writeln!(md, "> {}\n", q.answer);
+            let _ = writeln!(md, "> {}\n", escape(&q.answer));
         } else {
             md.push_str("_Spoken, not transcribed._\n\n");
         }
@@ -44,8 +47,8 @@ pub(crate) fn questions_markdown(md: &mut String, questions: &[QuestionCoaching]
         if !facts.is_empty() {
             let _ = writeln!(md, "Your answer {}.\n", facts.join(" and "));
         }
-        if let Some(note) = &q.note {
-            match &q.quote {
+        if let Some(note) = q.note.as_deref().map(escape) {
+            match q.quote.as_deref().map(escape) {
                 Some(quote) => {
                     let _ = writeln!(md, "Note: {note} (you said: \"{quote}\")\n");
                 }
