@@ -232,7 +232,9 @@ test('text mode: a dropped connection shows the indicator and the interview goes
   await page.locator('#live').waitFor();
   await page.waitForFunction(() => !document.querySelector('#answer').disabled);
   assert.match(await page.textContent('#mic-status'), /Text mode/);
-  await page.locator('#captions .caption-ai.final').first().waitFor();
+  // The first line (a greeting that names the plan, then a question) takes some 25 s to
+  // play, and its caption is final once it has played.
+  await page.locator('#captions .caption-ai.final').first().waitFor({ timeout: 60000 });
   const aiLines = await page.locator('#captions .caption-ai').count();
   assert.equal(sockets.length, 1);
   await sockets[0].upstream.close();

@@ -225,8 +225,8 @@ pub fn assess_without_model(plan: &InterviewPlan, entries: &[TranscriptEntry]) -
         star_checks: star_checks(plan, entries),
         coverage: coverage(plan, entries),
         needs_model: vec![
-            "Scores per competency on the 1–4 rubric, each with quoted evidence, need the \
-             AI interviewer, which this interview did not have."
+            "Scores per competency on the 1–4 rubric, each with quoted evidence, need an AI \
+             model, which this interview did not have."
                 .to_owned(),
             "Coverage here is by key terms only: whether an answer shows the competency needs \
              a model."
