@@ -49,6 +49,8 @@ fn batch(next_sequence: &AtomicU32, n: u32) -> Vec<TranscriptEntry> {
                 .to_owned(),
             start_ms: u64::from(sequence) * 4_000,
             end_ms: u64::from(sequence) * 4_000 + 3_500,
+            interrupted: false,
+            heard_text: None,
         })
         .collect()
 }

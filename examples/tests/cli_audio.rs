@@ -307,6 +307,8 @@ fn sample_report() -> InterviewReport {
             text: "I build backends in Rust.".into(),
             start_ms: 12_300,
             end_ms: 15_000,
+            interrupted: false,
+            heard_text: None,
         },
         TranscriptEntry {
             sequence: 0,
@@ -314,6 +316,8 @@ fn sample_report() -> InterviewReport {
             text: "Tell me about yourself.".into(),
             start_ms: 5_000,
             end_ms: 7_000,
+            interrupted: false,
+            heard_text: None,
         },
         TranscriptEntry {
             sequence: 2,
@@ -321,6 +325,8 @@ fn sample_report() -> InterviewReport {
             text: String::new(),
             start_ms: 65_000,
             end_ms: 66_000,
+            interrupted: false,
+            heard_text: None,
         },
     ];
     let feedback = Feedback::new(

@@ -25,6 +25,8 @@ fn e(sequence: u32, speaker: Speaker, text: &str, start_ms: u64, end_ms: u64) ->
         text: text.into(),
         start_ms,
         end_ms,
+        interrupted: false,
+        heard_text: None,
     }
 }
 

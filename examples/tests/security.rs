@@ -934,6 +934,8 @@ async fn malformed_worker_requests_are_refused_and_lose_nothing() {
         text: "Tell me about yourself.".into(),
         start_ms: 0,
         end_ms: 1000,
+        interrupted: false,
+        heard_text: None,
         ..Default::default()
     };
     let submit = |entries: Vec<proto::TranscriptEntry>| {

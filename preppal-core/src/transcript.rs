@@ -102,6 +102,16 @@ pub struct TranscriptEntry {
     pub start_ms: u64,
     /// When the turn's last fragment or audio arrived, in ms since the interview started.
     pub end_ms: u64,
+    /// An interviewer turn the candidate cut short by speaking (a barge-in, the Live API's
+    /// `interrupted`): its audio stopped playing at `end_ms`. Always `false` for the
+    /// candidate's turns.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// For an `interrupted` turn, the part of `text` the candidate heard before the cut (the
+    /// transcription fragments that arrived at or before the cut position, joined exactly as
+    /// sent); `None` when the turn was not cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard_text: Option<String>,
 }
 
 impl From<&TranscriptEntry> for proto::TranscriptEntry {
@@ -112,6 +122,8 @@ impl From<&TranscriptEntry> for proto::TranscriptEntry {
             text: e.text.clone(),
             start_ms: e.start_ms,
             end_ms: e.end_ms,
+            interrupted: e.interrupted,
+            heard_text: e.heard_text.clone(),
         }
     }
 }
@@ -126,6 +138,8 @@ impl TryFrom<proto::TranscriptEntry> for TranscriptEntry {
             text: e.text,
             start_ms: e.start_ms,
             end_ms: e.end_ms.max(e.start_ms),
+            heard_text: e.heard_text.filter(|_| e.interrupted),
+            interrupted: e.interrupted,
         })
     }
 }
@@ -256,6 +270,8 @@ impl Transcript {
             text: turn.text,
             start_ms: turn.start_ms,
             end_ms: turn.end_ms,
+            interrupted: false,
+            heard_text: None,
         });
         self.entries.last()
     }
@@ -288,6 +304,8 @@ impl Transcript {
                     text: t.text.clone(),
                     start_ms: t.start_ms,
                     end_ms: t.end_ms,
+                    interrupted: false,
+                    heard_text: None,
                 });
                 sequence += 1;
             }
@@ -340,6 +358,8 @@ mod tests {
             text: "Hello".into(),
             start_ms: 0,
             end_ms: 10,
+            interrupted: false,
+            heard_text: None,
         }]);
         t.append(Speaker::Ai, "late", 500);
         t.append(Speaker::User, "early", 200);

@@ -621,6 +621,8 @@ mod tests {
             text: String::new(),
             start_ms: 0,
             end_ms: 1,
+            interrupted: false,
+            heard_text: None,
         }];
         let b = request_body("p", "jd", "cv", &t);
         assert_eq!(

@@ -116,6 +116,8 @@ fn transcript() -> Vec<TranscriptEntry> {
             text: "Tell me about yourself.".into(),
             start_ms: 0,
             end_ms: 2_000,
+            interrupted: false,
+            heard_text: None,
         },
         TranscriptEntry {
             sequence: 1,
@@ -123,6 +125,8 @@ fn transcript() -> Vec<TranscriptEntry> {
             text: "I build backends in Rust.".into(),
             start_ms: 2_500,
             end_ms: 5_000,
+            interrupted: false,
+            heard_text: None,
         },
     ]
 }

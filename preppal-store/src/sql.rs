@@ -146,6 +146,9 @@ impl TryFrom<TranscriptRow> for TranscriptEntry {
             start_ms: u64::try_from(r.start_ms).map_err(|_| bad("negative start_ms"))?,
             end_ms: u64::try_from(r.end_ms).map_err(|_| bad("negative end_ms"))?,
             text: r.text,
+            // Columns for these come with the store's next migration.
+            interrupted: false,
+            heard_text: None,
         })
     }
 }

@@ -186,6 +186,8 @@ fn entry(sequence: u32, speaker: Speaker, text: &str) -> TranscriptEntry {
         text: text.to_owned(),
         start_ms,
         end_ms: start_ms + 800,
+        interrupted: false,
+        heard_text: None,
     }
 }
 
@@ -2036,6 +2038,8 @@ pub async fn invalid_input_is_rejected(store: &dyn InterviewStore) {
         entry(0, Speaker::Ai, "fine"),
         TranscriptEntry {
             end_ms: u64::MAX,
+            interrupted: false,
+            heard_text: None,
             ..entry(1, Speaker::User, "time beyond i64")
         },
     ];

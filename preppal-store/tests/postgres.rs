@@ -79,6 +79,8 @@ async fn deleting_an_interview_deletes_its_rows() {
         text: "Hi".into(),
         start_ms: 0,
         end_ms: 1,
+        interrupted: false,
+        heard_text: None,
     };
     store.append_transcript(&i.id, &[entry]).await.unwrap();
     store

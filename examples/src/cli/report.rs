@@ -525,6 +525,8 @@ mod tests {
                 text: "Why Rust?".into(),
                 start_ms: 0,
                 end_ms: 1_000,
+                interrupted: false,
+                heard_text: None,
             },
             TranscriptEntry {
                 sequence: 1,
@@ -532,6 +534,8 @@ mod tests {
                 text: "Um, Rust gives memory safety without a collector.".into(),
                 start_ms: 2_000,
                 end_ms: 5_000,
+                interrupted: false,
+                heard_text: None,
             },
         ];
         let mut feedback = Feedback::new("Good.", vec![], vec![], FeedbackSource::Simulator)
@@ -579,6 +583,8 @@ mod tests {
                 text: "Tell me <b>more</b>".into(),
                 start_ms: 0,
                 end_ms: 1_000,
+                interrupted: false,
+                heard_text: None,
             },
             TranscriptEntry {
                 sequence: 1,
@@ -587,6 +593,8 @@ mod tests {
                     .into(),
                 start_ms: 2_000,
                 end_ms: 5_000,
+                interrupted: false,
+                heard_text: None,
             },
         ];
         let feedback = Feedback::new(

@@ -470,6 +470,8 @@ mod tests {
             text: text.into(),
             start_ms: start,
             end_ms: end,
+            interrupted: false,
+            heard_text: None,
         }
     }
 

@@ -266,6 +266,8 @@ mod tests {
             text: text.to_owned(),
             start_ms: u64::from(sequence) * 1000,
             end_ms: u64::from(sequence) * 1000 + 900,
+            interrupted: false,
+            heard_text: None,
         }
     }
 

@@ -498,6 +498,8 @@ fn entry(sequence: u32, speaker: Speaker, text: &str, start_ms: u64) -> Transcri
         text: text.into(),
         start_ms,
         end_ms: start_ms + 1_000,
+        interrupted: false,
+        heard_text: None,
     }
 }
 
@@ -525,6 +527,8 @@ fn a_dropped_client_is_waited_for_and_gets_the_transcript_when_it_comes_back() {
             text: "I build backends".into(),
             start_ms: 2_000,
             end_ms: 2_000,
+            interrupted: false,
+            heard_text: None,
         }]))
     );
     // The model goes on; nothing reaches the absent client.

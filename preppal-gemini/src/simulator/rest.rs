@@ -459,6 +459,8 @@ mod tests {
             text: text.into(),
             start_ms: u64::from(sequence) * 1_000,
             end_ms: u64::from(sequence) * 1_000 + 900,
+            interrupted: false,
+            heard_text: None,
         };
         vec![
             e(0, Speaker::Ai, "Tell me about yourself."),

@@ -370,6 +370,8 @@ mod tests {
             text: "nul\0inside".into(),
             start_ms: 0,
             end_ms: 1,
+            interrupted: false,
+            heard_text: None,
         };
         let started = std::time::Instant::now();
         match backend.submit_transcript("any", &[entry]).await {
