@@ -22,7 +22,7 @@
 //! | `talk_time_ratio` | 0..=1 | candidate speaking time ÷ (candidate + interviewer speaking time); `null` when both are 0 |
 //! | `longest_answer_ms` | ms | the longest answer's speaking time |
 //! | `interruptions` | answers | answers that started more than [`OVERLAP_TOLERANCE_MS`] before the interviewer's turn ended (its audio finished playing), or during which the model reported `interrupted` (barge-in) |
-//! | `job_terms` | terms | [`terms::extract_terms`] of the job description, split into those some answer [`terms::mentions`] and those none does |
+//! | `job_terms` | terms | [`terms::job_terms`] of the job description (its heading left out), split into those some answer [`terms::mentions`] and those none does |
 
 pub mod fillers;
 pub mod terms;
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::transcript::{Speaker, TranscriptEntry};
 pub use fillers::{count_fillers, FillerCount, FillerLanguage};
-pub use terms::{extract_terms, mentions};
+pub use terms::{extract_terms, job_terms, mentions};
 
 /// An answer that starts less than this before the interviewer's turn ended (in ms) is not
 /// counted as an interruption: the playback clock is a model, off by network and player
@@ -347,7 +347,7 @@ pub fn compute_in(
 ) -> InterviewMetrics {
     let mut sorted: Vec<&TranscriptEntry> = entries.iter().collect();
     sorted.sort_by_key(|e| e.sequence);
-    let terms = extract_terms(job_description);
+    let terms = terms::job_terms(job_description);
 
     let mut answers = Vec::new();
     let mut fillers_all = FillerCount::default();

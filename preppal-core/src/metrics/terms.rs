@@ -141,6 +141,43 @@ pub fn extract_terms(job_description: &str) -> Vec<String> {
     terms
 }
 
+/// The key terms of `job_description` without those of its heading: the job title and the
+/// company line, the first two non-empty lines (as [`crate::feedback::job_heading`] reads
+/// them) when each looks like a heading (under 80 characters, not ending a sentence) and
+/// more lines follow. The heading names the job; a candidate is not expected to say it, so
+/// it is not a term their answers should mention. Terms of the heading that the body names
+/// again are kept.
+pub fn job_terms(job_description: &str) -> Vec<String> {
+    let mut heading = 0;
+    let mut body_start = 0;
+    for (offset, line) in line_offsets(job_description) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let ends_sentence = trimmed.ends_with(['.', '!', '?', ':']);
+        let more_follows = !job_description[offset + line.len()..].trim().is_empty();
+        if trimmed.chars().count() >= 80 || ends_sentence || !more_follows {
+            break;
+        }
+        heading += 1;
+        body_start = offset + line.len();
+        if heading == 2 {
+            break;
+        }
+    }
+    extract_terms(&job_description[body_start..])
+}
+
+/// Each line of `text` with the byte offset it starts at (line endings excluded).
+fn line_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |offset, raw| {
+        let start = *offset;
+        *offset += raw.len();
+        Some((start, raw.trim_end_matches(['\n', '\r'])))
+    })
+}
+
 /// `text` with every character that is not a letter, a digit, `+` or `#` turned into a
 /// space, whitespace collapsed, and one space at each end.
 fn normalise(text: &str, lowercase: bool) -> String {
@@ -211,6 +248,24 @@ mod tests {
                 "Node.js",
             ]
         );
+    }
+
+    #[test]
+    fn job_terms_leave_out_the_heading_unless_the_body_names_it() {
+        let terms = job_terms(JD);
+        assert_eq!(terms[..4], ["Rust", "Go", "MQTT", "WebSockets"]);
+        assert!(!terms
+            .iter()
+            .any(|t| t.contains("Northwind") || t.contains("Senior")));
+        let named_again = "Rust Engineer\nAcme\n\nWe write Rust and meet the Acme team.";
+        assert_eq!(job_terms(named_again), ["Rust", "Acme"]);
+        // A long second line is prose, not a company line: its terms count.
+        let prose = format!("Engineer\n{} on Kafka.", "We run many services ".repeat(4));
+        assert_eq!(job_terms(&prose), ["Kafka"]);
+        // A description of one sentence has no heading.
+        assert_eq!(job_terms("We run Kafka and Redis."), ["Kafka", "Redis"]);
+        assert_eq!(job_terms("We use Rust and Kafka"), ["Rust", "Kafka"]);
+        assert!(job_terms("").is_empty());
     }
 
     #[test]
