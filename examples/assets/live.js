@@ -4,7 +4,7 @@
 //
 // State lives in one session object per interview (null between interviews).
 
-import { answerCountdown } from '/assets/plan.js';
+import { answerLimitSecs, createCountdown } from '/assets/plan.js';
 import { api } from '/assets/api.js';
 import { LEVEL_INTERVAL_MS, SPEECH_LEVEL, levelOf } from '/assets/audio.js';
 import { Captions } from '/assets/captions.js';
@@ -262,7 +262,7 @@ export function createLive(app, lobbyRefused) {
     if (u.isFinal) session.captions.aiFinal(u.text, session.player ? turn.startMs : null);
     if (u.turnComplete) {
       turn.complete = true;
-      answerCountdown(document.getElementById('answer-countdown'));
+      session.countdown.start(session.answerLimitSecs);
       if (!session.player) ui.status.textContent = 'Your turn: answer aloud or type below.';
       else if (session.player) onPlayerState(session, session.player.state, session.player.state);
     }
@@ -455,6 +455,7 @@ export function createLive(app, lobbyRefused) {
     clearInterval(session.clockTimer);
     clearInterval(session.levelTimer);
     clearInterval(session.captionTimer);
+    session.countdown.stop();
     window.removeEventListener('beforeunload', warnBeforeLeaving);
     setSpeaking('none');
     ui.level.value = 0;
@@ -498,6 +499,8 @@ export function createLive(app, lobbyRefused) {
     const session = {
       interviewId: interview.id,
       mode: state.mode,
+      answerLimitSecs: answerLimitSecs(interview),
+      countdown: createCountdown(document.getElementById('answer-countdown')),
       ws: null,
       captureCtx: state.captureCtx,
       playbackCtx: state.playbackCtx,

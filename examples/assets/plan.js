@@ -33,12 +33,8 @@ export function planInput(form) {
   return out;
 }
 
-/** The soft limit per answer of the plan last shown in the lobby, seconds (0: none). */
-let answerLimitSecs = 0;
-
 /** Fills `box` with "what this interview will cover" for `plan` (hidden without one). */
 export function renderPlan(box, plan) {
-  answerLimitSecs = (plan && plan.answer_time_limit_secs) || 0;
   box.replaceChildren();
   box.hidden = !plan;
   if (!plan) return;
@@ -123,26 +119,42 @@ export function renderAssessment(box, reply) {
   }
 }
 
+/** The plan's soft limit per answer of `interview`, in seconds (0: none). */
+export function answerLimitSecs(interview) {
+  return (interview && interview.plan && interview.plan.answer_time_limit_secs) || 0;
+}
+
 /**
- * A gentle countdown of the plan's soft limit per answer in `node` (or `secs` seconds),
- * restarted by each call; nothing to count stops it. It only informs: nothing is cut when
- * it reaches zero.
+ * A gentle countdown of a soft limit per answer in `node`, owned by whoever made it (one
+ * per live interview). `start(secs)` restarts it (0 hides it), `stop()` ends it. It only
+ * informs: nothing is cut when it reaches zero.
  */
-let countdown = null;
-export function answerCountdown(node, secs = answerLimitSecs) {
-  if (countdown) clearInterval(countdown);
-  countdown = null;
-  if (!node) return;
-  node.hidden = !secs;
-  if (!secs) return;
-  const end = Date.now() + secs * 1000;
-  const tick = () => {
-    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
-    node.textContent = left > 0
-      ? `About ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left for this answer.`
-      : 'Time to wrap up this answer.';
-    if (left === 0 && countdown) clearInterval(countdown);
+export function createCountdown(node) {
+  let timer = null;
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
   };
-  tick();
-  countdown = setInterval(tick, 1000);
+  return {
+    start(secs) {
+      stop();
+      if (!node) return;
+      node.hidden = !secs;
+      if (!secs) return;
+      const end = Date.now() + secs * 1000;
+      const tick = () => {
+        const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        node.textContent = left > 0
+          ? `About ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left for this answer.`
+          : 'Time to wrap up this answer.';
+        if (left === 0) stop();
+      };
+      tick();
+      timer = setInterval(tick, 1000);
+    },
+    stop() {
+      stop();
+      if (node) node.hidden = true;
+    },
+  };
 }
