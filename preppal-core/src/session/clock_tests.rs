@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
+use crate::codec::ClientMessage;
 use crate::codec::PlaybackReport;
+use crate::model::ModelEvent;
+use crate::proto;
 use crate::proto::server_to_client_message::Message as M;
+use crate::transcript::Speaker;
 
 /// `ms` of 24 kHz PCM16LE interviewer audio (silence: its content does not matter).
 fn model_audio(ms: usize) -> Bytes {
