@@ -11,9 +11,24 @@ use crate::transcript::{Speaker, TranscriptEntry};
 impl InterviewSession {
     pub(super) fn finish_turn(&mut self, speaker: Speaker, turn_complete: bool) {
         self.apply_audio_clock(speaker);
-        let Some(entry) = self.transcript.finalize(speaker).cloned() else {
+        let Some(mut entry) = self.transcript.finalize(speaker).cloned() else {
             return;
         };
+        if speaker == Speaker::Ai {
+            // A barge-in cut it (noted by `apply_audio_clock` just now): the stored entry
+            // says so, with what was heard.
+            let cut = self
+                .interviewer_cuts
+                .iter()
+                .rev()
+                .find(|c| c.sequence == entry.sequence);
+            if let Some(cut) = cut {
+                let heard = Some(cut.heard_text.clone());
+                if let Some(e) = self.transcript.set_interrupted(entry.sequence, heard) {
+                    entry = e.clone();
+                }
+            }
+        }
         if speaker == Speaker::User {
             self.close_answer_tally(entry.sequence);
             self.turns.candidate_entry_ended(entry.sequence);
