@@ -91,7 +91,7 @@
 //! empty text. After `interrupted` the client is told to flush its player, and model
 //! audio and transcription are dropped until the cut generation is over (not longer: a
 //! new model turn is always heard); a late candidate transcription fragment amends the
-//! candidate entry it belongs to; "[Silence]"-only replies are dropped; a no-output
+//! candidate entry it belongs to; "\[Silence\]"-only replies are dropped; a no-output
 //! watchdog re-prompts a model that says nothing (see `model_turns.rs`).
 //!
 //! # Answer audio
@@ -186,7 +186,7 @@ pub struct InterviewSession {
 
 impl InterviewSession {
     /// A new PENDING interview. The caller connects the model and reports
-    /// [`ModelEvent::SetupComplete`] when it is ready; the setup deadline starts now.
+    /// [`ModelEvent::SetupComplete`](crate::model::ModelEvent::SetupComplete) when it is ready; the setup deadline starts now.
     pub fn new(interview_id: impl Into<String>, config: SessionConfig, now: Instant) -> Self {
         let mut timers = [None; 5];
         timers[Timer::Setup as usize] = Some(now + config.setup_timeout);
@@ -220,7 +220,7 @@ impl InterviewSession {
     /// with no client attached, waiting [`SessionConfig::reconnect_grace`] for one (then it
     /// ends with [`EndReason::ClientGone`], COMPLETED with the stored entries). The caller
     /// attaches the client ([`InterviewSession::handle_client_attached`]), connects the model
-    /// seeded with `entries`, and reports [`ModelEvent::SetupComplete`]. Then the interview
+    /// seeded with `entries`, and reports [`ModelEvent::SetupComplete`](crate::model::ModelEvent::SetupComplete). Then the interview
     /// goes on: no greeting is asked for, the client gets a `SessionResumed`, new entries
     /// are numbered after the stored ones, and the time limit counts `elapsed` as spent.
     /// An interview resumed with entries ends COMPLETED even if the model never comes back.

@@ -49,7 +49,7 @@ impl InterviewSession {
     /// A decoded message from the candidate's client.
     ///
     /// Audio is forwarded to the model and, when its RMS is above
-    /// [`SessionConfig::speech_rms_threshold`], marks the candidate as speaking. Text is a
+    /// [`SessionConfig::speech_rms_threshold`](super::SessionConfig::speech_rms_threshold), marks the candidate as speaking. Text is a
     /// typed answer: shown in the transcript and sent to the model. `End` ends the
     /// interview ([`EndReason::UserEnded`]). Audio and text before the model is ready are
     /// dropped.
@@ -133,7 +133,7 @@ impl InterviewSession {
     /// come back. The interview and the model go on (the model may finish its turn; no
     /// candidate audio arrives meanwhile); messages for the client are dropped; the open
     /// turns are offered for storage at once; and the interview ends with
-    /// [`EndReason::ClientGone`] when [`SessionConfig::reconnect_grace`] passes with no
+    /// [`EndReason::ClientGone`] when [`SessionConfig::reconnect_grace`](super::SessionConfig::reconnect_grace) passes with no
     /// [`InterviewSession::handle_client_attached`] (at once when the grace is zero).
     /// Does nothing after the end or when no client is attached.
     pub fn handle_client_detached(&mut self, now: Instant) {
