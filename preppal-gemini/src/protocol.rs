@@ -15,7 +15,8 @@ mod wire;
 
 pub use encode::{encode_command, history_message, setup_message, tool_response_message};
 pub use parse::{
-    decode_base64, parse_duration_ms, parse_server_frame, parse_server_message, ServerFrame,
+    decode_base64, parse_duration_ms, parse_server_frame, parse_server_message, parse_server_text,
+    ServerFrame,
 };
 pub use preppal_core::UsageMetadata;
 

@@ -2,7 +2,7 @@
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine as _;
+use base64::{DecodeError, DecodeSliceError, Engine as _};
 use bytes::Bytes;
 use preppal_core::{FunctionCall, ModelEvent, TurnCompleteReason, UsageMetadata};
 use serde_json::Value;
@@ -24,13 +24,36 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, ProtocolError> {
     // The standard alphabet first, without scanning the text beforehand (a 100 ms chunk is
     // 6.4 kB of it); only a text that the standard alphabet refuses and that holds a URL-safe
     // character is tried again as URL-safe.
-    match STANDARD_ANY_PAD.decode(data) {
+    match decode_exact(&STANDARD_ANY_PAD, data) {
         Ok(bytes) => Ok(bytes),
         Err(_) if data.bytes().any(|b| b == b'-' || b == b'_') => {
-            URL_SAFE_ANY_PAD.decode(data).map_err(ProtocolError::Base64)
+            decode_exact(&URL_SAFE_ANY_PAD, data).map_err(ProtocolError::Base64)
         }
         Err(e) => Err(ProtocolError::Base64(e)),
     }
+}
+
+/// Decodes `data` into a buffer of exactly its decoded length, so that the audio becomes
+/// [`Bytes`] without another allocation (a buffer with spare room would need one).
+fn decode_exact(engine: &GeneralPurpose, data: &str) -> Result<Vec<u8>, DecodeError> {
+    let mut out = vec![0; exact_decoded_len(data)];
+    match engine.decode_slice(data, &mut out) {
+        Ok(written) => {
+            out.truncate(written);
+            Ok(out)
+        }
+        Err(DecodeSliceError::DecodeError(e)) => Err(e),
+        // Not valid base64 (its length is impossible): the engine says what is wrong.
+        Err(DecodeSliceError::OutputSliceTooSmall) => engine.decode(data),
+    }
+}
+
+/// Bytes that valid base64 `data` decodes to: 3 per 4 characters, less the padding.
+fn exact_decoded_len(data: &str) -> usize {
+    let b = data.as_bytes();
+    let padding = b.iter().rev().take(2).take_while(|&&c| c == b'=').count();
+    let chars = b.len() - padding;
+    chars / 4 * 3 + [0, 0, 1, 2][chars % 4]
 }
 
 /// One server message, decoded: its events in order and its `usageMetadata`, if any.
@@ -80,8 +103,15 @@ pub fn parse_duration_ms(value: &Value) -> Result<u64, ProtocolError> {
         .ok_or_else(bad)
 }
 
+/// Whether `mimeType` names PCM audio (`audio/pcm...`, any case); no `mimeType` counts.
+/// Compared in place: no lowercased copy per frame.
 fn is_pcm_audio(mime: Option<&str>) -> bool {
-    mime.is_none_or(|m| m.trim().to_ascii_lowercase().starts_with("audio/pcm"))
+    const PCM: &str = "audio/pcm";
+    mime.is_none_or(|m| {
+        m.trim_start()
+            .get(..PCM.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(PCM))
+    })
 }
 
 /// Parses one server frame (the payload of a Text or Binary frame) into its events.
@@ -130,6 +160,15 @@ pub fn parse_server_message(frame: &[u8]) -> Result<Vec<ModelEvent>, ProtocolErr
 /// - [`ProtocolError::Duration`] when `goAway.timeLeft` is not a Duration string.
 pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
     let text = std::str::from_utf8(frame).map_err(ProtocolError::NotUtf8)?;
+    parse_server_text(text)
+}
+
+/// [`parse_server_frame`] for a payload already known to be UTF-8: a WebSocket Text frame,
+/// which the WebSocket layer has validated, is not checked a second time.
+///
+/// # Errors
+/// As [`parse_server_frame`], except [`ProtocolError::NotUtf8`].
+pub fn parse_server_text(text: &str) -> Result<ServerFrame, ProtocolError> {
     let msg: WireServerMessage = serde_json::from_str(text).map_err(ProtocolError::Json)?;
     let mut events = Vec::new();
     if msg.setup_complete.is_some() {
@@ -151,7 +190,7 @@ pub fn parse_server_frame(frame: &[u8]) -> Result<ServerFrame, ProtocolError> {
         }
         {
             let parts = content.model_turn.and_then(|c| c.parts).unwrap_or_default();
-            for part in parts {
+            for part in parts.in_order() {
                 if let Some(blob) = part.inline_data {
                     if is_pcm_audio(blob.mime_type.as_ref().map(|m| m.0.as_ref())) {
                         if let Some(data) = blob.data {
@@ -446,6 +485,73 @@ mod tests {
             parse(escaped),
             vec![ModelEvent::Audio(Bytes::from_static(&[1, 2]))]
         );
+    }
+
+    #[test]
+    fn decoded_audio_fills_its_buffer_exactly() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        for len in 0..40usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            for text in [STANDARD.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)] {
+                let decoded = decode_base64(&text).unwrap();
+                assert_eq!(decoded, bytes, "{text}");
+                assert_eq!(decoded.capacity(), decoded.len(), "{text}");
+            }
+        }
+        // Impossible lengths and stray padding are still errors.
+        for bad in ["A", "AQIDB", "AQ===", "=AQI"] {
+            assert!(
+                matches!(decode_base64(bad), Err(ProtocolError::Base64(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pcm_mime_types_match_in_any_case_without_copying() {
+        for yes in [
+            None,
+            Some("audio/pcm"),
+            Some(" AUDIO/PCM;rate=24000"),
+            Some("Audio/Pcm "),
+        ] {
+            assert!(is_pcm_audio(yes), "{yes:?}");
+        }
+        for no in [
+            Some("audio/pc"),
+            Some("audio/wav"),
+            Some(""),
+            Some("éaudio/pcm"),
+        ] {
+            assert!(!is_pcm_audio(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn a_text_frame_parses_as_its_bytes_do() {
+        let msg = r#"{"serverContent": {"outputTranscription": {"text": "Héllo"},
+            "modelTurn": {"parts": [{"inlineData": {"data": "AQI="}}, {"text": "a"},
+            {"inlineData": {"data": "AwQ="}}]}, "turnComplete": true}}"#;
+        let text = parse_server_text(msg).unwrap();
+        assert_eq!(text, parse_server_frame(msg.as_bytes()).unwrap());
+        assert_eq!(
+            text.events,
+            vec![
+                ModelEvent::OutputTranscription("Héllo".into()),
+                ModelEvent::Audio(Bytes::from_static(&[1, 2])),
+                ModelEvent::Text("a".into()),
+                ModelEvent::Audio(Bytes::from_static(&[3, 4])),
+                ModelEvent::TurnComplete,
+            ]
+        );
+        for empty in [r#"{"parts": []}"#, r#"{"parts": null}"#, "{}"] {
+            let msg = format!(r#"{{"serverContent": {{"modelTurn": {empty}}}}}"#);
+            assert_eq!(parse_server_text(&msg).unwrap().events, vec![]);
+        }
+        assert!(matches!(
+            parse_server_text(r#"{"serverContent": {"modelTurn": {"parts": {}}}}"#),
+            Err(ProtocolError::Json(_))
+        ));
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The server messages as they arrive (§2, §4): serde structs where every field is optional
 //! and unknown ones are ignored. Only the parser reads them.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use preppal_core::UsageMetadata;
+use serde::de::{SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -81,7 +85,50 @@ pub(super) struct WireServerContent<'a> {
 #[derive(Deserialize, Default)]
 pub(super) struct WireContent<'a> {
     #[serde(default, borrow)]
-    pub(super) parts: Option<Vec<WirePart<'a>>>,
+    pub(super) parts: Option<WireParts<'a>>,
+}
+
+/// `modelTurn.parts`, in order. The first part (the only one of most audio frames) is kept
+/// in place, so a frame with one part allocates no list; later parts go to `rest`.
+#[derive(Default)]
+pub(super) struct WireParts<'a> {
+    first: Option<WirePart<'a>>,
+    rest: Vec<WirePart<'a>>,
+}
+
+impl<'a> WireParts<'a> {
+    /// The parts in the order they came.
+    pub(super) fn in_order(self) -> impl Iterator<Item = WirePart<'a>> {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireParts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PartsVisitor<'a>(PhantomData<WireParts<'a>>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for PartsVisitor<'a> {
+            type Value = WireParts<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of parts")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut parts = WireParts::default();
+                while let Some(part) = seq.next_element::<WirePart<'a>>()? {
+                    if parts.first.is_none() {
+                        parts.first = Some(part);
+                    } else {
+                        parts.rest.push(part);
+                    }
+                }
+                Ok(parts)
+            }
+        }
+
+        deserializer.deserialize_seq(PartsVisitor(PhantomData))
+    }
 }
 
 #[derive(Deserialize, Default)]
