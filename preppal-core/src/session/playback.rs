@@ -13,6 +13,11 @@
 //! Each transcription fragment is noted with the turn's audio position at its arrival
 //! (`TranscriptUpdate.audio_offset_ms`), so a client can reveal captions as the audio
 //! plays, and the session knows which part of the text was heard before a cut.
+//!
+//! A cut interviewer entry is stored with `interrupted: true` and `heard_text` (the part of
+//! its text heard). When the cut is known only after the entry was stored (the candidate
+//! spoke while a finished turn was still playing, or the client's `PlaybackReport` came),
+//! the entry is offered for storage again under its sequence: an idempotent upsert.
 
 use std::time::Instant;
 
