@@ -59,6 +59,13 @@ fn gemini_frames(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(name), &frame, |b, f| {
             b.iter(|| preppal_gemini::parse_server_message(black_box(f)).unwrap())
         });
+        // The same frame as a WebSocket Text frame, whose UTF-8 is already checked.
+        let text = String::from_utf8(frame).unwrap();
+        g.bench_with_input(
+            BenchmarkId::from_parameter(format!("{name}_text_frame")),
+            &text,
+            |b, t| b.iter(|| preppal_gemini::protocol::parse_server_text(black_box(t)).unwrap()),
+        );
     }
     g.finish();
 }

@@ -221,6 +221,21 @@ impl Transcript {
         Some(e)
     }
 
+    /// Notes on the finished entry `sequence` whether a barge-in cut it:
+    /// `Some(heard_text)` makes it `interrupted` with the part of its text heard before the
+    /// cut (see [`TranscriptEntry::heard_text`]); `None` makes it a turn that played whole.
+    /// Returns the entry, or `None` when there is no such finished entry.
+    pub fn set_interrupted(
+        &mut self,
+        sequence: u32,
+        heard_text: Option<String>,
+    ) -> Option<&TranscriptEntry> {
+        let e = self.entries.iter_mut().find(|e| e.sequence == sequence)?;
+        e.interrupted = heard_text.is_some();
+        e.heard_text = heard_text;
+        Some(e)
+    }
+
     /// Whether `speaker` has an open turn.
     pub fn is_open(&self, speaker: Speaker) -> bool {
         self.open[speaker.index()].is_some()

@@ -16,7 +16,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::{CredentialPlacement, LiveConfig};
 use crate::error::LiveError;
-use crate::protocol::{encode_command, parse_server_frame, setup_message, UsageMetadata};
+use crate::protocol::{
+    encode_command, parse_server_frame, parse_server_text, setup_message, UsageMetadata,
+};
 
 /// The close code reported when a connection ended without a close frame (RFC 6455 §7.1.5).
 pub const ABNORMAL_CLOSURE: u16 = 1006;
@@ -201,7 +203,7 @@ where
                 Err(_) => return Err(LiveError::SetupTimeout),
                 Ok(next) => next,
             };
-            let payload = match next {
+            let parsed = match next {
                 None => {
                     return Err(LiveError::ClosedDuringSetup {
                         code: ABNORMAL_CLOSURE,
@@ -225,11 +227,12 @@ where
                     tracing::warn!(code, %reason, "Gemini Live closed the connection during setup");
                     return Err(LiveError::ClosedDuringSetup { code, reason });
                 }
-                Some(Ok(Message::Text(text))) => bytes::Bytes::from(text),
-                Some(Ok(Message::Binary(data))) => data,
+                // A Text frame was checked as UTF-8 by the WebSocket layer: not again.
+                Some(Ok(Message::Text(text))) => parse_server_text(text.as_str()),
+                Some(Ok(Message::Binary(data))) => parse_server_frame(&data),
                 Some(Ok(_)) => continue,
             };
-            let frame = parse_server_frame(&payload)?;
+            let frame = parsed?;
             if frame.usage.is_some() {
                 usage = frame.usage;
             }
@@ -353,7 +356,7 @@ where
             if self.ended {
                 return None;
             }
-            let payload = match self.ws.next().await {
+            let parsed = match self.ws.next().await {
                 None => {
                     self.end(ABNORMAL_CLOSURE, String::new());
                     continue;
@@ -377,11 +380,12 @@ where
                     let _ = self.ws.flush().await;
                     continue;
                 }
-                Some(Ok(Message::Text(text))) => bytes::Bytes::from(text),
-                Some(Ok(Message::Binary(data))) => data,
+                // A Text frame was checked as UTF-8 by the WebSocket layer: not again.
+                Some(Ok(Message::Text(text))) => parse_server_text(text.as_str()),
+                Some(Ok(Message::Binary(data))) => parse_server_frame(&data),
                 Some(Ok(_)) => continue,
             };
-            match parse_server_frame(&payload) {
+            match parsed {
                 Ok(frame) => {
                     if frame.usage.is_some() {
                         self.usage = frame.usage;

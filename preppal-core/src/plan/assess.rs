@@ -1,4 +1,4 @@
-//! Feedback against the plan: each competency scored on the 1–4 [rubric](super::rubric)
+//! Feedback against the plan: each competency scored on the 1–4 [rubric](mod@super::rubric)
 //! with the candidate's quotes as evidence (checked against the transcript), the STAR
 //! check of each behavioural answer, and the plan's coverage by key terms.
 //!

@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
+use crate::codec::ClientMessage;
 use crate::codec::PlaybackReport;
+use crate::model::ModelEvent;
+use crate::proto;
 use crate::proto::server_to_client_message::Message as M;
+use crate::transcript::Speaker;
 
 /// `ms` of 24 kHz PCM16LE interviewer audio (silence: its content does not matter).
 fn model_audio(ms: usize) -> Bytes {
@@ -27,6 +31,8 @@ struct Run {
     s: InterviewSession,
     updates: Vec<proto::TranscriptUpdate>,
     stored: Vec<TranscriptEntry>,
+    /// Every entry offered for storage, in order (amends included).
+    persisted: Vec<TranscriptEntry>,
     cuts: Vec<InterviewerCut>,
 }
 
@@ -42,6 +48,7 @@ impl Run {
             s,
             updates: vec![],
             stored: vec![],
+            persisted: vec![],
             cuts: vec![],
         }
     }
@@ -73,6 +80,7 @@ impl Run {
             match p {
                 PersistAction::Transcript(b) => {
                     for e in b {
+                        self.persisted.push(e.clone());
                         self.stored.retain(|x| x.sequence != e.sequence);
                         self.stored.push(e);
                     }
@@ -214,4 +222,105 @@ fn answering_before_the_audio_has_played_cuts_it_there() {
     starts.sort_unstable();
     assert!(starts.windows(2).all(|w| w[0].1 <= w[1].1), "{starts:?}");
     assert_eq!(starts[2], (2, 1_500));
+}
+
+/// The stored entry `sequence`, as last offered for storage.
+fn stored(r: &Run, sequence: u32) -> &TranscriptEntry {
+    r.stored.iter().find(|e| e.sequence == sequence).unwrap()
+}
+
+#[test]
+fn the_stored_entry_notes_a_barge_in_and_what_was_heard() {
+    let mut r = Run::new();
+    for i in 0..30u64 {
+        if i % 10 == 0 {
+            r.model(i, ModelEvent::OutputTranscription(format!("part{i} ")));
+        }
+        r.model(i, ModelEvent::Audio(model_audio(100)));
+    }
+    let end = r.answer(1_200, 400);
+    r.model(1_500, ModelEvent::Interrupted);
+    let q = stored(&r, 0);
+    assert_eq!(q.speaker, Speaker::Ai);
+    assert!(q.interrupted);
+    assert_eq!(q.heard_text.as_deref(), Some("part0 part10 "));
+    // The held entry is the same as the one stored.
+    assert_eq!(&r.s.transcript().entries()[0], q);
+    // The client says it stopped earlier, before the second caption: the entry is stored
+    // again with the shorter heard text, and the cut follows.
+    r.client(end, ClientMessage::Playback(PlaybackReport::new(900, true)));
+    let q = stored(&r, 0);
+    assert_eq!((q.end_ms, q.interrupted), (900, true));
+    assert_eq!(q.heard_text.as_deref(), Some("part0 "));
+    assert_eq!(r.s.interviewer_cuts()[0].heard_text, "part0 ");
+    // The candidate's answer is never noted as cut.
+    r.client(end + 100, ClientMessage::End);
+    let a = r
+        .stored
+        .iter()
+        .find(|e| e.speaker == Speaker::User)
+        .unwrap();
+    assert_eq!((a.interrupted, a.heard_text.as_deref()), (false, None));
+}
+
+#[test]
+fn an_uncut_turn_is_stored_as_played_whole() {
+    let mut r = Run::new();
+    r.question(200);
+    let end = r.answer(4_000, 1_000);
+    r.question(end + 300);
+    r.client(end + 4_000, ClientMessage::End);
+    let ai: Vec<&TranscriptEntry> = r
+        .stored
+        .iter()
+        .filter(|e| e.speaker == Speaker::Ai)
+        .collect();
+    assert_eq!(ai.len(), 2);
+    for e in ai {
+        assert!(!e.interrupted, "{e:?}");
+        assert_eq!(e.heard_text, None);
+    }
+    assert!(r.persisted.iter().all(|e| !e.interrupted));
+    assert!(r.cuts.is_empty());
+}
+
+#[test]
+fn speaking_over_a_finished_turn_amends_its_stored_entry() {
+    let mut r = Run::new();
+    // 3 s of audio arrives at once and the turn completes: stored, not cut.
+    for i in 0..30u64 {
+        if i % 10 == 0 {
+            r.model(0, ModelEvent::OutputTranscription(format!("part{i} ")));
+        }
+        r.model(0, ModelEvent::Audio(model_audio(100)));
+    }
+    r.model(1, ModelEvent::TurnComplete);
+    assert_eq!(r.persisted.len(), 1);
+    assert!(!r.persisted[0].interrupted);
+    // The candidate speaks 1.2 s in, while it still plays: the same sequence is offered
+    // again (an idempotent upsert), now cut with the heard prefix.
+    r.answer(1_160, 200);
+    let amends: Vec<&TranscriptEntry> = r.persisted.iter().filter(|e| e.sequence == 0).collect();
+    assert_eq!(amends.len(), 2);
+    let q = amends[1];
+    assert_eq!((q.end_ms, q.interrupted), (1_200, true));
+    assert_eq!(q.heard_text.as_deref(), Some("part0 part10 "));
+    assert_eq!(q.text, "part0 part10 part20 ");
+}
+
+#[test]
+fn a_client_report_of_a_short_playback_marks_a_finished_turn_cut() {
+    let mut r = Run::new();
+    r.question(0);
+    assert!(!stored(&r, 0).interrupted);
+    // The client stopped the audio 800 ms in (the model never said `interrupted`).
+    r.client(100, ClientMessage::Playback(PlaybackReport::new(800, true)));
+    let q = stored(&r, 0);
+    assert_eq!((q.end_ms, q.interrupted), (800, true));
+    assert_eq!(q.heard_text.as_deref(), Some("part0 "));
+    let cuts = r.s.interviewer_cuts();
+    assert_eq!(
+        (cuts.len(), cuts[0].sequence, cuts[0].played_ms),
+        (1, 0, 800)
+    );
 }

@@ -13,6 +13,11 @@
 //! Each transcription fragment is noted with the turn's audio position at its arrival
 //! (`TranscriptUpdate.audio_offset_ms`), so a client can reveal captions as the audio
 //! plays, and the session knows which part of the text was heard before a cut.
+//!
+//! A cut interviewer entry is stored with `interrupted: true` and `heard_text` (the part of
+//! its text heard). When the cut is known only after the entry was stored (the candidate
+//! spoke while a finished turn was still playing, or the client's `PlaybackReport` came),
+//! the entry is offered for storage again under its sequence: an idempotent upsert.
 
 use std::time::Instant;
 
@@ -37,6 +42,9 @@ pub(super) struct PlaybackClock {
     turn: Option<TurnAudio>,
     /// The last finished interviewer turn that had audio, for a late `PlaybackReport`.
     last: Option<FinishedTurn>,
+    /// Fragments of the open turn that arrived before its first audio (at position 0):
+    /// they join the turn when its audio starts.
+    early: Vec<(u32, usize)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,6 +81,12 @@ fn heard(fragments: &[(u32, usize)], played_ms: u64) -> usize {
         .unwrap_or(0)
 }
 
+/// The first `bytes` bytes of `text` (all of it when `bytes` is not a char boundary
+/// inside it), as an owned string.
+fn heard_prefix(text: &str, bytes: usize) -> String {
+    text.get(..bytes).unwrap_or(text).to_owned()
+}
+
 /// The candidate started a turn while a finished interviewer turn was still playing:
 /// its playback stopped there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +99,20 @@ pub(super) struct LateCut {
     pub played_ms: u64,
     /// Bytes of its text heard (see [`TurnPlayback::heard_bytes`]).
     pub heard_bytes: usize,
+}
+
+/// Where the client's `PlaybackReport` says a finished interviewer turn stopped playing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ReportedEnd {
+    /// The interviewer entry.
+    pub sequence: u32,
+    /// Its new end, in ms since the interview started.
+    pub end_ms: u64,
+    /// Its audio played, in ms.
+    pub played_ms: u64,
+    /// Bytes of its text heard when playback stopped before its audio had played (a cut);
+    /// `None` when it played whole.
+    pub heard_bytes: Option<usize>,
 }
 
 /// An interviewer turn the candidate cut short by speaking (barge-in), as it sounded.
@@ -120,8 +148,10 @@ impl PlaybackClock {
     pub(super) fn audio(&mut self, at_us: u64, bytes: usize) -> (u64, u64) {
         let start = at_us.max(self.cursor_us);
         let d = pcm16_duration_us(bytes, OUTPUT_SAMPLE_RATE_HZ);
+        let early = &mut self.early;
         let turn = self.turn.get_or_insert_with(|| TurnAudio {
             start_us: start,
+            fragments: std::mem::take(early),
             ..TurnAudio::default()
         });
         turn.audio_us += d;
@@ -140,8 +170,9 @@ impl PlaybackClock {
     /// `text_len` bytes long; returns its audio position in ms.
     pub(super) fn fragment(&mut self, text_len: usize) -> u32 {
         let offset = self.offset_ms();
-        if let Some(t) = self.turn.as_mut() {
-            t.fragments.push((offset, text_len));
+        match self.turn.as_mut() {
+            Some(t) => t.fragments.push((offset, text_len)),
+            None => self.early.push((offset, text_len)),
         }
         offset
     }
@@ -160,6 +191,7 @@ impl PlaybackClock {
     /// The interviewer's turn ended as entry `sequence`; returns how it played, or `None`
     /// when it had no audio.
     pub(super) fn finish(&mut self, sequence: u32) -> Option<TurnPlayback> {
+        self.early.clear();
         let t = self.turn.take()?;
         let drained = t.start_us + t.audio_us;
         let end_us = t.cut_at_us.map_or(self.cursor_us.max(drained), |c| c);
@@ -210,10 +242,10 @@ impl PlaybackClock {
     }
 
     /// Applies the client's report on the current turn: the open one, or else the last
-    /// finished one. Returns `Some((sequence, end_ms))` when a finished entry must end
-    /// elsewhere. A finished turn takes one report: later ones are ignored, so a client
-    /// cannot make the session store an entry again and again.
-    pub(super) fn report(&mut self, r: PlaybackReport) -> Option<(u32, u64)> {
+    /// finished one. Returns the [`ReportedEnd`] when a finished entry must end elsewhere.
+    /// A finished turn takes one report: later ones are ignored, so a client cannot make
+    /// the session store an entry again and again.
+    pub(super) fn report(&mut self, r: PlaybackReport) -> Option<ReportedEnd> {
         let played_us = u64::from(r.played_ms) * 1_000;
         if let Some(t) = self.turn.as_mut() {
             if r.cut_by_barge_in || played_us < t.audio_us {
@@ -230,7 +262,14 @@ impl PlaybackClock {
         }
         let end = last.start_us + played_us.min(last.audio_us);
         self.cursor_us = self.cursor_us.min(end.max(last.start_us));
-        Some((last.sequence, end / 1_000))
+        let played_ms = (end - last.start_us) / 1_000;
+        let cut = played_us < last.audio_us;
+        Some(ReportedEnd {
+            sequence: last.sequence,
+            end_ms: end / 1_000,
+            played_ms,
+            heard_bytes: cut.then(|| heard(&last.fragments, played_ms)),
+        })
     }
 }
 
@@ -265,7 +304,7 @@ impl InterviewSession {
                     if p.cut {
                         let heard = p.heard_bytes.unwrap_or(0);
                         let text = self.transcript.open_text(Speaker::Ai).unwrap_or("");
-                        let heard_text = text.get(..heard).unwrap_or(text).to_owned();
+                        let heard_text = heard_prefix(text, heard);
                         self.interviewer_cuts.push(InterviewerCut {
                             sequence,
                             played_ms: p.end_ms.saturating_sub(p.start_ms),
@@ -291,41 +330,70 @@ impl InterviewSession {
         let Some(cut) = self.playback.candidate_started(at_us, typed) else {
             return;
         };
-        let Some(entry) = self.transcript.set_end(cut.sequence, cut.end_ms).cloned() else {
+        let Some(entry) = self.transcript.set_end(cut.sequence, cut.end_ms) else {
             return;
         };
-        let heard_text = entry
-            .text
-            .get(..cut.heard_bytes)
-            .unwrap_or(&entry.text)
-            .to_owned();
+        let heard_text = heard_prefix(&entry.text, cut.heard_bytes);
         self.interviewer_cuts.push(InterviewerCut {
             sequence: cut.sequence,
             played_ms: cut.played_ms,
-            heard_text,
+            heard_text: heard_text.clone(),
         });
-        self.persist
-            .push_back(PersistAction::Transcript(vec![entry]));
+        // The entry was stored when it finished: store it again, now noted as cut.
+        if let Some(entry) = self
+            .transcript
+            .set_interrupted(cut.sequence, Some(heard_text))
+            .cloned()
+        {
+            self.persist
+                .push_back(PersistAction::Transcript(vec![entry]));
+        }
     }
 
     /// The client's `PlaybackReport`: where its playback of the interviewer's current turn
-    /// really stopped. A finished entry that ended elsewhere is corrected and stored again.
+    /// really stopped. A finished entry that ended elsewhere is corrected and stored again,
+    /// noted as cut (with the part of its text heard by then) when its audio had not all
+    /// played, and as whole otherwise; its [`InterviewerCut`] follows.
     pub(super) fn handle_playback_report(&mut self, r: PlaybackReport) {
-        let Some((sequence, end_ms)) = self.playback.report(r) else {
+        let Some(reported) = self.playback.report(r) else {
             return;
         };
-        let Some(entry) = self.transcript.set_end(sequence, end_ms).cloned() else {
+        let sequence = reported.sequence;
+        let Some(entry) = self.transcript.set_end(sequence, reported.end_ms) else {
             return;
         };
-        if let Some(cut) = self
+        let played_ms = entry.end_ms - entry.start_ms;
+        let heard_text = reported
+            .heard_bytes
+            .map(|bytes| heard_prefix(&entry.text, bytes));
+        let known = self
             .interviewer_cuts
-            .iter_mut()
-            .find(|c| c.sequence == sequence)
-        {
-            cut.played_ms = entry.end_ms - entry.start_ms;
+            .iter()
+            .position(|c| c.sequence == sequence);
+        match (known, &heard_text) {
+            (Some(i), Some(heard)) => {
+                let cut = &mut self.interviewer_cuts[i];
+                cut.played_ms = played_ms;
+                cut.heard_text.clone_from(heard);
+            }
+            (Some(i), None) => {
+                self.interviewer_cuts.remove(i);
+            }
+            (None, Some(heard)) => self.interviewer_cuts.push(InterviewerCut {
+                sequence,
+                played_ms,
+                heard_text: heard.clone(),
+            }),
+            (None, None) => {}
         }
-        self.persist
-            .push_back(PersistAction::Transcript(vec![entry]));
+        if let Some(entry) = self
+            .transcript
+            .set_interrupted(sequence, heard_text)
+            .cloned()
+        {
+            self.persist
+                .push_back(PersistAction::Transcript(vec![entry]));
+        }
     }
 
     fn elapsed_us(&self, now: Instant) -> u64 {
@@ -384,7 +452,9 @@ mod tests {
 
         c.audio(5_000_000, 2 * SECOND);
         c.finish(2).unwrap();
-        assert_eq!(c.report(PlaybackReport::new(1_200, true)), Some((2, 6_200)));
+        let reported = c.report(PlaybackReport::new(1_200, true)).unwrap();
+        assert_eq!((reported.sequence, reported.end_ms), (2, 6_200));
+        assert_eq!((reported.played_ms, reported.heard_bytes), (1_200, Some(0)));
         // One report per finished turn.
         assert_eq!(c.report(PlaybackReport::new(900, true)), None);
         c.audio(9_000_000, 2 * SECOND);

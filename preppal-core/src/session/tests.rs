@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
+use crate::codec::ClientMessage;
+use crate::model::{FunctionResponse, ModelCommand, ModelEvent};
+use crate::proto;
 use crate::proto::server_to_client_message::Message as M;
+use crate::transcript::Speaker;
 
 /// A fake clock and a session, with every output drained into logs.
 struct Harness {

@@ -7,7 +7,7 @@
 //! - A typed answer that would take its turn past [`SessionConfig::max_turn_text_bytes`],
 //!   or the transcript past [`SessionConfig::max_transcript_bytes`], is refused whole:
 //!   the candidate gets an `ErrorResponse` with code 413 and the text is neither shown,
-//!   stored nor sent to the model ([`SessionError::TextLimit`]).
+//!   stored nor sent to the model ([`SessionError::TextLimit`](super::SessionError::TextLimit)).
 //! - A model transcription fragment over either limit is left out of the transcript (the
 //!   audio still plays); [`InterviewSession::dropped_text_bytes`] counts it.
 //!
