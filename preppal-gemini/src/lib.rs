@@ -129,3 +129,8 @@ pub use plan_instruction::planned_interviewer_instruction;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
 pub use resilient::{ReconnectPolicy, ResilientSession};
 pub use tokens::{create_ephemeral_token, EphemeralToken, EphemeralTokenRequest, TokenError};
+
+/// The examples of the crate's README.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
