@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{Fault, FaultTrigger, FeedbackBehaviour, ScriptedFault, SpeechMode};
+#[cfg(doc)]
+use super::{InterviewScript, Simulator, SimulatorHandle, DEADLINE_EXPIRED};
 
 /// Settings of a [`Simulator`]. Start from `Default` and use the `with_*` setters.
 #[derive(Debug, Clone)]
