@@ -30,8 +30,7 @@ enum Command {
     /// Hold many live interviews at once on loopback and measure the server against a
     /// plain relay (the floor): CPU, memory, latency, real-time pace.
     Loadtest(loadtest::LoadtestArgs),
-    /// A part of `loadtest`: the model peer (Gemini Live simulator in load mode, or the
-    /// floor's peer).
+    /// A part of `loadtest`: the model peer (a lean Gemini Live peer, or the floor's peer).
     #[command(hide = true)]
     LoadtestPeer(loadtest::PeerArgs),
     /// A part of `loadtest`: the floor relay.

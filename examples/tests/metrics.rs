@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preppal_examples::loadtest::client::{self, Schedule, Target};
+use preppal_examples::loadtest::peer::LoadPeer;
 use preppal_examples::server::{spawn, ServeArgs};
-use preppal_gemini::simulator::{Simulator, SimulatorConfig};
 
 /// `name{labels}` → value, from the text format (comments and `# EOF` skipped).
 fn parse(text: &str) -> HashMap<String, f64> {
@@ -28,9 +28,7 @@ fn parse(text: &str) -> HashMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_a_live_interview() {
-    let peer = Simulator::start(SimulatorConfig::default().with_load(true))
-        .await
-        .unwrap();
+    let peer = LoadPeer::start().await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
     args.gemini.url = Some(peer.url());

@@ -48,3 +48,8 @@ pub use session::{
 };
 pub use status::InterviewStatus;
 pub use transcript::{Speaker, Transcript, TranscriptEntry};
+
+/// The examples of the crate's README.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

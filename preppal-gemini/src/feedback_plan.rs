@@ -1,5 +1,5 @@
 //! The plan's part of the feedback request: scores per competency on the round type's 1–4
-//! rubric ([`preppal_core::plan::rubric`]), each with quotes of the candidate's words.
+//! rubric ([`preppal_core::plan::rubric()`]), each with quotes of the candidate's words.
 //!
 //! [`extend_request`] adds to a `generateContent` body (built by
 //! [`crate::FeedbackClient`]) the plan's competencies and rubric in the prompt, between

@@ -48,7 +48,17 @@
 //!
 //! | Name | Description | Default |
 //! |------|-------------|---------|
-//! | `simulator` | The Gemini Live simulator (`simulator::Simulator`), with espeak-ng speech via `hound` and `rubato` | yes |
+//! | `simulator` | The Gemini Live simulator (`simulator::Simulator`), its REST side served by `axum`, with espeak-ng speech via `hound` and `rubato` | no |
+//!
+//! The default features are the client only: [`LiveSession`], [`ResilientSession`],
+//! [`LiveInterview`], [`FeedbackClient`] and [`tokens`] need no web framework, so an
+//! embedder that only talks to Gemini Live compiles none. Turn `simulator` on for tests
+//! and offline use:
+//!
+//! ```toml
+//! [dependencies]
+//! preppal-gemini = { version = "0.1", features = ["simulator"] }
+//! ```
 //!
 //! ## Example
 //!
@@ -91,6 +101,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod config;
@@ -103,6 +114,7 @@ pub mod plan_instruction;
 pub mod protocol;
 pub mod resilient;
 #[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
 pub mod timer;
 pub mod tokens;
@@ -117,3 +129,8 @@ pub use plan_instruction::planned_interviewer_instruction;
 pub use protocol::{encode_command, parse_server_message, setup_message, UsageMetadata};
 pub use resilient::{ReconnectPolicy, ResilientSession};
 pub use tokens::{create_ephemeral_token, EphemeralToken, EphemeralTokenRequest, TokenError};
+
+/// The examples of the crate's README.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -116,3 +116,8 @@ pub async fn open(url: &str) -> Result<Arc<dyn InterviewStore>, StoreError> {
         }),
     }
 }
+
+/// The examples of the crate's README.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

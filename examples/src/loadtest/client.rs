@@ -12,7 +12,6 @@ use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ServerMessage;
-use preppal_gemini::simulator::load::{now_ns, DownStamp, UpStamp};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -20,6 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::floor::{read_frame, write_frame, READ_BUFFER_BYTES};
+use super::peer::{now_ns, DownStamp, UpStamp};
 use crate::cli::interview::{open_socket, ApiClient, InterviewIdBody, WorkerToken};
 
 /// Candidate audio: PCM16LE at 16 000 Hz mono, 32 bytes per ms.

@@ -8,17 +8,17 @@
 //!   first) in base64, one per 100 ms of candidate audio received;
 //! - relay → client: the chunk decoded.
 //!
-//! [`UpStamp`]: preppal_gemini::simulator::load::UpStamp
-//! [`DownStamp`]: preppal_gemini::simulator::load::DownStamp
+//! [`UpStamp`]: super::peer::UpStamp
+//! [`DownStamp`]: super::peer::DownStamp
 
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use preppal_gemini::simulator::load::{now_ns, LoadPeerState};
-use preppal_gemini::simulator::CHUNK_BYTES;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::peer::{now_ns, LoadPeerState, CHUNK_BYTES};
 
 /// Read buffer per direction of a floor connection, in bytes.
 pub const READ_BUFFER_BYTES: usize = 8 * 1024;

@@ -2,8 +2,8 @@
 //!
 //! A run has two phases, one after the other, measured the same way:
 //!
-//! 1. **Preppal.** A model peer (`preppal loadtest-peer`: the Gemini Live simulator in load
-//!    mode, [`preppal_gemini::simulator::load`]) and a server (`preppal serve` on a fresh
+//! 1. **Preppal.** A model peer (`preppal loadtest-peer`: a lean Gemini Live peer,
+//!    [`peer`]) and a server (`preppal serve` on a fresh
 //!    SQLite database, `PREPPAL_GEMINI_URL` at the peer) start as child processes, unless
 //!    `--server` names a running server. This process opens N interviews like the
 //!    command-line client does (dev sign-in, `interview.createSession`,
@@ -19,13 +19,14 @@
 //! `/proc/<pid>/stat`) per interview-second over the steady part of the run (after a warm-up
 //! of a fifth of it, 0.5 to 3 s), its resident memory increase (`VmRSS`) per interview,
 //! the one-way latencies of candidate frames to the peer and of model chunks to the client
-//! (from timestamps inside the audio, [`preppal_gemini::simulator::load`]), frames per
+//! (from timestamps inside the audio, [`peer`]), frames per
 //! second, errors, and whether every interview kept real-time pace
 //! ([`client::ClientStats::kept_realtime`]). The load generator runs in this process, the
 //! server, the relay and the peers each in their own.
 
 pub mod client;
 pub mod floor;
+pub mod peer;
 pub mod proc;
 
 use std::sync::Arc;
@@ -105,9 +106,8 @@ pub async fn run_peer(args: PeerArgs) -> anyhow::Result<()> {
         std::io::stdout().flush()?;
         floor::run_peer(listener).await;
     } else {
-        let config = preppal_gemini::simulator::SimulatorConfig::default().with_load(true);
-        let sim = preppal_gemini::simulator::Simulator::start(config).await?;
-        println!("listening {}", sim.url());
+        let peer = peer::LoadPeer::start().await?;
+        println!("listening {}", peer.url());
         std::io::stdout().flush()?;
         std::future::pending::<()>().await;
     }
@@ -371,8 +371,7 @@ async fn phase(
         .clamp(Duration::from_millis(500), Duration::from_secs(3));
     let start = Instant::now() + Duration::from_millis(500);
     let end = start + seconds;
-    let warm_ns = preppal_gemini::simulator::load::now_ns()
-        + (Duration::from_millis(500) + warm).as_nanos() as u64;
+    let warm_ns = peer::now_ns() + (Duration::from_millis(500) + warm).as_nanos() as u64;
     let _ = schedule_tx.send(Some(Schedule {
         start,
         end,

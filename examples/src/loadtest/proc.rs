@@ -197,7 +197,7 @@ impl TempDir {
         let dir = std::env::temp_dir().join(format!(
             "preppal-loadtest-{}-{}",
             std::process::id(),
-            preppal_gemini::simulator::load::now_ns()
+            crate::loadtest::peer::now_ns()
         ));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;

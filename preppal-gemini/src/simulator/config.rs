@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{Fault, FaultTrigger, FeedbackBehaviour, ScriptedFault, SpeechMode};
+#[cfg(doc)]
+use super::{InterviewScript, Simulator, SimulatorHandle, DEADLINE_EXPIRED};
 
 /// Settings of a [`Simulator`]. Start from `Default` and use the `with_*` setters.
 #[derive(Debug, Clone)]
@@ -59,10 +61,6 @@ pub struct SimulatorConfig {
     /// What the REST `generateContent` endpoint ([`SimulatorHandle::rest_url`]) returns;
     /// default [`FeedbackBehaviour::FromTranscript`].
     pub feedback: FeedbackBehaviour,
-    /// Load mode ([`load`]): answer every 100 ms of candidate audio with a 100 ms chunk and
-    /// a transcript fragment, timestamps in the audio, no script, no speech synthesis, no
-    /// voice activity detection, nothing recorded. Default `false`.
-    pub load: bool,
     /// When the system instruction carries an interview plan, answer a typed answer that
     /// the plan's follow-up policy finds lacking with a follow-up instead of the next
     /// question. Default `false`: the script's lines in order, whatever the answers, as
@@ -100,7 +98,6 @@ impl Default for SimulatorConfig {
             refuse_upgrades: Vec::new(),
             resumption: true,
             feedback: FeedbackBehaviour::default(),
-            load: false,
             follow_ups: false,
             candidate_transcripts: Vec::new().into(),
             late_transcription_words: 0,
@@ -190,11 +187,6 @@ impl SimulatorConfig {
     /// Sets [`SimulatorConfig::follow_ups`].
     pub fn with_follow_ups(mut self, on: bool) -> Self {
         self.follow_ups = on;
-        self
-    }
-    /// Sets [`SimulatorConfig::load`].
-    pub fn with_load(mut self, on: bool) -> Self {
-        self.load = on;
         self
     }
     /// Sets [`SimulatorConfig::candidate_transcripts`]: one entry per spoken candidate turn,

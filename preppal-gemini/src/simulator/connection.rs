@@ -26,7 +26,7 @@ mod follow_ups;
 mod input;
 mod speaking;
 use super::{
-    load, speech, transcription_fragments, Fault, FaultTrigger, InterviewScript, ScriptedFault,
+    speech, transcription_fragments, Fault, FaultTrigger, InterviewScript, ScriptedFault,
     SimulatorConfig, Vad, CHUNK_BYTES, DEADLINE_EXPIRED, DEFAULT_SILENCE_DURATION_MS,
     INVALID_ARGUMENT,
 };
@@ -80,10 +80,6 @@ pub(super) async fn serve(
             return;
         }
     };
-    if config.load {
-        shared.connections.fetch_add(1, Ordering::SeqCst);
-        return load::serve(ws, &config).await;
-    }
     let v1alpha = upgrade_path
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

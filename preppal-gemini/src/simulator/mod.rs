@@ -65,10 +65,6 @@
 //!   [`SimulatorConfig::binary_frames`] and [`SimulatorConfig::pretty_json`] say, and sends
 //!   `goAway` every [`SimulatorConfig::go_away_every`] with a close 1011
 //!   [`DEADLINE_EXPIRED`] [`SimulatorConfig::go_away_close_after`] later.
-//!
-//! With [`SimulatorConfig::load`] it is a lean model peer for load tests instead ([`load`]):
-//! one 100 ms chunk and a transcript fragment per 100 ms of candidate audio, with timestamps
-//! in the audio, and none of the above.
 
 mod config;
 mod connection;
@@ -76,7 +72,6 @@ mod faults;
 mod feedback_plan;
 mod handle;
 pub mod hearing;
-pub mod load;
 mod planned;
 mod rest;
 mod rest_schema;

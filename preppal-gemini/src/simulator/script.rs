@@ -29,7 +29,7 @@ pub struct InterviewScript {
     /// The closing line, spoken after the last answer (or when asked to wrap up).
     pub closing: String,
     /// When the instruction carries an interview plan: its follow-up policy and the
-    /// persona's manner, for follow-ups on typed answers ([`super::planned`]).
+    /// persona's manner, for follow-ups on typed answers ([`super::PlannedFollowUp`]).
     pub follow_up: Option<super::planned::PlannedFollowUp>,
 }
 

@@ -1,5 +1,6 @@
-//! The simulator's load mode ([`SimulatorConfig::load`](super::SimulatorConfig::load)): a
-//! lean model peer for load tests of a relay.
+//! The load peer (`preppal loadtest-peer`): a lean model peer that speaks the Gemini Live
+//! wire protocol, for load tests of a relay. It sits beside the floor's peer ([`super::floor`])
+//! and answers the same way, so the two phases of a load test differ only in the relay.
 //!
 //! Per connection it answers `setup` with `setupComplete`, then, for every 100 ms of
 //! candidate audio it receives (3 200 bytes of 16 000 Hz PCM16LE in `realtimeInput.audio`),
@@ -8,7 +9,8 @@
 //! [`TURN_CHUNKS`] chunks, `generationComplete` and `turnComplete` (a 10 s model turn). Its
 //! pace is the candidate's: real time when the candidate streams at real time. It does no
 //! speech synthesis, no voice activity detection and records nothing; `clientContent` is
-//! read and ignored.
+//! read and ignored. Its frames are pretty-printed JSON in Binary WebSocket frames, as the
+//! real service sends them. It checks neither the upgrade path nor the credential.
 //!
 //! Both directions carry timestamps inside the audio, so a load generator can measure the
 //! latency a relay adds without clocks of its own in the relay:
@@ -21,18 +23,32 @@
 //! on one machine, so their wall clocks agree.
 
 use std::borrow::Cow;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use base64::Engine as _;
 use futures::{SinkExt as _, StreamExt as _};
+use preppal_gemini::client::websocket_config;
+use preppal_gemini::protocol::OUTPUT_AUDIO_MIME;
 use serde::Deserialize;
-use tokio::net::TcpStream;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::connection::server_frame;
-use super::{SimulatorConfig, CHUNK_BYTES};
-use crate::protocol::OUTPUT_AUDIO_MIME;
+/// One model audio chunk: 100 ms of 24 000 Hz PCM16LE = 4 800 bytes.
+pub const CHUNK_BYTES: usize = 4_800;
+
+/// The path of the peer's URL: the real `v1beta` Live path (any path is served).
+pub const PEER_PATH: &str =
+    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+
+/// How long a WebSocket upgrade may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Candidate audio per model chunk: 100 ms of 16 000 Hz PCM16LE = 3 200 bytes.
 pub const INPUT_BYTES_PER_CHUNK: usize = 3_200;
@@ -181,8 +197,85 @@ struct Blob<'a> {
     data: Cow<'a, str>,
 }
 
-/// Serves one upgraded connection in load mode until either side closes.
-pub(super) async fn serve(mut ws: WebSocketStream<TcpStream>, config: &SimulatorConfig) {
+/// A running load peer on loopback. Dropping it stops accepting connections.
+#[derive(Debug)]
+pub struct LoadPeer {
+    addr: SocketAddr,
+    connections: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl LoadPeer {
+    /// Binds `127.0.0.1:0` (a port the OS picks) and serves connections on a background
+    /// task until the peer is dropped.
+    ///
+    /// # Errors
+    /// The bind error.
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("cannot bind 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let connections = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&connections)));
+        Ok(Self {
+            addr,
+            connections,
+            task,
+        })
+    }
+
+    /// The address the peer listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Live endpoint URL: `ws://127.0.0.1:PORT` then [`PEER_PATH`].
+    pub fn url(&self) -> String {
+        format!("ws://{}{PEER_PATH}", self.addr)
+    }
+
+    /// WebSocket connections upgraded so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LoadPeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Accepts connections until the listener fails; each is upgraded (within
+/// [`HANDSHAKE_TIMEOUT`]) and served on its own task.
+async fn accept_loop(listener: TcpListener, connections: Arc<AtomicU64>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let connections = Arc::clone(&connections);
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let handshake =
+                tokio_tungstenite::accept_async_with_config(stream, Some(websocket_config()));
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(ws)) => {
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    serve(ws).await;
+                }
+                Ok(Err(e)) => tracing::debug!(error = %e, "load peer upgrade failed"),
+                Err(_) => tracing::debug!("load peer upgrade timed out"),
+            }
+        });
+    }
+}
+
+/// A server message as the real service frames it: pretty-printed JSON in a Binary frame.
+fn server_frame(value: &Value) -> Message {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    Message::Binary(text.into_bytes().into())
+}
+
+/// Serves one upgraded connection until either side closes.
+async fn serve(mut ws: WebSocketStream<TcpStream>) {
     let mut state = LoadPeerState::default();
     let mut chunk = vec![0u8; CHUNK_BYTES];
     let mut set_up = false;
@@ -198,7 +291,7 @@ pub(super) async fn serve(mut ws: WebSocketStream<TcpStream>, config: &Simulator
         };
         if incoming.setup.is_some() && !set_up {
             set_up = true;
-            let frame = server_frame(&serde_json::json!({ "setupComplete": {} }), config);
+            let frame = server_frame(&serde_json::json!({ "setupComplete": {} }));
             if ws.send(frame).await.is_err() {
                 break;
             }
@@ -221,14 +314,14 @@ pub(super) async fn serve(mut ws: WebSocketStream<TcpStream>, config: &Simulator
                 } } ] },
                 "outputTranscription": { "text": "word " },
             } });
-            if ws.send(server_frame(&value, config)).await.is_err() {
+            if ws.send(server_frame(&value)).await.is_err() {
                 return;
             }
             if (index + 1) % TURN_CHUNKS == 0 {
                 let done = serde_json::json!({ "serverContent": { "generationComplete": true } });
                 let turn = serde_json::json!({ "serverContent": { "turnComplete": true } });
-                if ws.send(server_frame(&done, config)).await.is_err()
-                    || ws.send(server_frame(&turn, config)).await.is_err()
+                if ws.send(server_frame(&done)).await.is_err()
+                    || ws.send(server_frame(&turn)).await.is_err()
                 {
                     return;
                 }
@@ -262,5 +355,77 @@ mod tests {
         assert_eq!(stamp.up_latencies_us, [1, 2, 3, 4, 5]);
         assert_eq!(state.on_candidate_audio(&frame, 42), 0);
         assert!(DownStamp::read(&chunk[..9]).is_none());
+    }
+
+    #[test]
+    fn chunk_is_the_simulators_100_ms_chunk() {
+        assert_eq!(CHUNK_BYTES, preppal_gemini::simulator::CHUNK_BYTES);
+        assert_eq!(CHUNK_BYTES, 24_000 * 2 / 10);
+        assert_eq!(INPUT_BYTES_PER_CHUNK, 16_000 * 2 / 10);
+    }
+
+    /// Reads the next server message as JSON (Binary, pretty-printed), skipping pings.
+    async fn next_json(
+        ws: &mut WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    ) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("the peer answers within 5 s")
+                .expect("the connection stays open")
+                .expect("a WebSocket message");
+            match message {
+                Message::Binary(b) => {
+                    assert!(b.contains(&b'\n'), "pretty-printed JSON");
+                    return serde_json::from_slice(&b).expect("JSON");
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a Binary frame, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn peer_answers_setup_then_100_ms_of_audio_with_a_stamped_chunk() {
+        let peer = LoadPeer::start().await.unwrap();
+        assert!(peer.url().ends_with(PEER_PATH), "{}", peer.url());
+        let (mut ws, _) = tokio_tungstenite::connect_async(peer.url()).await.unwrap();
+        ws.send(Message::text(r#"{"setup":{"model":"models/any"}}"#))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_json(&mut ws).await,
+            serde_json::json!({ "setupComplete": {} })
+        );
+        assert_eq!(peer.connections(), 1);
+
+        // Two 50 ms frames: the second completes 100 ms and is answered with one chunk.
+        let sent_ns = now_ns();
+        let mut frame = vec![0u8; INPUT_BYTES_PER_CHUNK / 2];
+        UpStamp { sent_ns }.write(&mut frame);
+        let audio = base64::engine::general_purpose::STANDARD.encode(&frame);
+        for _ in 0..2 {
+            let message = serde_json::json!({ "realtimeInput": { "audio": {
+                "mimeType": "audio/pcm;rate=16000", "data": audio } } });
+            ws.send(Message::text(message.to_string())).await.unwrap();
+        }
+        let content = next_json(&mut ws).await;
+        let part = &content["serverContent"]["modelTurn"]["parts"][0]["inlineData"];
+        assert_eq!(part["mimeType"], OUTPUT_AUDIO_MIME);
+        let chunk = base64::engine::general_purpose::STANDARD
+            .decode(part["data"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(chunk.len(), CHUNK_BYTES);
+        let stamp = DownStamp::read(&chunk).unwrap();
+        assert!(stamp.sent_ns >= sent_ns, "{} < {sent_ns}", stamp.sent_ns);
+        assert_eq!(
+            stamp.up_latencies_us.len(),
+            2,
+            "one latency per frame received"
+        );
+        assert_eq!(
+            content["serverContent"]["outputTranscription"]["text"],
+            "word "
+        );
     }
 }
