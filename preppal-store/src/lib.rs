@@ -77,21 +77,22 @@ pub mod sqlite;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod validate;
 
 use std::sync::Arc;
 
 pub use error::{ErrorKind, StoreError};
 pub use memory::MemoryStore;
 pub use model::{
-    Interview, InterviewSummary, JobDescription, Lease, LibraryUsage, NewInterview, Page,
-    PageRequest, Resume, User,
+    Interview, InterviewSummary, JobDescription, Lease, LibraryItem, LibraryKind, LibraryUsage,
+    NewInterview, Page, PageRequest, Resume, User,
 };
 pub use persist::{apply_persist_action, persist_to};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::InterviewStore;
+pub use store::{InterviewStore, InterviewStoreExt};
 
 /// Opens a store from a URL:
 ///

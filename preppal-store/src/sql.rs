@@ -31,8 +31,10 @@ macro_rules! library_columns {
 macro_rules! library_sql {
     ($lib:expr, $before:expr, $after:expr) => {
         match $lib {
-            $crate::model::Library::JobDescriptions => concat!($before, "job_descriptions", $after),
-            $crate::model::Library::Resumes => concat!($before, "resumes", $after),
+            $crate::model::LibraryKind::JobDescription => {
+                concat!($before, "job_descriptions", $after)
+            }
+            $crate::model::LibraryKind::Resume => concat!($before, "resumes", $after),
         }
     };
 }
@@ -129,6 +131,8 @@ pub(crate) struct TranscriptRow {
     text: String,
     start_ms: i64,
     end_ms: i64,
+    interrupted: bool,
+    heard_text: Option<String>,
 }
 
 impl TryFrom<TranscriptRow> for TranscriptEntry {
@@ -146,9 +150,8 @@ impl TryFrom<TranscriptRow> for TranscriptEntry {
             start_ms: u64::try_from(r.start_ms).map_err(|_| bad("negative start_ms"))?,
             end_ms: u64::try_from(r.end_ms).map_err(|_| bad("negative end_ms"))?,
             text: r.text,
-            // Columns for these come with the store's next migration.
-            interrupted: false,
-            heard_text: None,
+            heard_text: r.heard_text.filter(|_| r.interrupted),
+            interrupted: r.interrupted,
         })
     }
 }
@@ -170,7 +173,26 @@ impl From<LeaseRow> for Lease {
     }
 }
 
-/// Transcript rows per multi-row INSERT: 6 parameters each, well below SQLite's 32766
+/// The conflict clause of the transcript INSERT: [`crate::validate::amends`] in SQL.
+///
+/// A stored entry is only ever amended: same speaker, its text a prefix of the new one, and
+/// something new: more text (a provisional open turn that then finished), another end (an
+/// interviewer turn whose end moved to where the client's playback stopped) or a barge-in
+/// the stored entry does not note yet. Anything else keeps the first text. A barge-in, once
+/// noted, stays.
+pub(crate) const TRANSCRIPT_AMEND: &str = " ON CONFLICT (interview_id, sequence) DO UPDATE SET \
+     text = excluded.text, end_ms = excluded.end_ms, \
+     interrupted = (transcript_entries.interrupted OR excluded.interrupted), \
+     heard_text = CASE WHEN excluded.interrupted THEN excluded.heard_text \
+                  ELSE transcript_entries.heard_text END \
+     WHERE transcript_entries.speaker = excluded.speaker \
+     AND substr(excluded.text, 1, length(transcript_entries.text)) = transcript_entries.text \
+     AND (length(excluded.text) > length(transcript_entries.text) \
+          OR excluded.end_ms <> transcript_entries.end_ms \
+          OR (excluded.interrupted AND (NOT transcript_entries.interrupted \
+              OR transcript_entries.heard_text IS DISTINCT FROM excluded.heard_text)))";
+
+/// Transcript rows per multi-row INSERT: 8 parameters each, well below SQLite's 32766
 /// and PostgreSQL's 65535 bound parameters per statement.
 pub(crate) const TRANSCRIPT_ROWS_PER_INSERT: usize = 1000;
 
@@ -185,115 +207,13 @@ macro_rules! sql_store {
 
         use $crate::error::{is_unique_violation, missing_parent, StoreError};
         use $crate::model::{
-            self, check_text, HistoryCursor, Interview, JobDescription, Lease, Library, LibraryItem, NewInterview,
-            Page, PageRequest, Resume, User,
+            self, HistoryCursor, Interview, Lease, LibraryItem, LibraryKind, NewInterview, Page, PageRequest, User,
         };
         use $crate::sql::{InterviewRow, LeaseRow, TranscriptRow, UserRow};
-        use $crate::store::{lease_expiry, InterviewStore};
-
-        const NUL: &str = "text contains a NUL character";
+        use $crate::store::InterviewStore;
+        use $crate::validate;
 
         impl $store {
-            async fn library_create(
-                &self,
-                lib: Library,
-                user_id: &str,
-                title: &str,
-                content: &str,
-            ) -> Result<LibraryItem, StoreError> {
-                check_text(user_id, NUL)?;
-                check_text(title, NUL)?;
-                check_text(content, NUL)?;
-                let now = model::now_ms();
-                let item = LibraryItem {
-                    id: model::new_id(),
-                    user_id: user_id.to_owned(),
-                    title: title.to_owned(),
-                    content: content.to_owned(),
-                    created_at_ms: now,
-                    updated_at_ms: now,
-                };
-                sqlx::query(library_sql!(
-                    lib,
-                    "INSERT INTO ",
-                    " (id, user_id, title, content, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6)"
-                ))
-                .bind(&item.id)
-                .bind(&item.user_id)
-                .bind(&item.title)
-                .bind(&item.content)
-                .bind(item.created_at_ms)
-                .bind(item.updated_at_ms)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| missing_parent(e, "user"))?;
-                Ok(item)
-            }
-
-            async fn library_list(&self, lib: Library, user_id: &str) -> Result<Vec<LibraryItem>, StoreError> {
-                Ok(sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    concat!("SELECT ", library_columns!(), " FROM "),
-                    " WHERE user_id = $1 ORDER BY created_at_ms DESC, id DESC"
-                ))
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?)
-            }
-
-            async fn library_get(&self, lib: Library, user_id: &str, id: &str) -> Result<LibraryItem, StoreError> {
-                sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    concat!("SELECT ", library_columns!(), " FROM "),
-                    " WHERE id = $1 AND user_id = $2"
-                ))
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found(lib.what()))
-            }
-
-            async fn library_update(
-                &self,
-                lib: Library,
-                user_id: &str,
-                id: &str,
-                title: &str,
-                content: &str,
-            ) -> Result<LibraryItem, StoreError> {
-                check_text(title, NUL)?;
-                check_text(content, NUL)?;
-                sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    "UPDATE ",
-                    concat!(
-                        " SET title = $3, content = $4, updated_at_ms = $5 WHERE id = $1 AND user_id = $2 RETURNING ",
-                        library_columns!()
-                    )
-                ))
-                .bind(id)
-                .bind(user_id)
-                .bind(title)
-                .bind(content)
-                .bind(model::now_ms())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found(lib.what()))
-            }
-
-            async fn library_delete(&self, lib: Library, user_id: &str, id: &str) -> Result<(), StoreError> {
-                let done = sqlx::query(library_sql!(lib, "DELETE FROM ", " WHERE id = $1 AND user_id = $2"))
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found(lib.what()));
-                }
-                Ok(())
-            }
-
             async fn interview_by_key(&self, user_id: &str, key: &str) -> Result<Option<Interview>, StoreError> {
                 sqlx::query_as::<_, InterviewRow>(concat!(
                     "SELECT ",
@@ -321,8 +241,7 @@ macro_rules! sql_store {
         #[async_trait::async_trait]
         impl InterviewStore for $store {
             async fn upsert_user(&self, email: &str, name: &str) -> Result<User, StoreError> {
-                check_text(email, NUL)?;
-                check_text(name, NUL)?;
+                validate::texts([email, name])?;
                 let row = sqlx::query_as::<_, UserRow>(
                     "INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (email) DO UPDATE SET name = excluded.name \
@@ -353,9 +272,7 @@ macro_rules! sql_store {
                 email: &str,
                 name: &str,
             ) -> Result<User, StoreError> {
-                for t in [provider, subject, email, name] {
-                    check_text(t, NUL)?;
-                }
+                validate::texts([provider, subject, email, name])?;
                 // Create the account for this identity, or claim one stored before
                 // identities were recorded; then the account must be this identity's.
                 sqlx::query(
@@ -415,71 +332,101 @@ macro_rules! sql_store {
                     .ok_or(StoreError::not_found("user"))
             }
 
-            async fn create_job_description(
+            async fn create_library_item(
                 &self,
+                lib: LibraryKind,
                 user_id: &str,
                 title: &str,
                 content: &str,
-            ) -> Result<JobDescription, StoreError> {
-                self.library_create(Library::JobDescriptions, user_id, title, content)
-                    .await
-                    .map(Into::into)
+            ) -> Result<LibraryItem, StoreError> {
+                validate::texts([user_id, title, content])?;
+                let now = model::now_ms();
+                let item = LibraryItem {
+                    id: model::new_id(),
+                    user_id: user_id.to_owned(),
+                    title: title.to_owned(),
+                    content: content.to_owned(),
+                    created_at_ms: now,
+                    updated_at_ms: now,
+                };
+                sqlx::query(library_sql!(
+                    lib,
+                    "INSERT INTO ",
+                    " (id, user_id, title, content, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .bind(&item.id)
+                .bind(&item.user_id)
+                .bind(&item.title)
+                .bind(&item.content)
+                .bind(item.created_at_ms)
+                .bind(item.updated_at_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| missing_parent(e, "user"))?;
+                Ok(item)
             }
 
-            async fn list_job_descriptions(&self, user_id: &str) -> Result<Vec<JobDescription>, StoreError> {
-                let items = self.library_list(Library::JobDescriptions, user_id).await?;
-                Ok(items.into_iter().map(Into::into).collect())
+            async fn list_library_items(&self, lib: LibraryKind, user_id: &str) -> Result<Vec<LibraryItem>, StoreError> {
+                Ok(sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    concat!("SELECT ", library_columns!(), " FROM "),
+                    " WHERE user_id = $1 ORDER BY created_at_ms DESC, id DESC"
+                ))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
-            async fn get_job_description(&self, user_id: &str, id: &str) -> Result<JobDescription, StoreError> {
-                self.library_get(Library::JobDescriptions, user_id, id).await.map(Into::into)
+            async fn get_library_item(&self, lib: LibraryKind, user_id: &str, id: &str) -> Result<LibraryItem, StoreError> {
+                sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    concat!("SELECT ", library_columns!(), " FROM "),
+                    " WHERE id = $1 AND user_id = $2"
+                ))
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found(lib.what()))
             }
 
-            async fn update_job_description(
+            async fn update_library_item(
                 &self,
+                lib: LibraryKind,
                 user_id: &str,
                 id: &str,
                 title: &str,
                 content: &str,
-            ) -> Result<JobDescription, StoreError> {
-                self.library_update(Library::JobDescriptions, user_id, id, title, content)
-                    .await
-                    .map(Into::into)
+            ) -> Result<LibraryItem, StoreError> {
+                validate::texts([title, content])?;
+                sqlx::query_as::<_, LibraryItem>(library_sql!(
+                    lib,
+                    "UPDATE ",
+                    concat!(
+                        " SET title = $3, content = $4, updated_at_ms = $5 WHERE id = $1 AND user_id = $2 RETURNING ",
+                        library_columns!()
+                    )
+                ))
+                .bind(id)
+                .bind(user_id)
+                .bind(title)
+                .bind(content)
+                .bind(model::now_ms())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::not_found(lib.what()))
             }
 
-            async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-                self.library_delete(Library::JobDescriptions, user_id, id).await
-            }
-
-            async fn create_resume(&self, user_id: &str, title: &str, content: &str) -> Result<Resume, StoreError> {
-                self.library_create(Library::Resumes, user_id, title, content)
-                    .await
-                    .map(Into::into)
-            }
-
-            async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError> {
-                let items = self.library_list(Library::Resumes, user_id).await?;
-                Ok(items.into_iter().map(Into::into).collect())
-            }
-
-            async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError> {
-                self.library_get(Library::Resumes, user_id, id).await.map(Into::into)
-            }
-
-            async fn update_resume(
-                &self,
-                user_id: &str,
-                id: &str,
-                title: &str,
-                content: &str,
-            ) -> Result<Resume, StoreError> {
-                self.library_update(Library::Resumes, user_id, id, title, content)
-                    .await
-                    .map(Into::into)
-            }
-
-            async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-                self.library_delete(Library::Resumes, user_id, id).await
+            async fn delete_library_item(&self, lib: LibraryKind, user_id: &str, id: &str) -> Result<(), StoreError> {
+                let done = sqlx::query(library_sql!(lib, "DELETE FROM ", " WHERE id = $1 AND user_id = $2"))
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found(lib.what()));
+                }
+                Ok(())
             }
 
             async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
@@ -502,16 +449,16 @@ macro_rules! sql_store {
             }
 
             async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
-                model::check_new_interview(&new)?;
+                validate::new_interview(&new)?;
                 if let Some(existing) = self.interview_by_key(&new.user_id, &new.idempotency_key).await? {
                     return existing.idempotent_answer(&new);
                 }
                 self.get_user(&new.user_id).await?;
                 if let Some(jd) = &new.job_description_id {
-                    self.library_get(Library::JobDescriptions, &new.user_id, jd).await?;
+                    self.get_library_item(LibraryKind::JobDescription, &new.user_id, jd).await?;
                 }
                 if let Some(r) = &new.resume_id {
-                    self.library_get(Library::Resumes, &new.user_id, r).await?;
+                    self.get_library_item(LibraryKind::Resume, &new.user_id, r).await?;
                 }
                 let interview = Interview::from_new(model::new_id(), &new, model::now_ms());
                 let plan_json = match &interview.plan {
@@ -530,7 +477,7 @@ macro_rules! sql_store {
                 .bind(&interview.user_id)
                 .bind(&interview.idempotency_key)
                 .bind(&interview.persona)
-                .bind(model::to_i64(interview.duration_ms, "duration_ms is larger than i64::MAX")?)
+                .bind(validate::to_i64(interview.duration_ms, "duration_ms is larger than i64::MAX")?)
                 .bind(&interview.job_description_id)
                 .bind(&interview.resume_id)
                 .bind(&interview.job_description_snapshot)
@@ -651,10 +598,7 @@ macro_rules! sql_store {
                 ended_reason: Option<&str>,
                 error_message: Option<&str>,
             ) -> Result<Interview, StoreError> {
-                let moves = expected.check_transition(to)?;
-                for s in [ended_reason, error_message].into_iter().flatten() {
-                    check_text(s, NUL)?;
-                }
+                let moves = validate::status_update(expected, to, ended_reason, error_message)?;
                 let stale = |actual: InterviewStatus| StoreError::StaleStatus { expected, actual };
                 if !moves {
                     let current = self.get_interview_unscoped(id).await?;
@@ -689,7 +633,7 @@ macro_rules! sql_store {
             }
 
             async fn append_transcript(&self, id: &str, entries: &[TranscriptEntry]) -> Result<u32, StoreError> {
-                model::check_transcript(entries)?;
+                validate::transcript(entries)?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let exists = sqlx::query_scalar::<_, String>("SELECT id FROM interviews WHERE id = $1")
                     .bind(id)
@@ -709,7 +653,8 @@ macro_rules! sql_store {
                 let mut stored: u64 = 0;
                 for chunk in sorted.chunks($crate::sql::TRANSCRIPT_ROWS_PER_INSERT) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO transcript_entries (interview_id, sequence, speaker, text, start_ms, end_ms) ",
+                        "INSERT INTO transcript_entries \
+                         (interview_id, sequence, speaker, text, start_ms, end_ms, interrupted, heard_text) ",
                     );
                     insert.push_values(chunk, |mut row, e| {
                         // check_transcript made sure the times fit.
@@ -718,21 +663,11 @@ macro_rules! sql_store {
                             .push_bind(e.speaker.as_str())
                             .push_bind(e.text.as_str())
                             .push_bind(i64::try_from(e.start_ms).unwrap_or(i64::MAX))
-                            .push_bind(i64::try_from(e.end_ms).unwrap_or(i64::MAX));
+                            .push_bind(i64::try_from(e.end_ms).unwrap_or(i64::MAX))
+                            .push_bind(e.interrupted)
+                            .push_bind(validate::stored_heard_text(e));
                     });
-                    // A stored entry is only ever extended: same speaker, its text a prefix
-                    // of the new one, and something more (a provisional open turn that
-                    // then finished) or another end (an interviewer turn whose end moved
-                    // to where the client's playback stopped). Anything else keeps the
-                    // first text.
-                    insert.push(
-                        " ON CONFLICT (interview_id, sequence) DO UPDATE SET text = excluded.text, \
-                         end_ms = excluded.end_ms \
-                         WHERE transcript_entries.speaker = excluded.speaker \
-                         AND substr(excluded.text, 1, length(transcript_entries.text)) = transcript_entries.text \
-                         AND (length(excluded.text) > length(transcript_entries.text) \
-                              OR excluded.end_ms <> transcript_entries.end_ms)",
-                    );
+                    insert.push($crate::sql::TRANSCRIPT_AMEND);
                     let done = insert
                         .build()
                         .execute(&mut *tx)
@@ -747,7 +682,7 @@ macro_rules! sql_store {
             async fn get_transcript(&self, id: &str) -> Result<Vec<TranscriptEntry>, StoreError> {
                 self.require_interview(id).await?;
                 let rows = sqlx::query_as::<_, TranscriptRow>(
-                    "SELECT sequence, speaker, text, start_ms, end_ms FROM transcript_entries \
+                    "SELECT sequence, speaker, text, start_ms, end_ms, interrupted, heard_text FROM transcript_entries \
                      WHERE interview_id = $1 ORDER BY sequence",
                 )
                 .bind(id)
@@ -787,9 +722,7 @@ macro_rules! sql_store {
             }
 
             async fn set_resumption_handle(&self, id: &str, handle: Option<&str>) -> Result<(), StoreError> {
-                if let Some(h) = handle {
-                    check_text(h, NUL)?;
-                }
+                validate::texts(handle)?;
                 let done = sqlx::query("UPDATE interviews SET resumption_handle = $2 WHERE id = $1")
                     .bind(id)
                     .bind(handle)
@@ -802,7 +735,7 @@ macro_rules! sql_store {
             }
 
             async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError> {
-                check_text(error_kind, NUL)?;
+                validate::texts([error_kind])?;
                 let done = sqlx::query("UPDATE interviews SET error_kind = $2 WHERE id = $1")
                     .bind(id)
                     .bind(error_kind)
@@ -832,8 +765,7 @@ macro_rules! sql_store {
                 ttl_ms: u64,
                 now_ms: i64,
             ) -> Result<Lease, StoreError> {
-                check_text(worker_id, NUL)?;
-                let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+                let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
                 // One statement: insert, or take over a lease that is ours or has expired.
                 let row = sqlx::query_as::<_, LeaseRow>(
                     "INSERT INTO leases (interview_id, worker_id, expires_at_ms) VALUES ($1, $2, $3) \
@@ -859,8 +791,7 @@ macro_rules! sql_store {
                 ttl_ms: u64,
                 now_ms: i64,
             ) -> Result<Lease, StoreError> {
-                check_text(worker_id, NUL)?;
-                let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+                let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
                 let row = sqlx::query_as::<_, LeaseRow>(
                     "UPDATE leases SET expires_at_ms = $3 WHERE interview_id = $1 AND worker_id = $2 \
                      RETURNING interview_id, worker_id, expires_at_ms",

@@ -28,7 +28,7 @@ use preppal_core::{Feedback, FeedbackSource, InterviewStatus, Speaker, Transcrip
 
 use crate::error::{ErrorKind, StoreError};
 use crate::model::{Interview, NewInterview, PageRequest, User};
-use crate::store::InterviewStore;
+use crate::store::{InterviewStore, InterviewStoreExt};
 use crate::MemoryStore;
 
 /// Something that owns a fresh store for one case and cleans up when dropped.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use preppal_store::{InterviewStore, MemoryStore};
+use preppal_store::{InterviewStore, InterviewStoreExt, MemoryStore};
 
 preppal_store::contract_suite!(async { Arc::new(MemoryStore::new()) as Arc<dyn InterviewStore> });
 
