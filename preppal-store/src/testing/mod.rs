@@ -82,6 +82,8 @@ macro_rules! contract_suite {
                 invalid_input_is_rejected,
                 unknown_ids_are_not_found,
                 plan_snapshot_round_trips,
+                interrupted_entry_round_trips_with_heard_text,
+                barge_in_amends_a_stored_entry,
             ]
             owned: [
                 fifty_concurrent_creates_make_one_row,
@@ -139,6 +141,8 @@ pub const CASES: &[&str] = &[
     "invalid_input_is_rejected",
     "unknown_ids_are_not_found",
     "plan_snapshot_round_trips",
+    "interrupted_entry_round_trips_with_heard_text",
+    "barge_in_amends_a_stored_entry",
     "fifty_concurrent_creates_make_one_row",
     "stale_status_writer_conflicts",
     "concurrent_lease_claims_have_one_winner",
@@ -259,8 +263,8 @@ pub use lifecycle::{
     error_kind_is_stored_on_the_interview, stale_status_writer_conflicts, status_moves_forward_only,
 };
 pub use transcript::{
-    concurrent_transcript_appends_store_each_entry_once,
-    transcript_append_is_idempotent_and_ordered,
+    barge_in_amends_a_stored_entry, concurrent_transcript_appends_store_each_entry_once,
+    interrupted_entry_round_trips_with_heard_text, transcript_append_is_idempotent_and_ordered,
 };
 pub use users::{
     identities_never_merge_by_email, sign_out_revokes_sessions, upsert_user_finds_by_email,

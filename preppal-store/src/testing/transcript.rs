@@ -214,3 +214,142 @@ pub async fn concurrent_transcript_appends_store_each_entry_once(store: Arc<dyn 
     assert_eq!(total, 40, "each entry counted once across all writers");
     assert_eq!(store.get_transcript(&i.id).await.expect("get"), all);
 }
+
+/// An interviewer turn cut short by a barge-in: `interrupted` and its `heard_text` are
+/// stored with the entry and read back as appended, alone and in a batch; an entry that
+/// was not cut reads as not interrupted; a heard text on an entry that was not cut is not
+/// kept; a NUL character in the heard text is refused.
+pub async fn interrupted_entry_round_trips_with_heard_text(store: &dyn InterviewStore) {
+    let alice = user(store, "alice@example.com").await;
+    let i = interview(store, &alice.id, "k1").await;
+    let mut cut = entry(
+        0,
+        Speaker::Ai,
+        "Tell me about a system you designed end to end.",
+    );
+    cut.interrupted = true;
+    cut.heard_text = Some("Tell me about a sys".to_owned());
+    let answer = entry(1, Speaker::User, "Sorry, can I ask something first?");
+    let mut stray = entry(2, Speaker::Ai, "Of course.");
+    stray.heard_text = Some("Of".to_owned());
+    // An empty heard text (cut before the first fragment) is kept as empty, not dropped.
+    let mut early = entry(3, Speaker::Ai, "So, where were we?");
+    early.interrupted = true;
+    early.heard_text = Some(String::new());
+    let stored = store
+        .append_transcript(
+            &i.id,
+            &[cut.clone(), answer.clone(), stray.clone(), early.clone()],
+        )
+        .await
+        .expect("append");
+    assert_eq!(stored, 4);
+
+    let read = store.get_transcript(&i.id).await.expect("transcript");
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert_eq!(read[0], cut, "the barge-in round-trips with its heard text");
+    assert_eq!(read[1], answer);
+    assert!(!read[1].interrupted && read[1].heard_text.is_none());
+    assert!(!read[2].interrupted);
+    assert_eq!(
+        read[2].heard_text, None,
+        "a heard text is only kept for an interrupted entry"
+    );
+    assert_eq!(read[3], early);
+
+    let mut bad = entry(4, Speaker::Ai, "Next question.");
+    bad.interrupted = true;
+    bad.heard_text = Some("Next\0".to_owned());
+    assert_kind(
+        store.append_transcript(&i.id, &[bad]).await,
+        ErrorKind::InvalidInput,
+        "NUL in heard_text",
+    );
+    assert_eq!(
+        store.get_transcript(&i.id).await.expect("transcript").len(),
+        4,
+        "a refused batch stores nothing"
+    );
+}
+
+/// An entry appended again with the same sequence may carry a barge-in the stored one
+/// does not note yet (same text, same end): it amends the stored entry, once. A barge-in,
+/// once stored, stays when the turn's text is extended later without one, and another
+/// speaker's entry with that sequence never amends it.
+pub async fn barge_in_amends_a_stored_entry(store: &dyn InterviewStore) {
+    let alice = user(store, "alice@example.com").await;
+    let i = interview(store, &alice.id, "k1").await;
+    let provisional = entry(0, Speaker::Ai, "Walk me through the design");
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&provisional))
+            .await
+            .expect("append"),
+        1
+    );
+    let mut cut = provisional.clone();
+    cut.interrupted = true;
+    cut.heard_text = Some("Walk me".to_owned());
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&cut))
+            .await
+            .expect("amend"),
+        1,
+        "the barge-in amends the stored entry"
+    );
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&cut))
+            .await
+            .expect("retry"),
+        0,
+        "the same barge-in again changes nothing"
+    );
+    assert_eq!(store.get_transcript(&i.id).await.expect("read")[0], cut);
+
+    let mut other_speaker = cut.clone();
+    other_speaker.speaker = Speaker::User;
+    other_speaker.heard_text = Some("Walk".to_owned());
+    assert_eq!(
+        store
+            .append_transcript(&i.id, &[other_speaker])
+            .await
+            .expect("append"),
+        0,
+        "another speaker never amends the entry"
+    );
+
+    let mut longer = entry(0, Speaker::Ai, "Walk me through the design of it");
+    longer.end_ms = cut.end_ms + 400;
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&longer))
+            .await
+            .expect("extend"),
+        1
+    );
+    let read = store.get_transcript(&i.id).await.expect("read");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].text, longer.text);
+    assert_eq!(read[0].end_ms, longer.end_ms);
+    assert!(
+        read[0].interrupted,
+        "a stored barge-in stays: {:?}",
+        read[0]
+    );
+    assert_eq!(read[0].heard_text.as_deref(), Some("Walk me"));
+
+    let mut recut = longer.clone();
+    recut.interrupted = true;
+    recut.heard_text = Some("Walk me through".to_owned());
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&recut))
+            .await
+            .expect("amend"),
+        1,
+        "a barge-in with another heard text amends it"
+    );
+    assert_eq!(store.get_transcript(&i.id).await.expect("read")[0], recut);
+}
