@@ -9,12 +9,15 @@
 #[macro_use]
 mod rows;
 
+pub(crate) mod shared;
+
 pub(crate) use rows::{
     interview, InterviewRow, LeaseRow, TranscriptRow, UserRow, TRANSCRIPT_AMEND,
     TRANSCRIPT_ROWS_PER_INSERT,
 };
 
-/// Implements [`crate::InterviewStore`] for `$store`, a struct with a `pool: sqlx::Pool<$db>`.
+/// Implements [`crate::InterviewStore`] for `$store`, a struct with a `pool: sqlx::Pool<$db>`,
+/// by [`shared::Shared`]; the arguments are what differs between the databases:
 ///
 /// - `begin`: the statement that starts a write transaction;
 /// - `json_in`: the SQL expression for the feedback document parameter `$2`;
@@ -23,64 +26,45 @@ macro_rules! sql_store {
     ($store:ident, $db:ty, begin: $begin:literal, json_in: $json_in:literal, json_out: $json_out:literal) => {
         use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 
-        use $crate::error::{is_unique_violation, missing_parent, StoreError};
+        use $crate::error::StoreError;
         use $crate::model::{
-            self, HistoryCursor, Interview, Lease, LibraryItem, LibraryKind, NewInterview, Page, PageRequest, User,
+            Interview, Lease, LibraryItem, LibraryKind, NewInterview, Page, PageRequest, User,
         };
-        use $crate::sql::{InterviewRow, LeaseRow, TranscriptRow, UserRow};
+        use $crate::sql::shared::{Dialect, Shared};
         use $crate::store::InterviewStore;
-        use $crate::validate;
+
+        const DIALECT: Dialect = Dialect {
+            begin: $begin,
+            put_feedback: concat!(
+                "INSERT INTO feedback (interview_id, document, updated_at_ms) VALUES ($1, ",
+                $json_in,
+                ", $3) ON CONFLICT (interview_id) DO UPDATE \
+                 SET document = excluded.document, updated_at_ms = excluded.updated_at_ms"
+            ),
+            get_feedback: concat!(
+                "SELECT ",
+                $json_out,
+                " FROM interviews i LEFT JOIN feedback f ON f.interview_id = i.id WHERE i.id = $1"
+            ),
+        };
 
         impl $store {
-            async fn interview_by_key(&self, user_id: &str, key: &str) -> Result<Option<Interview>, StoreError> {
-                sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE user_id = $1 AND idempotency_key = $2"
-                ))
-                .bind(user_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?
-                .map($crate::sql::interview)
-                .transpose()
-            }
-
-            async fn require_interview(&self, id: &str) -> Result<(), StoreError> {
-                sqlx::query_scalar::<_, String>("SELECT id FROM interviews WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|_| ())
-                    .ok_or(StoreError::not_found("interview"))
+            fn shared(&self) -> Shared<'_, $db> {
+                Shared {
+                    pool: &self.pool,
+                    dialect: &DIALECT,
+                }
             }
         }
 
         #[async_trait::async_trait]
         impl InterviewStore for $store {
             async fn upsert_user(&self, email: &str, name: &str) -> Result<User, StoreError> {
-                validate::texts([email, name])?;
-                let row = sqlx::query_as::<_, UserRow>(
-                    "INSERT INTO users (id, email, name, created_at_ms) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (email) DO UPDATE SET name = excluded.name \
-                     RETURNING id, email, name, created_at_ms",
-                )
-                .bind(model::new_id())
-                .bind(email)
-                .bind(name)
-                .bind(model::now_ms())
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(row.into())
+                self.shared().upsert_user(email, name).await
             }
 
             async fn get_user(&self, user_id: &str) -> Result<User, StoreError> {
-                sqlx::query_as::<_, UserRow>("SELECT id, email, name, created_at_ms FROM users WHERE id = $1")
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(User::from)
-                    .ok_or(StoreError::not_found("user"))
+                self.shared().get_user(user_id).await
             }
 
             async fn sign_in_user(
@@ -90,64 +74,17 @@ macro_rules! sql_store {
                 email: &str,
                 name: &str,
             ) -> Result<User, StoreError> {
-                validate::texts([provider, subject, email, name])?;
-                // Create the account for this identity, or claim one stored before
-                // identities were recorded; then the account must be this identity's.
-                sqlx::query(
-                    "INSERT INTO users (id, email, name, created_at_ms, auth_provider, auth_subject) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
-                )
-                .bind(model::new_id())
-                .bind(email)
-                .bind(name)
-                .bind(model::now_ms())
-                .bind(provider)
-                .bind(subject)
-                .execute(&self.pool)
-                .await?;
-                sqlx::query(
-                    "UPDATE users SET auth_provider = $2, auth_subject = $3 \
-                     WHERE email = $1 AND auth_provider IS NULL",
-                )
-                .bind(email)
-                .bind(provider)
-                .bind(subject)
-                .execute(&self.pool)
-                .await?;
-                let row = sqlx::query_as::<_, UserRow>(
-                    "UPDATE users SET name = $4 \
-                     WHERE email = $1 AND auth_provider = $2 AND auth_subject = $3 \
-                     RETURNING id, email, name, created_at_ms",
-                )
-                .bind(email)
-                .bind(provider)
-                .bind(subject)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(User::from).ok_or(StoreError::IdentityConflict)
+                self.shared()
+                    .sign_in_user(provider, subject, email, name)
+                    .await
             }
 
             async fn session_version(&self, user_id: &str) -> Result<u64, StoreError> {
-                let v: Option<i64> =
-                    sqlx::query_scalar("SELECT session_version FROM users WHERE id = $1")
-                        .bind(user_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                v.map(|v| u64::try_from(v).unwrap_or(0))
-                    .ok_or(StoreError::not_found("user"))
+                self.shared().session_version(user_id).await
             }
 
             async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
-                let v: Option<i64> = sqlx::query_scalar(
-                    "UPDATE users SET session_version = session_version + 1 WHERE id = $1 \
-                     RETURNING session_version",
-                )
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                v.map(|v| u64::try_from(v).unwrap_or(0))
-                    .ok_or(StoreError::not_found("user"))
+                self.shared().revoke_sessions(user_id).await
             }
 
             async fn create_library_item(
@@ -157,55 +94,26 @@ macro_rules! sql_store {
                 title: &str,
                 content: &str,
             ) -> Result<LibraryItem, StoreError> {
-                validate::texts([user_id, title, content])?;
-                let now = model::now_ms();
-                let item = LibraryItem {
-                    id: model::new_id(),
-                    user_id: user_id.to_owned(),
-                    title: title.to_owned(),
-                    content: content.to_owned(),
-                    created_at_ms: now,
-                    updated_at_ms: now,
-                };
-                sqlx::query(library_sql!(
-                    lib,
-                    "INSERT INTO ",
-                    " (id, user_id, title, content, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6)"
-                ))
-                .bind(&item.id)
-                .bind(&item.user_id)
-                .bind(&item.title)
-                .bind(&item.content)
-                .bind(item.created_at_ms)
-                .bind(item.updated_at_ms)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| missing_parent(e, "user"))?;
-                Ok(item)
+                self.shared()
+                    .create_library_item(lib, user_id, title, content)
+                    .await
             }
 
-            async fn list_library_items(&self, lib: LibraryKind, user_id: &str) -> Result<Vec<LibraryItem>, StoreError> {
-                Ok(sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    concat!("SELECT ", library_columns!(), " FROM "),
-                    " WHERE user_id = $1 ORDER BY created_at_ms DESC, id DESC"
-                ))
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?)
+            async fn list_library_items(
+                &self,
+                lib: LibraryKind,
+                user_id: &str,
+            ) -> Result<Vec<LibraryItem>, StoreError> {
+                self.shared().list_library_items(lib, user_id).await
             }
 
-            async fn get_library_item(&self, lib: LibraryKind, user_id: &str, id: &str) -> Result<LibraryItem, StoreError> {
-                sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    concat!("SELECT ", library_columns!(), " FROM "),
-                    " WHERE id = $1 AND user_id = $2"
-                ))
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found(lib.what()))
+            async fn get_library_item(
+                &self,
+                lib: LibraryKind,
+                user_id: &str,
+                id: &str,
+            ) -> Result<LibraryItem, StoreError> {
+                self.shared().get_library_item(lib, user_id, id).await
             }
 
             async fn update_library_item(
@@ -216,196 +124,64 @@ macro_rules! sql_store {
                 title: &str,
                 content: &str,
             ) -> Result<LibraryItem, StoreError> {
-                validate::texts([title, content])?;
-                sqlx::query_as::<_, LibraryItem>(library_sql!(
-                    lib,
-                    "UPDATE ",
-                    concat!(
-                        " SET title = $3, content = $4, updated_at_ms = $5 WHERE id = $1 AND user_id = $2 RETURNING ",
-                        library_columns!()
-                    )
-                ))
-                .bind(id)
-                .bind(user_id)
-                .bind(title)
-                .bind(content)
-                .bind(model::now_ms())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found(lib.what()))
+                self.shared()
+                    .update_library_item(lib, user_id, id, title, content)
+                    .await
             }
 
-            async fn delete_library_item(&self, lib: LibraryKind, user_id: &str, id: &str) -> Result<(), StoreError> {
-                let done = sqlx::query(library_sql!(lib, "DELETE FROM ", " WHERE id = $1 AND user_id = $2"))
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found(lib.what()));
-                }
-                Ok(())
+            async fn delete_library_item(
+                &self,
+                lib: LibraryKind,
+                user_id: &str,
+                id: &str,
+            ) -> Result<(), StoreError> {
+                self.shared().delete_library_item(lib, user_id, id).await
             }
 
-            async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
-                let (documents, bytes): (i64, i64) = sqlx::query_as(
-                    "SELECT \
-                       (SELECT COUNT(*) FROM job_descriptions WHERE user_id = $1) \
-                       + (SELECT COUNT(*) FROM resumes WHERE user_id = $1), \
-                       COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
-                                 FROM job_descriptions WHERE user_id = $1), 0) \
-                       + COALESCE((SELECT SUM(octet_length(title) + octet_length(content)) \
-                                   FROM resumes WHERE user_id = $1), 0)",
-                )
-                .bind(user_id)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(crate::LibraryUsage {
-                    documents: u64::try_from(documents).unwrap_or(0),
-                    bytes: u64::try_from(bytes).unwrap_or(0),
-                })
+            async fn library_usage(
+                &self,
+                user_id: &str,
+            ) -> Result<crate::LibraryUsage, StoreError> {
+                self.shared().library_usage(user_id).await
             }
 
             async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
-                validate::new_interview(&new)?;
-                if let Some(existing) = self.interview_by_key(&new.user_id, &new.idempotency_key).await? {
-                    return existing.idempotent_answer(&new);
-                }
-                self.get_user(&new.user_id).await?;
-                if let Some(jd) = &new.job_description_id {
-                    self.get_library_item(LibraryKind::JobDescription, &new.user_id, jd).await?;
-                }
-                if let Some(r) = &new.resume_id {
-                    self.get_library_item(LibraryKind::Resume, &new.user_id, r).await?;
-                }
-                let interview = Interview::from_new(model::new_id(), &new, model::now_ms());
-                let plan_json = match &interview.plan {
-                    Some(plan) => Some(
-                        serde_json::to_string(plan)
-                            .map_err(|_| StoreError::InvalidInput("the plan is not serialisable"))?,
-                    ),
-                    None => None,
-                };
-                let inserted = sqlx::query(concat!(
-                    "INSERT INTO interviews (",
-                    interview_columns!(),
-                    ") VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL, NULL, $11)"
-                ))
-                .bind(&interview.id)
-                .bind(&interview.user_id)
-                .bind(&interview.idempotency_key)
-                .bind(&interview.persona)
-                .bind(validate::to_i64(interview.duration_ms, "duration_ms is larger than i64::MAX")?)
-                .bind(&interview.job_description_id)
-                .bind(&interview.resume_id)
-                .bind(&interview.job_description_snapshot)
-                .bind(&interview.resume_snapshot)
-                .bind(interview.created_at_ms)
-                .bind(plan_json)
-                .execute(&self.pool)
-                .await;
-                match inserted {
-                    Ok(_) => Ok(interview),
-                    // Another create with the same key won the race: answer as a retry.
-                    Err(e) if is_unique_violation(&e) => {
-                        match self.interview_by_key(&new.user_id, &new.idempotency_key).await? {
-                            Some(existing) => existing.idempotent_answer(&new),
-                            None => Err(StoreError::from(e)),
-                        }
-                    }
-                    Err(e) => Err(missing_parent(e, "user")),
-                }
+                self.shared().create_interview(new).await
             }
 
-            async fn get_interview(&self, user_id: &str, id: &str) -> Result<Interview, StoreError> {
-                sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE id = $1 AND user_id = $2"
-                ))
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map($crate::sql::interview)
-                .transpose()?
-                .ok_or(StoreError::not_found("interview"))
+            async fn get_interview(
+                &self,
+                user_id: &str,
+                id: &str,
+            ) -> Result<Interview, StoreError> {
+                self.shared().get_interview(user_id, id).await
             }
 
             async fn get_interview_unscoped(&self, id: &str) -> Result<Interview, StoreError> {
-                sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map($crate::sql::interview)
-                .transpose()?
-                .ok_or(StoreError::not_found("interview"))
+                self.shared().get_interview_unscoped(id).await
             }
 
-            async fn list_interviews(&self, user_id: &str, page: PageRequest) -> Result<Page<Interview>, StoreError> {
-                let limit = page.clamped_limit();
-                let cursor = HistoryCursor::decode(page.cursor.as_deref())?;
-                let rows = sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE user_id = $1 AND (created_at_ms, id) < ($2, $3) \
-                     ORDER BY created_at_ms DESC, id DESC LIMIT $4"
-                ))
-                .bind(user_id)
-                .bind(cursor.created_at_ms)
-                .bind(&cursor.id)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
-                .await?;
-                let items = rows
-                    .into_iter()
-                    .map($crate::sql::interview)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(model::into_page(items, limit))
+            async fn list_interviews(
+                &self,
+                user_id: &str,
+                page: PageRequest,
+            ) -> Result<Page<Interview>, StoreError> {
+                self.shared().list_interviews(user_id, page).await
             }
 
-            async fn current_interview(&self, user_id: &str) -> Result<Option<Interview>, StoreError> {
-                sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE user_id = $1 AND status IN ('PENDING', 'IN_PROGRESS') \
-                     ORDER BY created_at_ms DESC, id DESC LIMIT 1"
-                ))
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map($crate::sql::interview)
-                .transpose()
+            async fn current_interview(
+                &self,
+                user_id: &str,
+            ) -> Result<Option<Interview>, StoreError> {
+                self.shared().current_interview(user_id).await
             }
 
             async fn interviews_in_progress(&self) -> Result<Vec<Interview>, StoreError> {
-                sqlx::query_as::<_, InterviewRow>(concat!(
-                    "SELECT ",
-                    interview_columns!(),
-                    " FROM interviews WHERE status = 'IN_PROGRESS' ORDER BY created_at_ms, id"
-                ))
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map($crate::sql::interview)
-                .collect()
+                self.shared().interviews_in_progress().await
             }
 
             async fn delete_interview(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-                // Transcript entries, feedback and the lease go with it (ON DELETE CASCADE).
-                let done = sqlx::query("DELETE FROM interviews WHERE id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("interview"));
-                }
-                Ok(())
+                self.shared().delete_interview(user_id, id).await
             }
 
             async fn update_status(
@@ -416,164 +192,45 @@ macro_rules! sql_store {
                 ended_reason: Option<&str>,
                 error_message: Option<&str>,
             ) -> Result<Interview, StoreError> {
-                let moves = validate::status_update(expected, to, ended_reason, error_message)?;
-                let stale = |actual: InterviewStatus| StoreError::StaleStatus { expected, actual };
-                if !moves {
-                    let current = self.get_interview_unscoped(id).await?;
-                    return if current.status == expected {
-                        Ok(current)
-                    } else {
-                        Err(stale(current.status))
-                    };
-                }
-                let now = model::now_ms();
-                let started = (to == InterviewStatus::InProgress).then_some(now);
-                let ended = to.is_terminal().then_some(now);
-                let row = sqlx::query_as::<_, InterviewRow>(concat!(
-                    "UPDATE interviews SET status = $3, started_at_ms = COALESCE($4, started_at_ms), \
-                     ended_at_ms = COALESCE($5, ended_at_ms), ended_reason = COALESCE($6, ended_reason), \
-                     error_message = COALESCE($7, error_message) WHERE id = $1 AND status = $2 RETURNING ",
-                    interview_columns!()
-                ))
-                .bind(id)
-                .bind(expected.as_str())
-                .bind(to.as_str())
-                .bind(started)
-                .bind(ended)
-                .bind(ended_reason)
-                .bind(error_message)
-                .fetch_optional(&self.pool)
-                .await?;
-                match row {
-                    Some(row) => $crate::sql::interview(row),
-                    None => Err(stale(self.get_interview_unscoped(id).await?.status)),
-                }
+                self.shared()
+                    .update_status(id, expected, to, ended_reason, error_message)
+                    .await
             }
 
-            async fn append_transcript(&self, id: &str, entries: &[TranscriptEntry]) -> Result<u32, StoreError> {
-                validate::transcript(entries)?;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let exists = sqlx::query_scalar::<_, String>("SELECT id FROM interviews WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_none() {
-                    return Err(StoreError::not_found("interview"));
-                }
-                // Ascending sequence order, so that concurrent overlapping batches take their
-                // row locks in one order (no deadlock on PostgreSQL). The sort is stable: of
-                // two entries with one sequence, the first sent is inserted first and kept.
-                let mut sorted: Vec<&TranscriptEntry> = entries.iter().collect();
-                sorted.sort_by_key(|e| e.sequence);
-                // One row per sequence per statement (an upsert may not touch a row twice):
-                // of two entries with one sequence in a batch, the first sent is the one.
-                sorted.dedup_by_key(|e| e.sequence);
-                let mut stored: u64 = 0;
-                for chunk in sorted.chunks($crate::sql::TRANSCRIPT_ROWS_PER_INSERT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO transcript_entries \
-                         (interview_id, sequence, speaker, text, start_ms, end_ms, interrupted, heard_text) ",
-                    );
-                    insert.push_values(chunk, |mut row, e| {
-                        // check_transcript made sure the times fit.
-                        row.push_bind(id)
-                            .push_bind(i64::from(e.sequence))
-                            .push_bind(e.speaker.as_str())
-                            .push_bind(e.text.as_str())
-                            .push_bind(i64::try_from(e.start_ms).unwrap_or(i64::MAX))
-                            .push_bind(i64::try_from(e.end_ms).unwrap_or(i64::MAX))
-                            .push_bind(e.interrupted)
-                            .push_bind(validate::stored_heard_text(e));
-                    });
-                    insert.push($crate::sql::TRANSCRIPT_AMEND);
-                    let done = insert
-                        .build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| missing_parent(e, "interview"))?;
-                    stored = stored.saturating_add(done.rows_affected());
-                }
-                tx.commit().await?;
-                Ok(u32::try_from(stored).unwrap_or(u32::MAX))
+            async fn append_transcript(
+                &self,
+                id: &str,
+                entries: &[TranscriptEntry],
+            ) -> Result<u32, StoreError> {
+                self.shared().append_transcript(id, entries).await
             }
 
             async fn get_transcript(&self, id: &str) -> Result<Vec<TranscriptEntry>, StoreError> {
-                self.require_interview(id).await?;
-                let rows = sqlx::query_as::<_, TranscriptRow>(
-                    "SELECT sequence, speaker, text, start_ms, end_ms, interrupted, heard_text FROM transcript_entries \
-                     WHERE interview_id = $1 ORDER BY sequence",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter().map(TranscriptEntry::try_from).collect()
+                self.shared().get_transcript(id).await
             }
 
             async fn put_feedback(&self, id: &str, feedback: &Feedback) -> Result<(), StoreError> {
-                let doc = model::feedback_document(feedback)?;
-                sqlx::query(concat!(
-                    "INSERT INTO feedback (interview_id, document, updated_at_ms) VALUES ($1, ",
-                    $json_in,
-                    ", $3) ON CONFLICT (interview_id) DO UPDATE \
-                     SET document = excluded.document, updated_at_ms = excluded.updated_at_ms"
-                ))
-                .bind(id)
-                .bind(doc)
-                .bind(model::now_ms())
-                .execute(&self.pool)
-                .await
-                .map_err(|e| missing_parent(e, "interview"))?;
-                Ok(())
+                self.shared().put_feedback(id, feedback).await
             }
 
             async fn get_feedback(&self, id: &str) -> Result<Option<Feedback>, StoreError> {
-                let row = sqlx::query_as::<_, (Option<String>,)>(concat!(
-                    "SELECT ",
-                    $json_out,
-                    " FROM interviews i LEFT JOIN feedback f ON f.interview_id = i.id WHERE i.id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found("interview"))?;
-                row.0.as_deref().map(model::parse_feedback).transpose()
+                self.shared().get_feedback(id).await
             }
 
-            async fn set_resumption_handle(&self, id: &str, handle: Option<&str>) -> Result<(), StoreError> {
-                validate::texts(handle)?;
-                let done = sqlx::query("UPDATE interviews SET resumption_handle = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(handle)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("interview"));
-                }
-                Ok(())
+            async fn set_resumption_handle(
+                &self,
+                id: &str,
+                handle: Option<&str>,
+            ) -> Result<(), StoreError> {
+                self.shared().set_resumption_handle(id, handle).await
             }
 
             async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError> {
-                validate::texts([error_kind])?;
-                let done = sqlx::query("UPDATE interviews SET error_kind = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(error_kind)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("interview"));
-                }
-                Ok(())
+                self.shared().set_error_kind(id, error_kind).await
             }
 
             async fn get_resumption_handle(&self, id: &str) -> Result<Option<String>, StoreError> {
-                let row = sqlx::query_as::<_, (Option<String>,)>(
-                    "SELECT resumption_handle FROM interviews WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found("interview"))?;
-                Ok(row.0)
+                self.shared().get_resumption_handle(id).await
             }
 
             async fn claim_lease(
@@ -583,23 +240,9 @@ macro_rules! sql_store {
                 ttl_ms: u64,
                 now_ms: i64,
             ) -> Result<Lease, StoreError> {
-                let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
-                // One statement: insert, or take over a lease that is ours or has expired.
-                let row = sqlx::query_as::<_, LeaseRow>(
-                    "INSERT INTO leases (interview_id, worker_id, expires_at_ms) VALUES ($1, $2, $3) \
-                     ON CONFLICT (interview_id) DO UPDATE \
-                     SET worker_id = excluded.worker_id, expires_at_ms = excluded.expires_at_ms \
-                     WHERE leases.worker_id = excluded.worker_id OR leases.expires_at_ms <= $4 \
-                     RETURNING interview_id, worker_id, expires_at_ms",
-                )
-                .bind(id)
-                .bind(worker_id)
-                .bind(expires_at_ms)
-                .bind(now_ms)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| missing_parent(e, "interview"))?;
-                row.map(Lease::from).ok_or(StoreError::LeaseHeld)
+                self.shared()
+                    .claim_lease(id, worker_id, ttl_ms, now_ms)
+                    .await
             }
 
             async fn renew_lease(
@@ -609,46 +252,13 @@ macro_rules! sql_store {
                 ttl_ms: u64,
                 now_ms: i64,
             ) -> Result<Lease, StoreError> {
-                let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
-                let row = sqlx::query_as::<_, LeaseRow>(
-                    "UPDATE leases SET expires_at_ms = $3 WHERE interview_id = $1 AND worker_id = $2 \
-                     RETURNING interview_id, worker_id, expires_at_ms",
-                )
-                .bind(id)
-                .bind(worker_id)
-                .bind(expires_at_ms)
-                .fetch_optional(&self.pool)
-                .await?;
-                match row {
-                    Some(row) => Ok(row.into()),
-                    None => {
-                        self.require_interview(id).await?;
-                        Err(StoreError::LeaseHeld)
-                    }
-                }
+                self.shared()
+                    .renew_lease(id, worker_id, ttl_ms, now_ms)
+                    .await
             }
 
             async fn release_lease(&self, id: &str, worker_id: &str) -> Result<(), StoreError> {
-                let done = sqlx::query("DELETE FROM leases WHERE interview_id = $1 AND worker_id = $2")
-                    .bind(id)
-                    .bind(worker_id)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() > 0 {
-                    return Ok(());
-                }
-                let holder = sqlx::query_as::<_, (Option<String>,)>(
-                    "SELECT l.worker_id FROM interviews i LEFT JOIN leases l ON l.interview_id = i.id \
-                     WHERE i.id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::not_found("interview"))?;
-                match holder.0 {
-                    None => Ok(()),
-                    Some(_) => Err(StoreError::LeaseHeld),
-                }
+                self.shared().release_lease(id, worker_id).await
             }
         }
     };
