@@ -49,7 +49,13 @@
 //!   and resume texts are snapshotted.
 //! - Status updates are compare-and-set along PENDING → IN_PROGRESS → COMPLETED | ERROR;
 //!   a stale writer gets [`ErrorKind::Conflict`].
-//! - Transcript appends are idempotent by `(interview, sequence)`.
+//! - The two libraries (job descriptions and resumes) share one set of calls that take a
+//!   [`LibraryKind`]; [`InterviewStoreExt`] keeps the calls by name
+//!   (`create_job_description`, `list_resumes`, …) for every store.
+//! - Transcript appends are idempotent by `(interview, sequence)`; an entry appended again
+//!   may extend the stored one or note a barge-in (`interrupted`, `heard_text`).
+//! - Every backend checks input by the same rules (NUL characters, numbers that must fit
+//!   `i64`, the status lifecycle) before it writes.
 //! - Errors carry an [`ErrorKind`] and never show SQL to callers.
 //!
 //! ## Feature flags

@@ -1,10 +1,12 @@
-//! What the SQLite and PostgreSQL backends share: row shapes, their conversions, and the
-//! body of the [`crate::InterviewStore`] implementation.
+//! What the SQLite and PostgreSQL backends share: row shapes and their conversions
+//! (`rows`), and the body of the [`crate::InterviewStore`] implementation, generic over
+//! the sqlx database (`shared`).
 //!
-//! Both databases accept the same SQL here: `$n` placeholders (sqlx binds `$n` by number
+//! Both databases accept the same SQL there: `$n` placeholders (sqlx binds `$n` by number
 //! on SQLite too), `INSERT .. ON CONFLICT .. DO UPDATE .. WHERE`, `RETURNING` and row-value
-//! comparison. The few differences (how a transaction starts, how the feedback JSON column
-//! is written and read) are arguments of [`sql_store!`].
+//! comparison. The few differences (how a write transaction starts, how the feedback JSON
+//! column is written and read) are the arguments of [`sql_store!`], which implements the
+//! trait for a backend by handing each call to `shared::Shared`.
 
 #[macro_use]
 mod rows;
