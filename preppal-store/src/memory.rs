@@ -485,7 +485,7 @@ impl InterviewStore for MemoryStore {
 
     async fn put_feedback(&self, id: &str, feedback: &Feedback) -> Result<(), StoreError> {
         // Same validation and representation as the SQL backends.
-        let doc = model::feedback_document(feedback)?;
+        let doc = validate::feedback_document(feedback)?;
         let parsed = model::parse_feedback(&doc)?;
         self.lock().record(id)?.feedback = Some(parsed);
         Ok(())

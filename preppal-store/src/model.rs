@@ -371,26 +371,6 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The feedback as a JSON document, refusing NUL characters anywhere in it.
-pub(crate) fn feedback_document(f: &preppal_core::Feedback) -> Result<String, StoreError> {
-    fn has_nul(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::String(s) => s.contains('\0'),
-            serde_json::Value::Array(a) => a.iter().any(has_nul),
-            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    let value =
-        serde_json::to_value(f).map_err(|e| StoreError::Corrupt(format!("feedback: {e}")))?;
-    if has_nul(&value) {
-        return Err(StoreError::InvalidInput(
-            "feedback contains a NUL character",
-        ));
-    }
-    Ok(value.to_string())
-}
-
 /// Reads a feedback JSON document back.
 pub(crate) fn parse_feedback(doc: &str) -> Result<preppal_core::Feedback, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("feedback document: {e}")))

@@ -134,6 +134,31 @@ pub(crate) fn amend(old: &mut TranscriptEntry, new: &TranscriptEntry) -> bool {
     true
 }
 
+/// The feedback as the JSON document every backend stores, refusing NUL characters
+/// anywhere in it (keys included).
+///
+/// # Errors
+/// `InvalidInput` for a NUL character; `Other` ([`StoreError::Corrupt`]) when the feedback
+/// does not serialise.
+pub(crate) fn feedback_document(f: &preppal_core::Feedback) -> Result<String, StoreError> {
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(has_nul),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    let value =
+        serde_json::to_value(f).map_err(|e| StoreError::Corrupt(format!("feedback: {e}")))?;
+    if has_nul(&value) {
+        return Err(StoreError::InvalidInput(
+            "feedback contains a NUL character",
+        ));
+    }
+    Ok(value.to_string())
+}
+
 /// `now_ms + ttl_ms`, checked, after checking the worker id.
 ///
 /// # Errors

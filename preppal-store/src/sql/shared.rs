@@ -635,7 +635,7 @@ where
         id: &str,
         feedback: &Feedback,
     ) -> Result<(), StoreError> {
-        let doc = model::feedback_document(feedback)?;
+        let doc = validate::feedback_document(feedback)?;
         sqlx::query(self.dialect.put_feedback)
             .bind(id)
             .bind(doc)
