@@ -491,4 +491,33 @@ mod tests {
         assert_eq!(PageRequest::first(1000).clamped_limit(), 100);
         assert_eq!(PageRequest::first(7).clamped_limit(), 7);
     }
+
+    #[test]
+    fn library_kinds_serialise_as_the_procedure_prefix() {
+        for kind in LibraryKind::ALL {
+            let json = serde_json::to_string(&kind).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            let back: LibraryKind = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back, kind);
+        }
+        assert_eq!(LibraryKind::JobDescription.as_str(), "jobDescription");
+        assert_eq!(LibraryKind::Resume.what(), "resume");
+    }
+
+    #[test]
+    fn a_library_item_serialises_like_a_job_description() {
+        let item = LibraryItem {
+            id: "d1".into(),
+            user_id: "u1".into(),
+            title: "Backend".into(),
+            content: "Rust".into(),
+            created_at_ms: 1,
+            updated_at_ms: 2,
+        };
+        let as_item = serde_json::to_value(&item).expect("item");
+        let as_jd = serde_json::to_value(JobDescription::from(item.clone())).expect("jd");
+        let as_resume = serde_json::to_value(Resume::from(item)).expect("resume");
+        assert_eq!(as_item, as_jd);
+        assert_eq!(as_item, as_resume);
+    }
 }
