@@ -49,7 +49,13 @@
 //!   and resume texts are snapshotted.
 //! - Status updates are compare-and-set along PENDING → IN_PROGRESS → COMPLETED | ERROR;
 //!   a stale writer gets [`ErrorKind::Conflict`].
-//! - Transcript appends are idempotent by `(interview, sequence)`.
+//! - The two libraries (job descriptions and resumes) share one set of calls that take a
+//!   [`LibraryKind`]; [`InterviewStoreExt`] keeps the calls by name
+//!   (`create_job_description`, `list_resumes`, …) for every store.
+//! - Transcript appends are idempotent by `(interview, sequence)`; an entry appended again
+//!   may extend the stored one or note a barge-in (`interrupted`, `heard_text`).
+//! - Every backend checks input by the same rules (NUL characters, numbers that must fit
+//!   `i64`, the status lifecycle) before it writes.
 //! - Errors carry an [`ErrorKind`] and never show SQL to callers.
 //!
 //! ## Feature flags
@@ -77,21 +83,22 @@ pub mod sqlite;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod validate;
 
 use std::sync::Arc;
 
 pub use error::{ErrorKind, StoreError};
 pub use memory::MemoryStore;
 pub use model::{
-    Interview, InterviewSummary, JobDescription, Lease, LibraryUsage, NewInterview, Page,
-    PageRequest, Resume, User,
+    Interview, InterviewSummary, JobDescription, Lease, LibraryItem, LibraryKind, LibraryUsage,
+    NewInterview, Page, PageRequest, Resume, User,
 };
 pub use persist::{apply_persist_action, persist_to};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::InterviewStore;
+pub use store::{InterviewStore, InterviewStoreExt};
 
 /// Opens a store from a URL:
 ///

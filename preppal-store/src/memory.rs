@@ -7,12 +7,11 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 
 use crate::error::StoreError;
 use crate::model::{
-    self, check_text, HistoryCursor, Interview, JobDescription, Lease, Library, LibraryItem,
-    NewInterview, Page, PageRequest, Resume, User,
+    self, HistoryCursor, Interview, Lease, LibraryItem, LibraryKind, NewInterview, Page,
+    PageRequest, User,
 };
-use crate::store::{lease_expiry, InterviewStore};
-
-const NUL: &str = "text contains a NUL character";
+use crate::store::InterviewStore;
+use crate::validate;
 
 /// An [`InterviewStore`] in process memory. Nothing survives the process.
 ///
@@ -48,10 +47,10 @@ struct InterviewRecord {
 }
 
 impl State {
-    fn library(&mut self, lib: Library) -> &mut HashMap<String, LibraryItem> {
-        match lib {
-            Library::JobDescriptions => &mut self.job_descriptions,
-            Library::Resumes => &mut self.resumes,
+    fn library(&mut self, kind: LibraryKind) -> &mut HashMap<String, LibraryItem> {
+        match kind {
+            LibraryKind::JobDescription => &mut self.job_descriptions,
+            LibraryKind::Resume => &mut self.resumes,
         }
     }
 
@@ -74,13 +73,12 @@ impl State {
 
     fn create_library(
         &mut self,
-        lib: Library,
+        lib: LibraryKind,
         user_id: &str,
         title: &str,
         content: &str,
     ) -> Result<LibraryItem, StoreError> {
-        check_text(title, NUL)?;
-        check_text(content, NUL)?;
+        validate::texts([user_id, title, content])?;
         if !self.users.contains_key(user_id) {
             return Err(StoreError::not_found("user"));
         }
@@ -97,7 +95,7 @@ impl State {
         Ok(item)
     }
 
-    fn list_library(&mut self, lib: Library, user_id: &str) -> Vec<LibraryItem> {
+    fn list_library(&mut self, lib: LibraryKind, user_id: &str) -> Vec<LibraryItem> {
         let mut items: Vec<_> = self
             .library(lib)
             .values()
@@ -110,7 +108,7 @@ impl State {
 
     fn owned_library(
         &mut self,
-        lib: Library,
+        lib: LibraryKind,
         user_id: &str,
         id: &str,
     ) -> Result<&mut LibraryItem, StoreError> {
@@ -122,14 +120,13 @@ impl State {
 
     fn update_library(
         &mut self,
-        lib: Library,
+        lib: LibraryKind,
         user_id: &str,
         id: &str,
         title: &str,
         content: &str,
     ) -> Result<LibraryItem, StoreError> {
-        check_text(title, NUL)?;
-        check_text(content, NUL)?;
+        validate::texts([user_id, title, content])?;
         let item = self.owned_library(lib, user_id, id)?;
         item.title = title.to_owned();
         item.content = content.to_owned();
@@ -137,7 +134,12 @@ impl State {
         Ok(item.clone())
     }
 
-    fn delete_library(&mut self, lib: Library, user_id: &str, id: &str) -> Result<(), StoreError> {
+    fn delete_library(
+        &mut self,
+        lib: LibraryKind,
+        user_id: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
         self.owned_library(lib, user_id, id)?;
         self.library(lib).remove(id);
         Ok(())
@@ -162,8 +164,7 @@ impl MemoryStore {
 #[async_trait::async_trait]
 impl InterviewStore for MemoryStore {
     async fn upsert_user(&self, email: &str, name: &str) -> Result<User, StoreError> {
-        check_text(email, NUL)?;
-        check_text(name, NUL)?;
+        validate::texts([email, name])?;
         let mut s = self.lock();
         if let Some(id) = s.user_by_email.get(email).cloned() {
             let user = s.users.get_mut(&id).ok_or(StoreError::not_found("user"))?;
@@ -196,9 +197,7 @@ impl InterviewStore for MemoryStore {
         email: &str,
         name: &str,
     ) -> Result<User, StoreError> {
-        for t in [provider, subject, email, name] {
-            check_text(t, NUL)?;
-        }
+        validate::texts([provider, subject, email, name])?;
         let identity = (provider.to_owned(), subject.to_owned());
         let mut s = self.lock();
         if let Some(id) = s.user_by_email.get(email).cloned() {
@@ -243,90 +242,52 @@ impl InterviewStore for MemoryStore {
         Ok(*v)
     }
 
-    async fn create_job_description(
+    async fn create_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         title: &str,
         content: &str,
-    ) -> Result<JobDescription, StoreError> {
-        self.lock()
-            .create_library(Library::JobDescriptions, user_id, title, content)
-            .map(Into::into)
+    ) -> Result<LibraryItem, StoreError> {
+        self.lock().create_library(kind, user_id, title, content)
     }
 
-    async fn list_job_descriptions(
+    async fn list_library_items(
         &self,
+        kind: LibraryKind,
         user_id: &str,
-    ) -> Result<Vec<JobDescription>, StoreError> {
-        let items = self.lock().list_library(Library::JobDescriptions, user_id);
-        Ok(items.into_iter().map(Into::into).collect())
+    ) -> Result<Vec<LibraryItem>, StoreError> {
+        Ok(self.lock().list_library(kind, user_id))
     }
 
-    async fn get_job_description(
+    async fn get_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
-    ) -> Result<JobDescription, StoreError> {
-        let mut s = self.lock();
-        Ok(s.owned_library(Library::JobDescriptions, user_id, id)?
-            .clone()
-            .into())
+    ) -> Result<LibraryItem, StoreError> {
+        Ok(self.lock().owned_library(kind, user_id, id)?.clone())
     }
 
-    async fn update_job_description(
+    async fn update_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
         title: &str,
         content: &str,
-    ) -> Result<JobDescription, StoreError> {
+    ) -> Result<LibraryItem, StoreError> {
         self.lock()
-            .update_library(Library::JobDescriptions, user_id, id, title, content)
-            .map(Into::into)
+            .update_library(kind, user_id, id, title, content)
     }
 
-    async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-        self.lock()
-            .delete_library(Library::JobDescriptions, user_id, id)
-    }
-
-    async fn create_resume(
+    async fn delete_library_item(
         &self,
-        user_id: &str,
-        title: &str,
-        content: &str,
-    ) -> Result<Resume, StoreError> {
-        self.lock()
-            .create_library(Library::Resumes, user_id, title, content)
-            .map(Into::into)
-    }
-
-    async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError> {
-        let items = self.lock().list_library(Library::Resumes, user_id);
-        Ok(items.into_iter().map(Into::into).collect())
-    }
-
-    async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError> {
-        let mut s = self.lock();
-        Ok(s.owned_library(Library::Resumes, user_id, id)?
-            .clone()
-            .into())
-    }
-
-    async fn update_resume(
-        &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
-        title: &str,
-        content: &str,
-    ) -> Result<Resume, StoreError> {
-        self.lock()
-            .update_library(Library::Resumes, user_id, id, title, content)
-            .map(Into::into)
-    }
-
-    async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-        self.lock().delete_library(Library::Resumes, user_id, id)
+    ) -> Result<(), StoreError> {
+        self.lock().delete_library(kind, user_id, id)
     }
 
     async fn library_usage(&self, user_id: &str) -> Result<crate::LibraryUsage, StoreError> {
@@ -342,7 +303,7 @@ impl InterviewStore for MemoryStore {
     }
 
     async fn create_interview(&self, new: NewInterview) -> Result<Interview, StoreError> {
-        model::check_new_interview(&new)?;
+        validate::new_interview(&new)?;
         let mut s = self.lock();
         let key = (new.user_id.clone(), new.idempotency_key.clone());
         if let Some(existing) = s.by_key.get(&key).and_then(|id| s.interviews.get(id)) {
@@ -352,10 +313,10 @@ impl InterviewStore for MemoryStore {
             return Err(StoreError::not_found("user"));
         }
         if let Some(jd) = &new.job_description_id {
-            s.owned_library(Library::JobDescriptions, &new.user_id, jd)?;
+            s.owned_library(LibraryKind::JobDescription, &new.user_id, jd)?;
         }
         if let Some(r) = &new.resume_id {
-            s.owned_library(Library::Resumes, &new.user_id, r)?;
+            s.owned_library(LibraryKind::Resume, &new.user_id, r)?;
         }
         let interview = Interview::from_new(model::new_id(), &new, model::now_ms());
         s.by_key.insert(key, interview.id.clone());
@@ -452,10 +413,7 @@ impl InterviewStore for MemoryStore {
         ended_reason: Option<&str>,
         error_message: Option<&str>,
     ) -> Result<Interview, StoreError> {
-        let moves = expected.check_transition(to)?;
-        for s in [ended_reason, error_message].into_iter().flatten() {
-            check_text(s, NUL)?;
-        }
+        let moves = validate::status_update(expected, to, ended_reason, error_message)?;
         let mut s = self.lock();
         let i = &mut s.record(id)?.interview;
         if i.status != expected {
@@ -488,7 +446,7 @@ impl InterviewStore for MemoryStore {
         id: &str,
         entries: &[TranscriptEntry],
     ) -> Result<u32, StoreError> {
-        model::check_transcript(entries)?;
+        validate::transcript(entries)?;
         let mut s = self.lock();
         let transcript = &mut s.record(id)?.transcript;
         let mut stored = 0u32;
@@ -500,14 +458,13 @@ impl InterviewStore for MemoryStore {
             }
             match transcript.entry(e.sequence) {
                 std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(e.clone());
+                    let mut e = e.clone();
+                    e.heard_text = validate::stored_heard_text(&e).map(str::to_owned);
+                    v.insert(e);
                     stored = stored.saturating_add(1);
                 }
                 std::collections::btree_map::Entry::Occupied(mut o) => {
-                    if model::extends(o.get(), e) {
-                        let kept = o.get_mut();
-                        kept.text.clone_from(&e.text);
-                        kept.end_ms = e.end_ms;
+                    if validate::amend(o.get_mut(), e) {
                         stored = stored.saturating_add(1);
                     }
                 }
@@ -528,7 +485,7 @@ impl InterviewStore for MemoryStore {
 
     async fn put_feedback(&self, id: &str, feedback: &Feedback) -> Result<(), StoreError> {
         // Same validation and representation as the SQL backends.
-        let doc = model::feedback_document(feedback)?;
+        let doc = validate::feedback_document(feedback)?;
         let parsed = model::parse_feedback(&doc)?;
         self.lock().record(id)?.feedback = Some(parsed);
         Ok(())
@@ -543,15 +500,13 @@ impl InterviewStore for MemoryStore {
         id: &str,
         handle: Option<&str>,
     ) -> Result<(), StoreError> {
-        if let Some(h) = handle {
-            check_text(h, NUL)?;
-        }
+        validate::texts(handle)?;
         self.lock().record(id)?.resumption_handle = handle.map(str::to_owned);
         Ok(())
     }
 
     async fn set_error_kind(&self, id: &str, error_kind: &str) -> Result<(), StoreError> {
-        check_text(error_kind, NUL)?;
+        validate::texts([error_kind])?;
         self.lock().record(id)?.interview.error_kind = Some(error_kind.to_owned());
         Ok(())
     }
@@ -567,8 +522,7 @@ impl InterviewStore for MemoryStore {
         ttl_ms: u64,
         now_ms: i64,
     ) -> Result<Lease, StoreError> {
-        check_text(worker_id, NUL)?;
-        let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+        let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
         let mut s = self.lock();
         let record = s.record(id)?;
         match &record.lease {
@@ -594,8 +548,7 @@ impl InterviewStore for MemoryStore {
         ttl_ms: u64,
         now_ms: i64,
     ) -> Result<Lease, StoreError> {
-        check_text(worker_id, NUL)?;
-        let expires_at_ms = lease_expiry(ttl_ms, now_ms)?;
+        let expires_at_ms = validate::lease_expiry(worker_id, ttl_ms, now_ms)?;
         let mut s = self.lock();
         match &mut s.record(id)?.lease {
             Some(l) if l.worker_id == worker_id => {

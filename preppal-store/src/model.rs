@@ -231,16 +231,23 @@ pub struct Lease {
 
 // ---- crate-internal pieces shared by the backends ----
 
-/// A library item, the common shape of [`JobDescription`] and [`Resume`].
-#[derive(Debug, Clone)]
+/// A document in one of a user's libraries: the common shape of [`JobDescription`] and
+/// [`Resume`], which convert from it. Serialises with the same field names as they do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(feature = "sqlite", feature = "postgres"), derive(sqlx::FromRow))]
-pub(crate) struct LibraryItem {
-    pub(crate) id: String,
-    pub(crate) user_id: String,
-    pub(crate) title: String,
-    pub(crate) content: String,
-    pub(crate) created_at_ms: i64,
-    pub(crate) updated_at_ms: i64,
+pub struct LibraryItem {
+    /// UUID v4.
+    pub id: String,
+    /// The owner.
+    pub user_id: String,
+    /// A short name for the library list.
+    pub title: String,
+    /// The full text.
+    pub content: String,
+    /// When it was created, Unix ms.
+    pub created_at_ms: i64,
+    /// When it was last changed, Unix ms.
+    pub updated_at_ms: i64,
 }
 
 impl From<LibraryItem> for JobDescription {
@@ -269,19 +276,38 @@ impl From<LibraryItem> for Resume {
     }
 }
 
-/// Which library a call is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Library {
-    JobDescriptions,
-    Resumes,
+/// Which of a user's libraries a library call is about.
+///
+/// Serialised as the JSON API's procedure prefix: `"jobDescription"` or `"resume"`. Each
+/// kind is kept in its own table (`job_descriptions`, `resumes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum LibraryKind {
+    /// Job descriptions.
+    JobDescription,
+    /// Resumes.
+    Resume,
 }
 
-impl Library {
-    /// The name used in [`StoreError::NotFound`].
-    pub(crate) fn what(self) -> &'static str {
+impl LibraryKind {
+    /// Every kind, job descriptions first.
+    pub const ALL: [Self; 2] = [Self::JobDescription, Self::Resume];
+
+    /// What one item is called in messages and in [`StoreError::NotFound`]:
+    /// `"job description"` or `"resume"`.
+    pub fn what(self) -> &'static str {
         match self {
-            Self::JobDescriptions => "job description",
-            Self::Resumes => "resume",
+            Self::JobDescription => "job description",
+            Self::Resume => "resume",
+        }
+    }
+
+    /// The JSON API's procedure prefix, as serialised: `"jobDescription"` or `"resume"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::JobDescription => "jobDescription",
+            Self::Resume => "resume",
         }
     }
 }
@@ -343,88 +369,6 @@ pub(crate) fn now_ms() -> i64 {
 /// A fresh UUID v4 string.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// Rejects text that no backend can keep: PostgreSQL refuses NUL characters, so every
-/// backend does, to keep one behaviour.
-pub(crate) fn check_text(s: &str, what: &'static str) -> Result<(), StoreError> {
-    if s.contains('\0') {
-        Err(StoreError::InvalidInput(what))
-    } else {
-        Ok(())
-    }
-}
-
-/// `v` as an `i64` column value, or `InvalidInput(what)`.
-pub(crate) fn to_i64(v: u64, what: &'static str) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::InvalidInput(what))
-}
-
-/// Validates every text and number of a [`NewInterview`].
-pub(crate) fn check_new_interview(new: &NewInterview) -> Result<(), StoreError> {
-    const NUL: &str = "text contains a NUL character";
-    for s in [
-        &new.user_id,
-        &new.idempotency_key,
-        &new.persona,
-        &new.job_description_text,
-        &new.resume_text,
-    ] {
-        check_text(s, NUL)?;
-    }
-    for s in [&new.job_description_id, &new.resume_id]
-        .into_iter()
-        .flatten()
-    {
-        check_text(s, NUL)?;
-    }
-    to_i64(new.duration_ms, "duration_ms is larger than i64::MAX")?;
-    Ok(())
-}
-
-/// Validates a transcript batch: texts without NUL, times that fit `i64`.
-pub(crate) fn check_transcript(
-    entries: &[preppal_core::TranscriptEntry],
-) -> Result<(), StoreError> {
-    for e in entries {
-        check_text(&e.text, "transcript text contains a NUL character")?;
-        to_i64(e.start_ms, "transcript start_ms is larger than i64::MAX")?;
-        to_i64(e.end_ms, "transcript end_ms is larger than i64::MAX")?;
-    }
-    Ok(())
-}
-
-/// Whether `new` extends the stored entry `old` of the same sequence: same speaker, `old`'s
-/// text a prefix of `new`'s, and more text or another end (a provisional open turn that
-/// then finished, or an interviewer turn whose end moved to where the client reported its
-/// playback stopped). The SQL backends apply the same rule in their upsert.
-pub(crate) fn extends(
-    old: &preppal_core::TranscriptEntry,
-    new: &preppal_core::TranscriptEntry,
-) -> bool {
-    old.speaker == new.speaker
-        && new.text.starts_with(old.text.as_str())
-        && (new.text.chars().count() > old.text.chars().count() || new.end_ms != old.end_ms)
-}
-
-/// The feedback as a JSON document, refusing NUL characters anywhere in it.
-pub(crate) fn feedback_document(f: &preppal_core::Feedback) -> Result<String, StoreError> {
-    fn has_nul(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::String(s) => s.contains('\0'),
-            serde_json::Value::Array(a) => a.iter().any(has_nul),
-            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    let value =
-        serde_json::to_value(f).map_err(|e| StoreError::Corrupt(format!("feedback: {e}")))?;
-    if has_nul(&value) {
-        return Err(StoreError::InvalidInput(
-            "feedback contains a NUL character",
-        ));
-    }
-    Ok(value.to_string())
 }
 
 /// Reads a feedback JSON document back.
@@ -546,5 +490,34 @@ mod tests {
         assert_eq!(PageRequest::first(0).clamped_limit(), 1);
         assert_eq!(PageRequest::first(1000).clamped_limit(), 100);
         assert_eq!(PageRequest::first(7).clamped_limit(), 7);
+    }
+
+    #[test]
+    fn library_kinds_serialise_as_the_procedure_prefix() {
+        for kind in LibraryKind::ALL {
+            let json = serde_json::to_string(&kind).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            let back: LibraryKind = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back, kind);
+        }
+        assert_eq!(LibraryKind::JobDescription.as_str(), "jobDescription");
+        assert_eq!(LibraryKind::Resume.what(), "resume");
+    }
+
+    #[test]
+    fn a_library_item_serialises_like_a_job_description() {
+        let item = LibraryItem {
+            id: "d1".into(),
+            user_id: "u1".into(),
+            title: "Backend".into(),
+            content: "Rust".into(),
+            created_at_ms: 1,
+            updated_at_ms: 2,
+        };
+        let as_item = serde_json::to_value(&item).expect("item");
+        let as_jd = serde_json::to_value(JobDescription::from(item.clone())).expect("jd");
+        let as_resume = serde_json::to_value(Resume::from(item)).expect("resume");
+        assert_eq!(as_item, as_jd);
+        assert_eq!(as_item, as_resume);
     }
 }

@@ -4,7 +4,8 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 
 use crate::error::StoreError;
 use crate::model::{
-    Interview, JobDescription, Lease, LibraryUsage, NewInterview, Page, PageRequest, Resume, User,
+    Interview, JobDescription, Lease, LibraryItem, LibraryKind, LibraryUsage, NewInterview, Page,
+    PageRequest, Resume, User,
 };
 
 /// Where Preppal keeps users, their libraries, interviews, transcripts, feedback and the
@@ -76,102 +77,69 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// `NotFound` when there is no such user.
     async fn revoke_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
 
-    // ---- job description library ----
+    // ---- libraries (job descriptions, resumes) ----
 
-    /// Stores a new job description for `user_id`.
+    /// Stores a new document of `kind` for `user_id`.
     ///
     /// # Errors
     /// `NotFound` when the user does not exist; `InvalidInput` for NUL characters.
-    async fn create_job_description(
+    async fn create_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         title: &str,
         content: &str,
-    ) -> Result<JobDescription, StoreError>;
+    ) -> Result<LibraryItem, StoreError>;
 
-    /// The user's job descriptions, newest first (by creation time, then id). An unknown
-    /// user has none.
+    /// The user's documents of `kind`, newest first (by creation time, then id). An
+    /// unknown user has none.
     ///
     /// # Errors
     /// Only the general ones.
-    async fn list_job_descriptions(&self, user_id: &str)
-        -> Result<Vec<JobDescription>, StoreError>;
+    async fn list_library_items(
+        &self,
+        kind: LibraryKind,
+        user_id: &str,
+    ) -> Result<Vec<LibraryItem>, StoreError>;
 
-    /// The user's job description `id`.
+    /// The user's document `id` of `kind`.
     ///
     /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user.
-    async fn get_job_description(
+    /// `NotFound` (naming [`LibraryKind::what`]) when it does not exist, is of another
+    /// kind or belongs to another user.
+    async fn get_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
-    ) -> Result<JobDescription, StoreError>;
+    ) -> Result<LibraryItem, StoreError>;
 
-    /// Replaces the title and content of the user's job description `id`; returns it as
+    /// Replaces the title and content of the user's document `id` of `kind`; returns it as
     /// stored, with a new `updated_at_ms`. Interviews made from it keep their snapshots.
     ///
     /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user; `InvalidInput` for
-    /// NUL characters.
-    async fn update_job_description(
+    /// `NotFound` as for [`InterviewStore::get_library_item`]; `InvalidInput` for NUL
+    /// characters.
+    async fn update_library_item(
         &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
         title: &str,
         content: &str,
-    ) -> Result<JobDescription, StoreError>;
+    ) -> Result<LibraryItem, StoreError>;
 
-    /// Deletes the user's job description `id`. Interviews made from it keep their
+    /// Deletes the user's document `id` of `kind`. Interviews made from it keep their
     /// snapshots and the id.
     ///
     /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user.
-    async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
-
-    // ---- resume library ----
-
-    /// Stores a new resume for `user_id`.
-    ///
-    /// # Errors
-    /// `NotFound` when the user does not exist; `InvalidInput` for NUL characters.
-    async fn create_resume(
+    /// `NotFound` as for [`InterviewStore::get_library_item`].
+    async fn delete_library_item(
         &self,
-        user_id: &str,
-        title: &str,
-        content: &str,
-    ) -> Result<Resume, StoreError>;
-
-    /// The user's resumes, newest first (by creation time, then id). An unknown user has
-    /// none.
-    ///
-    /// # Errors
-    /// Only the general ones.
-    async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError>;
-
-    /// The user's resume `id`.
-    ///
-    /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user.
-    async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError>;
-
-    /// Replaces the title and content of the user's resume `id`; returns it as stored.
-    ///
-    /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user; `InvalidInput` for
-    /// NUL characters.
-    async fn update_resume(
-        &self,
+        kind: LibraryKind,
         user_id: &str,
         id: &str,
-        title: &str,
-        content: &str,
-    ) -> Result<Resume, StoreError>;
-
-    /// Deletes the user's resume `id`.
-    ///
-    /// # Errors
-    /// `NotFound` when it does not exist or belongs to another user.
-    async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError>;
 
     /// How many job descriptions and resumes `user_id` has, and their bytes (titles and
     /// contents), for the library quota. An unknown user has none.
@@ -271,8 +239,11 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     /// entry of the same speaker whose text starts with the stored text and goes further
     /// (more text, or a later `end_ms`) extends it. That is how a provisional open turn,
     /// stored during a long turn, becomes the finished entry without a duplicate; an older
-    /// provisional text never overwrites a longer one. Of two entries with one sequence in
-    /// a batch, the first is the one considered. The batch is stored atomically.
+    /// provisional text never overwrites a longer one. An entry appended again with a
+    /// barge-in (`interrupted`, with its `heard_text`) the stored one does not note yet
+    /// amends it too, and a barge-in once stored stays. `heard_text` is kept only for an
+    /// interrupted entry. Of two entries with one sequence in a batch, the first is the one
+    /// considered. The batch is stored atomically.
     ///
     /// # Errors
     /// `NotFound` when the interview does not exist; `InvalidInput` for NUL characters or
@@ -374,8 +345,140 @@ pub trait InterviewStore: Send + Sync + std::fmt::Debug + 'static {
     async fn release_lease(&self, id: &str, worker_id: &str) -> Result<(), StoreError>;
 }
 
-/// `now_ms + ttl_ms`, checked.
-pub(crate) fn lease_expiry(ttl_ms: u64, now_ms: i64) -> Result<i64, StoreError> {
-    let ttl = crate::model::to_i64(ttl_ms, "lease ttl_ms is larger than i64::MAX")?;
-    Ok(now_ms.saturating_add(ttl))
+/// The job description and resume calls by name, for callers of the library written
+/// before [`LibraryKind`]: each calls the [`InterviewStore`] method of the same verb with
+/// its kind, and has its errors. Implemented for every store (`dyn InterviewStore`
+/// included); bring it into scope with `use preppal_store::InterviewStoreExt`.
+#[async_trait::async_trait]
+pub trait InterviewStoreExt: InterviewStore {
+    /// [`InterviewStore::create_library_item`] of a job description.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn create_job_description(
+        &self,
+        user_id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<JobDescription, StoreError> {
+        self.create_library_item(LibraryKind::JobDescription, user_id, title, content)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::list_library_items`] of job descriptions.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn list_job_descriptions(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<JobDescription>, StoreError> {
+        let items = self
+            .list_library_items(LibraryKind::JobDescription, user_id)
+            .await?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// [`InterviewStore::get_library_item`] of a job description.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn get_job_description(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<JobDescription, StoreError> {
+        self.get_library_item(LibraryKind::JobDescription, user_id, id)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::update_library_item`] of a job description.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn update_job_description(
+        &self,
+        user_id: &str,
+        id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<JobDescription, StoreError> {
+        self.update_library_item(LibraryKind::JobDescription, user_id, id, title, content)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::delete_library_item`] of a job description.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn delete_job_description(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+        self.delete_library_item(LibraryKind::JobDescription, user_id, id)
+            .await
+    }
+
+    /// [`InterviewStore::create_library_item`] of a resume.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn create_resume(
+        &self,
+        user_id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<Resume, StoreError> {
+        self.create_library_item(LibraryKind::Resume, user_id, title, content)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::list_library_items`] of resumes.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn list_resumes(&self, user_id: &str) -> Result<Vec<Resume>, StoreError> {
+        let items = self
+            .list_library_items(LibraryKind::Resume, user_id)
+            .await?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// [`InterviewStore::get_library_item`] of a resume.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn get_resume(&self, user_id: &str, id: &str) -> Result<Resume, StoreError> {
+        self.get_library_item(LibraryKind::Resume, user_id, id)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::update_library_item`] of a resume.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn update_resume(
+        &self,
+        user_id: &str,
+        id: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<Resume, StoreError> {
+        self.update_library_item(LibraryKind::Resume, user_id, id, title, content)
+            .await
+            .map(Into::into)
+    }
+
+    /// [`InterviewStore::delete_library_item`] of a resume.
+    ///
+    /// # Errors
+    /// As the kind method's.
+    async fn delete_resume(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+        self.delete_library_item(LibraryKind::Resume, user_id, id)
+            .await
+    }
 }
+
+impl<S: InterviewStore + ?Sized> InterviewStoreExt for S {}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use preppal_store::{InterviewStore, MemoryStore};
+use preppal_store::{InterviewStore, InterviewStoreExt, MemoryStore};
 
 preppal_store::contract_suite!(async { Arc::new(MemoryStore::new()) as Arc<dyn InterviewStore> });
 
@@ -24,5 +24,5 @@ async fn open_memory_url_gives_an_empty_store() {
 
 #[test]
 fn every_case_is_listed() {
-    assert_eq!(preppal_store::testing::CASES.len(), 26);
+    assert_eq!(preppal_store::testing::CASES.len(), 28);
 }

@@ -137,3 +137,51 @@ async fn an_unreachable_server_is_unavailable() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
 }
+
+/// A transcript row written with the columns from before migration 0005 (no `interrupted`,
+/// no `heard_text`, as every row stored before it) reads as not interrupted, and can then
+/// be amended with a barge-in.
+#[tokio::test]
+async fn a_row_from_before_barge_ins_reads_not_interrupted() {
+    let db = PgTestDatabase::create().await.unwrap();
+    let store = db.pg();
+    let user = store.upsert_user("ada@example.com", "Ada").await.unwrap();
+    let i = store
+        .create_interview(new_interview(&user.id))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO transcript_entries (interview_id, sequence, speaker, text, start_ms, end_ms) \
+         VALUES ($1, 0, 'AI', 'Tell me about yourself.', 0, 900)",
+    )
+    .bind(&i.id)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let old = TranscriptEntry {
+        sequence: 0,
+        speaker: Speaker::Ai,
+        text: "Tell me about yourself.".into(),
+        start_ms: 0,
+        end_ms: 900,
+        interrupted: false,
+        heard_text: None,
+    };
+    assert_eq!(
+        store.get_transcript(&i.id).await.unwrap(),
+        vec![old.clone()]
+    );
+    let cut = TranscriptEntry {
+        interrupted: true,
+        heard_text: Some("Tell me".into()),
+        ..old
+    };
+    assert_eq!(
+        store
+            .append_transcript(&i.id, std::slice::from_ref(&cut))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.get_transcript(&i.id).await.unwrap(), vec![cut]);
+}

@@ -133,3 +133,75 @@ async fn a_real_database_error_does_not_leak() {
         "{source}"
     );
 }
+
+/// A transcript row written before migration 0005 (no `interrupted`, no `heard_text`)
+/// reads as not interrupted once the store applies it, and can then be amended with a
+/// barge-in.
+#[tokio::test]
+async fn a_row_from_before_barge_ins_reads_not_interrupted() {
+    use std::borrow::Cow;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut before = sqlx::migrate!("./migrations/sqlite");
+    let migrations: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 4)
+        .cloned()
+        .collect();
+    assert_eq!(migrations.len(), 4);
+    before.migrations = Cow::Owned(migrations);
+    before.run(&pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, name, created_at_ms) VALUES ('u1', 'ada@example.com', 'Ada', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO interviews (id, user_id, idempotency_key, status, persona, duration_ms, \
+         job_description_snapshot, resume_snapshot, created_at_ms) \
+         VALUES ('i1', 'u1', 'k1', 'IN_PROGRESS', 'p', 60000, 'jd', 'cv', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO transcript_entries (interview_id, sequence, speaker, text, start_ms, end_ms) \
+         VALUES ('i1', 0, 'AI', 'Tell me about yourself.', 0, 900)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let store = SqliteStore::from_pool(pool).await.unwrap();
+    let read = store.get_transcript("i1").await.unwrap();
+    let old = TranscriptEntry {
+        sequence: 0,
+        speaker: Speaker::Ai,
+        text: "Tell me about yourself.".into(),
+        start_ms: 0,
+        end_ms: 900,
+        interrupted: false,
+        heard_text: None,
+    };
+    assert_eq!(read, vec![old.clone()]);
+    let cut = TranscriptEntry {
+        interrupted: true,
+        heard_text: Some("Tell me".into()),
+        ..old
+    };
+    assert_eq!(
+        store
+            .append_transcript("i1", std::slice::from_ref(&cut))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.get_transcript("i1").await.unwrap(), vec![cut]);
+}

@@ -9,7 +9,7 @@ use axum::Json;
 use preppal_core::claims::{WORKER_TOKEN_TTL_SECS, WS_TOKEN_TTL_SECS};
 use preppal_core::plan::{Difficulty, InterviewPlan, RoundType};
 use preppal_core::InterviewStatus;
-use preppal_store::{NewInterview, PageRequest};
+use preppal_store::{InterviewStoreExt, LibraryKind, NewInterview, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -572,14 +572,9 @@ pub async fn get_profile(State(state): State<Arc<AppState>>, user: CurrentUser) 
     Ok(Json(v))
 }
 
-/// Which library a library procedure works on.
-#[derive(Debug, Clone, Copy)]
-pub enum Library {
-    /// `jobDescription.*`
-    JobDescriptions,
-    /// `resume.*`
-    Resumes,
-}
+/// Which library a library procedure works on: `jobDescription.*` or `resume.*` (the
+/// store's [`LibraryKind`]).
+pub type Library = LibraryKind;
 
 /// Input of `*.create` and `*.update` in the library.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -609,18 +604,11 @@ fn check_title(title: &str) -> Result<(), ApiError> {
 
 /// `jobDescription.list` / `resume.list`.
 pub async fn library_list(state: Arc<AppState>, user: CurrentUser, lib: Library) -> ApiResult {
-    let items = match lib {
-        Library::JobDescriptions => json!(state
-            .store
-            .list_job_descriptions(&user.id)
-            .await
-            .map_err(store_err("job description"))?),
-        Library::Resumes => json!(state
-            .store
-            .list_resumes(&user.id)
-            .await
-            .map_err(store_err("resume"))?),
-    };
+    let items = state
+        .store
+        .list_library_items(lib, &user.id)
+        .await
+        .map_err(store_err(lib.what()))?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -637,42 +625,28 @@ pub async fn library_save(
     let s = state.store.as_ref();
     let title = input.title.trim();
     let new_bytes = i64::try_from(title.len() + input.content.len()).unwrap_or(i64::MAX);
-    let (added_documents, added_bytes) = match (&lib, &input.id) {
-        (_, None) => (1, new_bytes),
-        (Library::JobDescriptions, Some(id)) => {
+    let (added_documents, added_bytes) = match &input.id {
+        None => (1, new_bytes),
+        Some(id) => {
             let old = s
-                .get_job_description(&user.id, id)
+                .get_library_item(lib, &user.id, id)
                 .await
-                .map_err(store_err("job description"))?;
-            (0, new_bytes - byte_len(&old.title, &old.content))
-        }
-        (Library::Resumes, Some(id)) => {
-            let old = s
-                .get_resume(&user.id, id)
-                .await
-                .map_err(store_err("resume"))?;
+                .map_err(store_err(lib.what()))?;
             (0, new_bytes - byte_len(&old.title, &old.content))
         }
     };
     let write = async {
-        Ok(match (lib, input.id) {
-            (Library::JobDescriptions, None) => json!(s
-                .create_job_description(&user.id, title, &input.content)
-                .await
-                .map_err(store_err("job description"))?),
-            (Library::JobDescriptions, Some(id)) => json!(s
-                .update_job_description(&user.id, &id, title, &input.content)
-                .await
-                .map_err(store_err("job description"))?),
-            (Library::Resumes, None) => json!(s
-                .create_resume(&user.id, title, &input.content)
-                .await
-                .map_err(store_err("resume"))?),
-            (Library::Resumes, Some(id)) => json!(s
-                .update_resume(&user.id, &id, title, &input.content)
-                .await
-                .map_err(store_err("resume"))?),
-        })
+        let item = match input.id {
+            None => {
+                s.create_library_item(lib, &user.id, title, &input.content)
+                    .await
+            }
+            Some(id) => {
+                s.update_library_item(lib, &user.id, &id, title, &input.content)
+                    .await
+            }
+        };
+        Ok(json!(item.map_err(store_err(lib.what()))?))
     };
     let v = state
         .library_quota
@@ -692,17 +666,10 @@ pub async fn library_delete(
     lib: Library,
     id: String,
 ) -> ApiResult {
-    match lib {
-        Library::JobDescriptions => state
-            .store
-            .delete_job_description(&user.id, &id)
-            .await
-            .map_err(store_err("job description"))?,
-        Library::Resumes => state
-            .store
-            .delete_resume(&user.id, &id)
-            .await
-            .map_err(store_err("resume"))?,
-    }
+    state
+        .store
+        .delete_library_item(lib, &user.id, &id)
+        .await
+        .map_err(store_err(lib.what()))?;
     Ok(Json(json!({ "deleted": true })))
 }

@@ -371,8 +371,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/interview.getTranscript", post(api::get_transcript))
         .route("/api/interview.delete", post(api::delete))
         .route("/api/interview.updateStatus", post(api::update_status));
-    let json_api = library_routes!(json_api, "jobDescription", Library::JobDescriptions);
-    let json_api = library_routes!(json_api, "resume", Library::Resumes)
+    let json_api = library_routes!(json_api, "jobDescription", Library::JobDescription);
+    let json_api = library_routes!(json_api, "resume", Library::Resume)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(middleware::from_fn(same_origin));
     // Uploads: the file itself is the body, so the limit is the file's.
