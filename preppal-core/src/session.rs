@@ -75,6 +75,7 @@ use crate::transcript::{Speaker, Transcript, TranscriptEntry};
 
 mod failure;
 mod model_turns;
+mod quiet;
 mod trailing_silence;
 
 pub use failure::ModelErrorKind;
