@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
-use preppal_core::{InterviewSession, ModelCommand, ModelEvent, SessionConfig};
+use preppal_core::{
+    InterviewSession, ModelCommand, ModelEvent, SessionConfig, Speaker, TranscriptEntry,
+};
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, InterviewScript, ScriptedFault, Simulator, SimulatorConfig,
     SimulatorHandle, SpeechMode, DEADLINE_EXPIRED,
@@ -475,9 +477,25 @@ struct Run {
     handles: Vec<String>,
 }
 
-/// Answers each question with a line of text and reads until `Closed`.
+/// A finished transcript entry, as the caller's interview would keep it.
+fn entry(entries: &[TranscriptEntry], speaker: Speaker, text: String) -> TranscriptEntry {
+    TranscriptEntry {
+        sequence: u32::try_from(entries.len()).unwrap(),
+        speaker,
+        text,
+        start_ms: 0,
+        end_ms: 0,
+        interrupted: false,
+        heard_text: None,
+    }
+}
+
+/// Answers each question with a line of text and reads until `Closed`. It keeps the
+/// transcript as the caller's interview would (each model turn, cut ones too, and each
+/// answer) and hands it over on `Reconnecting`, as the session's calling contract asks.
 async fn text_interview(live: &mut ResilientSession, answers: &[&str]) -> Run {
     let mut run = Run::default();
+    let mut entries: Vec<TranscriptEntry> = Vec::new();
     let mut text = String::new();
     let mut interrupted = false;
     let mut answered = 0;
@@ -488,19 +506,24 @@ async fn text_interview(live: &mut ResilientSession, answers: &[&str]) -> Run {
             ModelEvent::Interrupted => interrupted = true,
             ModelEvent::TurnComplete => {
                 let line = std::mem::take(&mut text);
+                entries.push(entry(&entries, Speaker::Ai, line.clone()));
                 if std::mem::take(&mut interrupted) {
                     run.cut.push(line);
                 } else {
                     run.lines.push(line);
                     if let Some(answer) = answers.get(answered) {
                         answered += 1;
+                        entries.push(entry(&entries, Speaker::User, (*answer).to_owned()));
                         live.send(ModelCommand::Text((*answer).to_owned()))
                             .await
                             .unwrap();
                     }
                 }
             }
-            ModelEvent::Reconnecting { reason } => run.reconnecting.push(reason),
+            ModelEvent::Reconnecting { reason } => {
+                live.set_history(&entries);
+                run.reconnecting.push(reason);
+            }
             ModelEvent::Resumed { with_handle } => run.resumed.push(with_handle),
             ModelEvent::ResumptionUpdate { handle, resumable } if resumable => {
                 run.handles.push(handle)
@@ -780,6 +803,9 @@ async fn go_away_during_a_spoken_answer_waits_for_the_reply_before_switching() {
     // The candidate starts answering; goAway arrives mid-answer.
     let pcm = intro_pcm();
     let (first, rest) = pcm.split_at(pcm.len() / 2 / 3_200 * 3_200);
+    // The caller's interview is not quiet while the candidate answers and the
+    // interviewer's reply runs (what `InterviewSession::is_quiet` would say).
+    live.set_quiet(false);
     for chunk in first.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
             .await
@@ -804,6 +830,9 @@ async fn go_away_during_a_spoken_answer_waits_for_the_reply_before_switching() {
     let mut after = Vec::new();
     loop {
         let e = next_resilient(&mut live).await.unwrap();
+        if e == ModelEvent::TurnComplete {
+            live.set_quiet(true);
+        }
         let done = matches!(e, ModelEvent::Resumed { .. });
         after.push(e);
         if done {
