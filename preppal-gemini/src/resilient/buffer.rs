@@ -82,6 +82,11 @@ impl InputBuffer {
         }
     }
 
+    /// Whether it holds a command other than audio.
+    pub(crate) fn has_other(&self) -> bool {
+        self.other > 0
+    }
+
     /// Bytes of audio dropped by the bound so far.
     pub(crate) fn dropped_audio_bytes(&self) -> u64 {
         self.dropped_audio_bytes

@@ -419,9 +419,12 @@ impl Reconnect {
                 self.last_model_output = now;
                 self.handle_fresh = false;
                 self.silent_since_switch = false;
-                // The model is answering: the turns asked of it were heard.
-                self.since_handle
-                    .retain(|c| matches!(c, ModelCommand::Audio(_)));
+                // The model is answering: the turns asked of it were heard. (Checked first:
+                // this runs for every chunk of model output.)
+                if self.since_handle.has_other() {
+                    self.since_handle
+                        .retain(|c| matches!(c, ModelCommand::Audio(_)));
+                }
             }
             ModelEvent::GenerationComplete => {
                 self.generating = false;

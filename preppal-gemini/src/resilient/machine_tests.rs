@@ -391,18 +391,10 @@ fn without_a_handle_or_a_transcript_a_begun_interview_begins_again() {
     h.events();
     h.actions();
     h.m.installed(h.at(200));
-    let seed = seed_of(&h.actions());
-    assert!(
-        seed.to_string().contains("clientContent") || seed.to_string().contains("realtimeInput"),
-        "{seed}"
-    );
+    let begin = crate::protocol::encode_command(&ModelCommand::Begin).unwrap();
     assert_eq!(
-        seed.to_string(),
-        serde_json::from_str::<Value>(
-            &crate::protocol::encode_command(&ModelCommand::Begin).unwrap()
-        )
-        .unwrap()
-        .to_string()
+        seed_of(&h.actions()),
+        serde_json::from_str::<Value>(&begin).unwrap()
     );
 }
 
