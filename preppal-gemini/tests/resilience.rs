@@ -9,12 +9,16 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use preppal_core::{ModelCommand, ModelEvent, Speaker, TranscriptEntry};
+use preppal_core::codec::ClientMessage;
+use preppal_core::proto::server_to_client_message::Message as M;
+use preppal_core::{ModelCommand, ModelEvent, SessionConfig, Speaker, TranscriptEntry};
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, InterviewScript, ScriptedFault, Simulator, SimulatorConfig,
     SimulatorHandle, SpeechMode,
 };
-use preppal_gemini::{interviewer_instruction, LiveConfig, ReconnectPolicy, ResilientSession};
+use preppal_gemini::{
+    interviewer_instruction, LiveConfig, LiveInterview, ReconnectPolicy, ResilientSession,
+};
 use serde_json::Value;
 
 const JD: &str = include_str!(concat!(
@@ -335,6 +339,83 @@ async fn without_a_handle_the_new_connection_is_seeded_from_the_transcript() {
     assert!(!second
         .iter()
         .any(|m| m.to_string().contains("The candidate has joined")));
+}
+
+/// Ticks `interview` until the interviewer finishes a turn (`turnComplete`); its text.
+async fn interviewer_turn(interview: &mut LiveInterview) -> String {
+    tokio::time::timeout(LIMIT, async {
+        loop {
+            interview.tick().await;
+            while let Some(msg) = interview.poll_to_client() {
+                if let Some(M::TranscriptUpdate(u)) = msg.message {
+                    if u.speaker == "AI" && u.is_final && u.turn_complete {
+                        return u.text;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("a turn in time")
+}
+
+#[tokio::test]
+async fn a_live_interview_seeds_a_connection_without_a_handle_from_its_own_transcript() {
+    let sim = Simulator::start(sim_config().with_resumption(false).with_fault(
+        FaultTrigger::DuringLine(1),
+        Fault::Close {
+            code: 1011,
+            reason: "Internal error occurred.".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut interview = LiveInterview::start(
+        "iv-seed",
+        SessionConfig::new(Duration::from_secs(600)),
+        config(&sim),
+        fast_policy(),
+    )
+    .await
+    .unwrap();
+    let lines = script().lines;
+    assert_eq!(interviewer_turn(&mut interview).await, lines[0]);
+    interview
+        .handle_client(ClientMessage::Text(ANSWERS[0].to_owned()))
+        .await;
+    // Line 1 is cut by the close; the new connection, seeded from the interview's own
+    // transcript, says it whole.
+    assert_eq!(interviewer_turn(&mut interview).await, lines[1]);
+    let recorded = sim.recorded();
+    assert_eq!(recorded.len(), 2);
+    let history = recorded[1]
+        .iter()
+        .find_map(|m| m.get("clientContent"))
+        .expect("a clientContent history");
+    let turns: Vec<(&str, &str)> = history["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["role"].as_str().unwrap(),
+                t["parts"][0]["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        [("model", lines[0].as_str()), ("user", ANSWERS[0])],
+        "the finished turns, not the cut line"
+    );
+    assert_eq!(history["turnComplete"], true);
+    let entries = interview.session().transcript().entries();
+    assert_eq!(
+        entries.last().map(|e| e.text.as_str()),
+        Some(lines[1].as_str())
+    );
+    interview.handle_client(ClientMessage::End).await;
+    assert!(interview.is_ended());
 }
 
 #[tokio::test]
