@@ -214,10 +214,7 @@ impl Reconnect {
     /// recognise the resumed model repeating the interviewer's last line). Kept until that
     /// connection is installed.
     pub(crate) fn set_history(&mut self, entries: &[TranscriptEntry]) {
-        self.history = entries
-            .iter()
-            .map(|e| (e.speaker, e.text.clone()))
-            .collect();
+        self.history = turns_of(entries);
     }
 
     /// The seed of a first connection for an interview under way (`entries` as a
@@ -228,10 +225,7 @@ impl Reconnect {
         entries: &[TranscriptEntry],
         now: Instant,
     ) -> Option<String> {
-        let history: Vec<(Speaker, String)> = entries
-            .iter()
-            .map(|e| (e.speaker, e.text.clone()))
-            .collect();
+        let history = turns_of(entries);
         if history.is_empty() {
             return None;
         }
@@ -627,6 +621,14 @@ impl Reconnect {
             self.ended = true;
         }
     }
+}
+
+/// `(speaker, text)` per entry, as [`history_message`] takes them.
+fn turns_of(entries: &[TranscriptEntry]) -> Vec<(Speaker, String)> {
+    entries
+        .iter()
+        .map(|e| (e.speaker, e.text.clone()))
+        .collect()
 }
 
 #[cfg(test)]
