@@ -74,7 +74,7 @@ pub enum ModelEvent {
     /// A new connection to the model is ready after [`ModelEvent::Reconnecting`].
     Resumed {
         /// `true` when the session was resumed with a resumption handle; `false` when the new
-        /// connection was seeded from the local transcript instead.
+        /// connection was seeded from the transcript the caller handed over instead.
         with_handle: bool,
     },
     /// The model is gone for good: the connection closed and will not be resumed.

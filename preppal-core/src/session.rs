@@ -119,6 +119,7 @@ mod finish;
 mod model_inputs;
 mod model_turns;
 mod outputs;
+mod quiet;
 mod timers;
 mod trailing_silence;
 

@@ -158,7 +158,11 @@ impl LiveInterview {
         tokio::select! {
             event = next_event(&mut self.live) => match event {
                 Some(Ok(event)) => {
+                    let reconnecting = matches!(event, preppal_core::ModelEvent::Reconnecting { .. });
                     let _ = self.session.handle_model(event, Instant::now());
+                    if let (true, Some(live)) = (reconnecting, self.live.as_mut()) {
+                        live.set_history(&self.session.conversation_so_far());
+                    }
                 }
                 Some(Err(e)) => tracing::warn!(error = %e, "model frame refused"),
                 None => self.live = None,
@@ -186,6 +190,9 @@ impl LiveInterview {
     async fn send_to_model(&mut self) {
         while let Some(cmd) = self.session.poll_to_model() {
             self.to_model.push_back(cmd);
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.set_quiet(self.session.is_quiet());
         }
         while let Some(cmd) = self.to_model.front().cloned() {
             let Some(live) = self.live.as_mut() else {

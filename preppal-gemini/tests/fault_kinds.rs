@@ -422,3 +422,95 @@ async fn kind6_a_typed_answer_after_the_last_handle_is_sent_again_on_the_resumed
     );
     sim.shutdown().await;
 }
+
+/// Ticks `interview` until the interviewer finishes a turn; its text.
+async fn interviewer_turn(interview: &mut LiveInterview) -> String {
+    tokio::time::timeout(LIMIT, async {
+        loop {
+            interview.tick().await;
+            while let Some(msg) = interview.poll_to_client() {
+                if let Some(M::TranscriptUpdate(u)) = msg.message {
+                    if u.speaker == "AI" && u.is_final && u.turn_complete {
+                        return u.text;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("a turn in time")
+}
+
+#[tokio::test]
+async fn kind3_go_away_mid_answer_waits_for_the_interview_to_be_quiet() {
+    // goAway 3 s after the connection opens, with time to spare: the candidate is then
+    // mid-answer, which the interview (not the connection) knows.
+    let sim = Simulator::start(sim_config().with_go_away_after(Duration::from_secs(3)))
+        .await
+        .unwrap();
+    let config = LiveConfig::new("test-key", instruction()).with_endpoint(sim.url());
+    let mut interview = LiveInterview::start(
+        "iv-quiet",
+        SessionConfig::new(Duration::from_secs(600)),
+        config,
+        policy(),
+    )
+    .await
+    .unwrap();
+    let lines = script().lines;
+    assert_eq!(interviewer_turn(&mut interview).await, lines[0]);
+    // Speech in real time (40 ms frames) until goAway, and 400 ms more.
+    let mut frames = 0usize;
+    let mut after_go_away = None;
+    let mut pace = tokio::time::interval(Duration::from_millis(40));
+    tokio::time::timeout(LIMIT, async {
+        while after_go_away != Some(0) {
+            tokio::select! {
+                _ = pace.tick() => {
+                    interview.handle_client(ClientMessage::Audio(frame(true))).await;
+                    frames += 1;
+                    after_go_away = after_go_away.map(|n: usize| n - 1);
+                }
+                () = interview.tick() => {}
+            }
+            while interview.poll_to_client().is_some() {}
+            while let Some(event) = interview.poll_event() {
+                if matches!(event, preppal_core::SessionEvent::GoAway { .. }) {
+                    after_go_away = Some(10);
+                }
+            }
+        }
+    })
+    .await
+    .expect("goAway in time");
+    assert_eq!(sim.connections(), 1, "no switch mid-answer");
+    // The answer ends (4 s of silence, past the simulator's 3 s); the reply follows on
+    // the same connection, and only then does the interview move.
+    for _ in 0..100 {
+        interview
+            .handle_client(ClientMessage::Audio(frame(false)))
+            .await;
+        frames += 1;
+    }
+    assert_eq!(interviewer_turn(&mut interview).await, lines[1]);
+    tokio::time::timeout(LIMIT, async {
+        while sim.connections() < 2 {
+            tokio::select! {
+                () = interview.tick() => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the switch after the reply");
+    let audio = sim.recorded()[0]
+        .iter()
+        .filter(|m| m.pointer("/realtimeInput/audio").is_some())
+        .count();
+    assert_eq!(
+        audio, frames,
+        "the whole answer reached the first connection"
+    );
+    interview.handle_client(ClientMessage::End).await;
+    sim.shutdown().await;
+}

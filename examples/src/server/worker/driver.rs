@@ -353,6 +353,7 @@ impl Driver {
 
     /// Moves every output of the session into its queue, in the documented order.
     fn drive_outputs(&mut self) {
+        self.model.set_quiet(self.session.is_quiet());
         while let Some(cmd) = self.session.poll_to_model() {
             let audio = matches!(cmd, ModelCommand::Audio(_));
             if self.model.send(cmd) {
@@ -575,7 +576,11 @@ impl Driver {
                     }
                     _ => {}
                 }
+                let reconnecting = matches!(ev, ModelEvent::Reconnecting { .. });
                 self.session.handle_model(ev, now).ok();
+                if reconnecting {
+                    self.model.set_history(self.session.conversation_so_far());
+                }
             }
             Some(Err(e)) => {
                 // A malformed server frame: the connection goes on.

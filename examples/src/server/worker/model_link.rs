@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -51,6 +51,12 @@ pub const WRITE_TIMEOUT_CLOSE_CODE: u16 = 1011;
 pub struct Outbox {
     queue: Mutex<VecDeque<ModelCommand>>,
     len: AtomicUsize,
+    /// The interview is not at a quiet moment (`InterviewSession::is_quiet`), for the
+    /// connection's `ResilientSession::set_quiet`.
+    busy: AtomicBool,
+    /// A transcript handed over on `Reconnecting`, for `ResilientSession::set_history`.
+    history: Mutex<Option<Vec<TranscriptEntry>>>,
+    history_waiting: AtomicBool,
 }
 
 impl Outbox {
@@ -84,6 +90,24 @@ impl Outbox {
 
     fn is_empty(&self) -> bool {
         self.len.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether the connection has something to take from the driver besides commands: a
+    /// quiet state other than `quiet`, or a handed transcript.
+    fn news_for(&self, quiet: bool) -> bool {
+        self.busy.load(Ordering::Acquire) == quiet || self.history_waiting.load(Ordering::Acquire)
+    }
+
+    /// Gives `live` the driver's quiet state and handed transcript; the quiet state now.
+    fn hand_over(&self, live: &mut ResilientSession) -> bool {
+        let quiet = !self.busy.load(Ordering::Acquire);
+        live.set_quiet(quiet);
+        if self.history_waiting.swap(false, Ordering::AcqRel) {
+            if let Some(entries) = self.history.lock().ok().and_then(|mut h| h.take()) {
+                live.set_history(&entries);
+            }
+        }
+        quiet
     }
 }
 
@@ -210,6 +234,25 @@ impl ModelLink {
         }
     }
 
+    /// Tells a live connection whether the interview is at a quiet moment
+    /// (`InterviewSession::is_quiet`; a `goAway` switch waits for one).
+    pub fn set_quiet(&self, quiet: bool) {
+        if let Self::Live { outbox, .. } = self {
+            outbox.busy.store(!quiet, Ordering::Release);
+        }
+    }
+
+    /// Hands a live connection the interview's transcript on `Reconnecting`
+    /// (`ResilientSession::set_history`: the seed of a new connection without a handle).
+    pub fn set_history(&self, entries: Vec<TranscriptEntry>) {
+        if let Self::Live { outbox, .. } = self {
+            if let Ok(mut h) = outbox.history.lock() {
+                *h = Some(entries);
+                outbox.history_waiting.store(true, Ordering::Release);
+            }
+        }
+    }
+
     /// Stops whatever is under way: the connecting task is aborted, a live connection
     /// dropped (its socket closed).
     pub fn stop(&mut self) {
@@ -297,6 +340,7 @@ fn live_stream(live: ResilientSession, outbox: Arc<Outbox>) -> LiveStream {
                 return None;
             }
             loop {
+                let quiet = outbox.hand_over(&mut live);
                 while let Some(cmd) = outbox.pop() {
                     let failed = {
                         let mut send = std::pin::pin!(live.send(cmd));
@@ -324,7 +368,7 @@ fn live_stream(live: ResilientSession, outbox: Arc<Outbox>) -> LiveStream {
                 let event = {
                     let mut next = std::pin::pin!(live.next_event());
                     std::future::poll_fn(|cx| {
-                        if !outbox.is_empty() {
+                        if !outbox.is_empty() || outbox.news_for(quiet) {
                             return Poll::Ready(None);
                         }
                         next.as_mut().poll(cx).map(Some)
