@@ -26,7 +26,7 @@
 
 pub mod client;
 pub mod floor;
-pub mod proc;
+pub use crate::procstat as proc;
 
 use std::sync::Arc;
 use std::time::Duration;

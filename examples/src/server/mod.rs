@@ -10,26 +10,18 @@
 //! separate processes (`preppal web`, `preppal worker`) that talk only through the
 //! worker API.
 
-pub mod api;
-pub mod auth;
 mod banner;
-pub mod coaching;
-pub mod document;
-pub mod error;
-pub mod http;
-pub mod limits;
-pub mod metrics;
-pub mod oidc;
-pub mod openapi;
-pub mod origin;
-pub mod pages;
-pub mod quota;
-pub mod secrets;
-pub mod split;
-pub mod tokens;
+pub mod common;
+pub mod standalone;
+pub mod web;
 pub mod worker;
-pub mod worker_api;
-pub mod workers;
+
+pub use common::{http, limits, metrics, secrets, tokens};
+pub use standalone as split;
+pub use web::worker_pool as workers;
+pub use web::{
+    api, auth, coaching, document, error, oidc, openapi, origin, pages, quota, worker_api,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

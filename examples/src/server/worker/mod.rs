@@ -15,13 +15,14 @@
 //! is accepted. On [`WorkerTier::drain`] (SIGTERM, ctrl-c) every driver finishes its
 //! interview with what was kept and closes the candidate's socket with 1012.
 
-pub mod backend;
+pub use web_client as backend;
 pub mod client_link;
 pub mod driver;
 pub mod lease;
 pub mod log_throttle;
 pub mod model_link;
 pub mod persist;
+pub mod web_client;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,18 @@
+//! The web tier: the JSON API and its types, sign-in, OpenAPI, pages, documents and the
+//! worker API.
+
+pub mod api;
+pub mod auth;
+pub mod coaching;
+pub mod document;
+pub mod error;
+pub mod oidc;
+pub mod openapi;
+pub mod origin;
+pub mod pages;
+pub mod quota;
+pub mod worker_api;
+pub mod worker_pool;
+
+pub(crate) use super::common::{secrets, tokens};
+pub(crate) use super::{AppState, Input};
