@@ -179,10 +179,10 @@ impl Metrics {
     /// The registry in the text format, after reading the process's CPU and memory.
     pub fn encode(&self) -> String {
         let pid = std::process::id();
-        if let Ok(cpu) = crate::loadtest::proc::cpu_time(pid, *TICKS) {
+        if let Ok(cpu) = crate::procstat::cpu_time(pid, *TICKS) {
             self.cpu_seconds.set(cpu.total_ms() / 1_000.0);
         }
-        if let Ok(rss) = crate::loadtest::proc::rss_bytes(pid) {
+        if let Ok(rss) = crate::procstat::rss_bytes(pid) {
             self.rss_bytes.set(i64::try_from(rss).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
@@ -192,7 +192,7 @@ impl Metrics {
     }
 }
 
-static TICKS: LazyLock<f64> = LazyLock::new(crate::loadtest::proc::clock_ticks_per_second);
+static TICKS: LazyLock<f64> = LazyLock::new(crate::procstat::clock_ticks_per_second);
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// This process's metrics.

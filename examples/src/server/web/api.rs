@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::error::ApiError;
-use super::{AppState, Input};
+use super::input::Input;
+use crate::server::state::AppState;
 
 /// Longest job description or resume accepted, in bytes (64 KiB).
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
@@ -91,7 +92,7 @@ fn check_document(what: &str, text: &str) -> Result<(), ApiError> {
 }
 
 /// `interview.createSession`: creates a PENDING interview, idempotent by key. At most
-/// [`super::limits::LimitArgs::max_creations_per_minute`] calls a minute per user (429).
+/// [`crate::server::common::limits::LimitArgs::max_creations_per_minute`] calls a minute per user (429).
 pub async fn create_session(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,

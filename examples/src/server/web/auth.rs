@@ -1,7 +1,7 @@
 //! Sign-in: dev credentials (when enabled), the methods on offer (Google sign-in is in
 //! [`super::oidc`]), and the session that follows.
 //!
-//! A session is an HS256 JWT (see [`super::tokens`]) carried in the `preppal_session`
+//! A session is an HS256 JWT (see [`crate::server::common::tokens`]) carried in the `preppal_session`
 //! cookie (HttpOnly, SameSite=Lax, Secure behind https) or as `Authorization: Bearer`.
 
 use std::sync::Arc;
@@ -14,8 +14,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::tokens::SESSION_TTL_SECS;
-use super::{AppState, Input};
+use super::input::Input;
+use crate::server::common::tokens::SESSION_TTL_SECS;
+use crate::server::state::AppState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "preppal_session";

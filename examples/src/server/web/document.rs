@@ -44,7 +44,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::api::MAX_DOCUMENT_BYTES;
 use super::auth::CurrentUser;
 use super::error::ApiError;
-use super::AppState;
+use crate::server::state::AppState;
 
 /// Largest PDF accepted, in bytes (4 MiB, the library page's own file limit).
 pub const MAX_PDF_BYTES: usize = 4 * 1024 * 1024;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod coaching;
 pub mod document;
 pub mod error;
+pub mod input;
 pub mod oidc;
 pub mod openapi;
 pub mod origin;
@@ -13,6 +14,3 @@ pub mod pages;
 pub mod quota;
 pub mod worker_api;
 pub mod worker_pool;
-
-pub(crate) use super::common::{secrets, tokens};
-pub(crate) use super::{AppState, Input};

@@ -42,7 +42,8 @@ use tokio::sync::RwLock;
 
 use super::auth::{is_https, session_cookie};
 use super::error::ApiError;
-use super::AppState;
+use crate::server::common::tokens;
+use crate::server::state::AppState;
 
 /// Google's issuer, the default of `GOOGLE_ISSUER_URL`.
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
@@ -450,7 +451,7 @@ impl GoogleSignIn {
             return Err(SignInError::WrongAudience);
         }
         if c.iat
-            .is_some_and(|iat| iat > super::tokens::now_secs() + ID_TOKEN_LEEWAY_SECS)
+            .is_some_and(|iat| iat > tokens::now_secs() + ID_TOKEN_LEEWAY_SECS)
         {
             return Err(SignInError::Expired);
         }
@@ -526,7 +527,7 @@ pub async fn google_start(
         tracing::warn!(error = %e, "Google sign-in: discovery failed");
         ApiError::Unavailable
     })?;
-    let now = super::tokens::now_secs();
+    let now = tokens::now_secs();
     let flow = FlowClaims {
         sub: "google-sign-in".to_owned(),
         aud: AUDIENCE_FLOW.to_owned(),

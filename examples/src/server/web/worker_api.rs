@@ -18,8 +18,8 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 use preppal_store::{ErrorKind, InterviewStore};
 
 use super::auth::bearer;
-use super::secrets;
-use super::AppState;
+use crate::server::common::secrets;
+use crate::server::state::AppState;
 
 /// A worker API failure: an HTTP status and a message (no database details).
 #[derive(Debug, Clone, PartialEq, Eq)]

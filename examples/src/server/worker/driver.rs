@@ -55,8 +55,8 @@ use super::lease::{self, LeaseKeeper};
 use super::log_throttle::LogThrottle;
 use super::model_link::{self, ModelIo, ModelLink, ModelStep};
 use super::{persist, DriverLink, WorkerTier};
-use crate::server::limits::{AudioRate, FrameVerdict, TextRate};
-use crate::server::metrics::{self, Direction, ErrorKind};
+use crate::server::common::limits::{AudioRate, FrameVerdict, TextRate};
+use crate::server::common::metrics::{self, Direction, ErrorKind};
 
 /// How long the driver waits for the persister to store the end, in seconds.
 const FINISH_WAIT_SECS: u64 = 120;

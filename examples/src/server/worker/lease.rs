@@ -14,7 +14,7 @@ use backon::{ConstantBuilder, Retryable};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::backend::{Backend, BackendError};
+use super::web_client::{Backend, BackendError};
 
 /// Default lease time to live, in ms (10 s): a dead worker's interviews can be taken over
 /// at most this long after its last renewal.
@@ -216,7 +216,7 @@ mod tests {
     use preppal_store::{InterviewStore, MemoryStore, NewInterview};
 
     use super::*;
-    use crate::server::worker::backend::LocalBackend;
+    use crate::server::worker::web_client::LocalBackend;
 
     async fn interview() -> (Arc<dyn InterviewStore>, Backend, String) {
         let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());

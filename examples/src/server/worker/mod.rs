@@ -15,7 +15,6 @@
 //! is accepted. On [`WorkerTier::drain`] (SIGTERM, ctrl-c) every driver finishes its
 //! interview with what was kept and closes the candidate's socket with 1012.
 
-pub use web_client as backend;
 pub mod client_link;
 pub mod driver;
 pub mod lease;
@@ -45,10 +44,10 @@ use preppal_gemini::{
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use super::limits::Limits;
-use super::tokens::TokenKeys;
-use backend::{Backend, BackendError};
+use super::common::limits::Limits;
+use super::common::tokens::TokenKeys;
 use lease::LeaseConfig;
+use web_client::{Backend, BackendError};
 
 /// Where the model lives: the Gemini Live endpoint (or anything that speaks its protocol,
 /// such as the simulator) and the key to present.
@@ -519,7 +518,7 @@ pub async fn interview_socket(
     }
     let slot = match tier.limits.claim_live(&claims.sub) {
         Ok(s) => s,
-        Err(e @ super::limits::LimitError::ServerFull { .. }) => {
+        Err(e @ super::common::limits::LimitError::ServerFull { .. }) => {
             return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
         }
         Err(e) => return (StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response(),

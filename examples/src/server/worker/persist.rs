@@ -7,7 +7,7 @@ use preppal_core::proto::GetContextResponse;
 use preppal_core::{AnswerAudio, EndReason, InterviewStatus, PersistAction, TranscriptEntry};
 use tokio::sync::mpsc;
 
-use super::backend::Backend;
+use super::web_client::Backend;
 use super::Feedbacker;
 
 /// Capacity of the queue between the driver and its persister, in actions.

@@ -19,8 +19,8 @@ use preppal_core::proto::{
 use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 use preppal_store::InterviewStore;
 
-use crate::server::secrets::Secret;
-use crate::server::worker_api::{self, WorkerApiError};
+use crate::server::common::secrets::Secret;
+use crate::server::web::worker_api::{self, WorkerApiError};
 
 /// How long a call keeps retrying transient failures, at most (plus the last attempt's
 /// own HTTP timeout): about a minute, so a web-tier or PostgreSQL restart mid-interview
