@@ -16,7 +16,7 @@ use super::common::{http, limits, secrets};
 use super::router::app;
 use super::state::AppState;
 use super::web::{document, oidc, origin, quota};
-use super::worker::web_client::{Backend, LocalBackend};
+use super::worker::web_client::{InProcessWebTier, WebTierClient};
 use super::worker::{self, Feedbacker, ModelConnector, WorkerTier};
 
 /// A built server: its router, state, and the simulator when it plays the interviewer.
@@ -52,7 +52,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     }
     let worker = Arc::new(
         WorkerTier::new(
-            Backend(Arc::new(LocalBackend::new(Arc::clone(&store)))),
+            WebTierClient(Arc::new(InProcessWebTier::new(Arc::clone(&store)))),
             models,
             feedbacker,
             keys.clone(),

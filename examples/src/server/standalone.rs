@@ -31,7 +31,7 @@ use super::state::AppState;
 use super::web::worker_pool::WorkerPool;
 use super::web::{document, oidc, origin, quota};
 use super::worker::lease::{LeaseConfig, DEFAULT_LEASE_TTL_MS};
-use super::worker::web_client::{Backend, HttpBackend, LocalBackend};
+use super::worker::web_client::{HttpWebTier, InProcessWebTier, WebTierClient};
 use super::worker::{self, Feedbacker, ModelConnector, WorkerTier};
 
 /// Options of `preppal web`.
@@ -173,7 +173,7 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
 
 fn idle_worker_tier(store: Arc<dyn InterviewStore>, keys: TokenKeys) -> WorkerTier {
     WorkerTier::new(
-        Backend(Arc::new(LocalBackend::new(store))),
+        WebTierClient(Arc::new(InProcessWebTier::new(store))),
         ModelConnector {
             endpoint: String::new(),
             api_key: String::new(),
@@ -204,7 +204,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .to_owned();
     let (models, _simulator) = interviewer(&args.gemini).await?;
     let feedbacker = feedbacker(&args.gemini);
-    let backend = Backend(Arc::new(HttpBackend::new(&args.web_url, worker_secret)));
+    let backend = WebTierClient(Arc::new(HttpWebTier::new(&args.web_url, worker_secret)));
     let tier = Arc::new(
         WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))
             .with_limits(Arc::new(limits::Limits::new(args.limits)))

@@ -3,7 +3,7 @@
 //!
 //! The counters live in one registry per process ([`global`]); the driver records with
 //! one-line calls ([`frame_to_model`], [`frame_to_client`], [`first_model_audio`],
-//! [`relay_latency`], [`reconnect`], [`error`], [`LiveInterview`]). Process CPU and
+//! [`relay_latency`], [`reconnect`], [`error`], [`LiveInterviewGauge`]). Process CPU and
 //! resident memory are read from `/proc/self` at each scrape (Linux; absent elsewhere).
 //!
 //! | metric | type | meaning |
@@ -236,9 +236,9 @@ pub fn error(kind: ErrorKind) {
 
 /// Counts one live interview in `preppal_live_interviews` while it is alive.
 #[derive(Debug)]
-pub struct LiveInterview(());
+pub struct LiveInterviewGauge(());
 
-impl LiveInterview {
+impl LiveInterviewGauge {
     /// Counts one more live interview until the value is dropped.
     pub fn start() -> Self {
         GLOBAL.live.inc();
@@ -246,7 +246,7 @@ impl LiveInterview {
     }
 }
 
-impl Drop for LiveInterview {
+impl Drop for LiveInterviewGauge {
     fn drop(&mut self) {
         GLOBAL.live.dec();
     }

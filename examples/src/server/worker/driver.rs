@@ -92,7 +92,7 @@ pub async fn run(
     first: Option<WebSocket>,
     link: DriverLink,
 ) {
-    let _live = metrics::LiveInterview::start();
+    let _live = metrics::LiveInterviewGauge::start();
     let interview_id = ctx.interview_id.clone();
     // With several workers, run only while holding the interview's lease; a takeover
     // waits for the dead owner's lease to lapse, then reads the context again (the

@@ -14,7 +14,7 @@ use backon::{ConstantBuilder, Retryable};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::web_client::{Backend, BackendError};
+use super::web_client::{WebTierClient, WebTierError};
 
 /// Default lease time to live, in ms (10 s): a dead worker's interviews can be taken over
 /// at most this long after its last renewal.
@@ -54,17 +54,17 @@ pub enum LeaseError {
     Held(Duration),
     /// The web tier could not be reached or refused for another reason.
     #[error(transparent)]
-    Backend(BackendError),
+    WebTier(WebTierError),
 }
 
-fn is_held(e: &BackendError) -> bool {
-    matches!(e, BackendError::Refused(r) if r.code == 409)
+fn is_held(e: &WebTierError) -> bool {
+    matches!(e, WebTierError::Refused(r) if r.code == 409)
 }
 
 /// A held lease: renewed in the background until [`LeaseKeeper::release`].
 #[derive(Debug)]
 pub struct LeaseKeeper {
-    backend: Backend,
+    backend: WebTierClient,
     interview_id: String,
     worker_id: String,
     lost: watch::Receiver<bool>,
@@ -78,10 +78,10 @@ pub struct LeaseKeeper {
 ///
 /// # Errors
 /// [`LeaseError::Held`] when another worker still holds it after the wait;
-/// [`LeaseError::Backend`] when the web tier cannot be reached (after its retries) or
+/// [`LeaseError::WebTier`] when the web tier cannot be reached (after its retries) or
 /// refuses for another reason (404 for an unknown interview).
 pub async fn acquire(
-    backend: &Backend,
+    backend: &WebTierClient,
     config: &LeaseConfig,
     interview_id: &str,
 ) -> Result<LeaseKeeper, LeaseError> {
@@ -106,7 +106,7 @@ pub async fn acquire(
             if is_held(&e) {
                 LeaseError::Held(started.elapsed())
             } else {
-                LeaseError::Backend(e)
+                LeaseError::WebTier(e)
             }
         })?;
     if told {
@@ -132,7 +132,7 @@ pub async fn acquire(
 }
 
 async fn keep(
-    backend: Backend,
+    backend: WebTierClient,
     config: LeaseConfig,
     interview_id: String,
     lost: watch::Sender<bool>,
@@ -216,9 +216,9 @@ mod tests {
     use preppal_store::{InterviewStore, MemoryStore, NewInterview};
 
     use super::*;
-    use crate::server::worker::web_client::LocalBackend;
+    use crate::server::worker::web_client::InProcessWebTier;
 
-    async fn interview() -> (Arc<dyn InterviewStore>, Backend, String) {
+    async fn interview() -> (Arc<dyn InterviewStore>, WebTierClient, String) {
         let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
         let user = store.upsert_user("ada@example.com", "ada").await.unwrap();
         let i = store
@@ -235,7 +235,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let backend = Backend(Arc::new(LocalBackend::new(Arc::clone(&store))));
+        let backend = WebTierClient(Arc::new(InProcessWebTier::new(Arc::clone(&store))));
         (store, backend, i.id)
     }
 

@@ -47,7 +47,7 @@ use tokio::sync::{mpsc, watch};
 use super::common::limits::Limits;
 use super::common::tokens::TokenKeys;
 use lease::LeaseConfig;
-use web_client::{Backend, BackendError};
+use web_client::{WebTierClient, WebTierError};
 
 /// Where the model lives: the Gemini Live endpoint (or anything that speaks its protocol,
 /// such as the simulator) and the key to present.
@@ -240,7 +240,7 @@ impl Feedbacker {
 #[derive(Debug)]
 pub struct WorkerTier {
     /// The web tier's worker API.
-    pub backend: Backend,
+    pub backend: WebTierClient,
     /// The model endpoint.
     pub models: ModelConnector,
     /// Feedback writer.
@@ -283,7 +283,7 @@ pub struct DriverLink {
 impl WorkerTier {
     /// A worker tier with no live interviews.
     pub fn new(
-        backend: Backend,
+        backend: WebTierClient,
         models: ModelConnector,
         feedbacker: Feedbacker,
         keys: TokenKeys,
@@ -476,7 +476,7 @@ pub async fn interview_socket(
     }
     let ctx = match tier.backend.get_context(&interview_id).await {
         Ok(c) => c,
-        Err(BackendError::Refused(e)) if e.code == 404 => {
+        Err(WebTierError::Refused(e)) if e.code == 404 => {
             tracing::info!(interview = %interview_id, "interview socket refused: no such interview");
             return (StatusCode::NOT_FOUND, "not found").into_response();
         }

@@ -30,7 +30,7 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(60);
 /// Why a worker API call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum BackendError {
+pub enum WebTierError {
     /// The web tier answered with an error.
     #[error("web tier refused the call ({}): {}", .0.code, .0.message)]
     Refused(WorkerApiError),
@@ -42,7 +42,7 @@ pub enum BackendError {
     BadReply(String),
 }
 
-impl BackendError {
+impl WebTierError {
     /// Whether retrying may help: network failures and 5xx replies.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -55,21 +55,21 @@ impl BackendError {
 
 /// One worker API round trip.
 #[async_trait]
-pub trait WorkerBackend: Send + Sync + fmt::Debug + 'static {
+pub trait WebTierTransport: Send + Sync + fmt::Debug + 'static {
     /// Sends `req` and returns the reply.
     ///
     /// # Errors
-    /// [`BackendError`] by cause.
-    async fn call(&self, req: Request) -> Result<Reply, BackendError>;
+    /// [`WebTierError`] by cause.
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError>;
 }
 
 /// The web tier in the same process: the same handler as `POST /api/worker`, no HTTP.
 #[derive(Debug, Clone)]
-pub struct LocalBackend {
+pub struct InProcessWebTier {
     store: Arc<dyn InterviewStore>,
 }
 
-impl LocalBackend {
+impl InProcessWebTier {
     /// Serves worker API calls from `store`.
     pub fn new(store: Arc<dyn InterviewStore>) -> Self {
         Self { store }
@@ -77,23 +77,23 @@ impl LocalBackend {
 }
 
 #[async_trait]
-impl WorkerBackend for LocalBackend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+impl WebTierTransport for InProcessWebTier {
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
         worker_api::handle(self.store.as_ref(), req)
             .await
-            .map_err(BackendError::Refused)
+            .map_err(WebTierError::Refused)
     }
 }
 
 /// The web tier at `{web_url}/api/worker`, with the shared secret as a bearer token.
 #[derive(Debug, Clone)]
-pub struct HttpBackend {
+pub struct HttpWebTier {
     client: reqwest::Client,
     endpoint: String,
     secret: Secret,
 }
 
-impl HttpBackend {
+impl HttpWebTier {
     /// A client of the web tier at `web_url` (for example `http://127.0.0.1:3000`).
     pub fn new(web_url: &str, secret: Secret) -> Self {
         Self {
@@ -108,8 +108,8 @@ impl HttpBackend {
 }
 
 #[async_trait]
-impl WorkerBackend for HttpBackend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+impl WebTierTransport for HttpWebTier {
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
         let body = codec::encode_worker_request(req);
         let resp = self
             .client
@@ -119,28 +119,28 @@ impl WorkerBackend for HttpBackend {
             .body(body)
             .send()
             .await
-            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+            .map_err(|e| WebTierError::Unreachable(e.to_string()))?;
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+            .map_err(|e| WebTierError::Unreachable(e.to_string()))?;
         match codec::decode_worker_response(bytes) {
-            Ok(Reply::Error(e)) => Err(BackendError::Refused(WorkerApiError {
+            Ok(Reply::Error(e)) => Err(WebTierError::Refused(WorkerApiError {
                 code: u16::try_from(e.code).unwrap_or(500),
                 message: e.message,
             })),
             Ok(r) => Ok(r),
-            Err(e) => Err(BackendError::BadReply(e.to_string())),
+            Err(e) => Err(WebTierError::BadReply(e.to_string())),
         }
     }
 }
 
-/// Typed, retried calls on top of a [`WorkerBackend`].
+/// Typed, retried calls on top of a [`WebTierTransport`].
 #[derive(Debug, Clone)]
-pub struct Backend(pub Arc<dyn WorkerBackend>);
+pub struct WebTierClient(pub Arc<dyn WebTierTransport>);
 
-impl Backend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+impl WebTierClient {
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
         // 0.1 s doubling to 5 s, then every 5 s: about 60 s in all.
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
@@ -153,7 +153,7 @@ impl Backend {
             async move { self.0.call(req).await }
         })
         .retry(backoff)
-        .when(BackendError::is_transient)
+        .when(WebTierError::is_transient)
         .notify(|e, after| tracing::warn!(error = %e, ?after, "worker API call failed; retrying"))
         .await
     }
@@ -161,11 +161,11 @@ impl Backend {
     /// `getContext`.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn get_context(
         &self,
         interview_id: &str,
-    ) -> Result<proto::GetContextResponse, BackendError> {
+    ) -> Result<proto::GetContextResponse, WebTierError> {
         match self
             .call(Request::GetContext(proto::GetContextRequest {
                 interview_id: interview_id.to_owned(),
@@ -173,7 +173,7 @@ impl Backend {
             .await?
         {
             Reply::GetContext(c) => Ok(c),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
@@ -181,7 +181,7 @@ impl Backend {
     /// empty.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn update_status(
         &self,
         interview_id: &str,
@@ -189,7 +189,7 @@ impl Backend {
         ended_reason: &str,
         error_message: &str,
         error_kind: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.call(Request::UpdateStatus(proto::UpdateStatusRequest {
             interview_id: interview_id.to_owned(),
             status: proto::InterviewStatus::from(status) as i32,
@@ -204,12 +204,12 @@ impl Backend {
     /// `submitTranscript`; returns how many entries were newly stored.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn submit_transcript(
         &self,
         interview_id: &str,
         entries: &[TranscriptEntry],
-    ) -> Result<u32, BackendError> {
+    ) -> Result<u32, WebTierError> {
         match self
             .call(Request::SubmitTranscript(proto::SubmitTranscriptRequest {
                 interview_id: interview_id.to_owned(),
@@ -218,19 +218,19 @@ impl Backend {
             .await?
         {
             Reply::SubmitTranscript(r) => Ok(r.stored),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
     /// `submitFeedback`.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn submit_feedback(
         &self,
         interview_id: &str,
         feedback: &Feedback,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.call(Request::SubmitFeedback(proto::SubmitFeedbackRequest {
             interview_id: interview_id.to_owned(),
             feedback: Some(feedback.into()),
@@ -243,15 +243,15 @@ impl Backend {
     /// returns when it lapses (Unix ms, the web tier's clock).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when another worker holds a live lease (not
-    /// retried here: the caller decides how long to wait); other [`BackendError`]s after
+    /// [`WebTierError::Refused`] with 409 when another worker holds a live lease (not
+    /// retried here: the caller decides how long to wait); other [`WebTierError`]s after
     /// retries.
     pub async fn claim_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
         ttl_ms: u64,
-    ) -> Result<u64, BackendError> {
+    ) -> Result<u64, WebTierError> {
         self.lease(Request::ClaimLease(lease_request(
             interview_id,
             worker_id,
@@ -263,14 +263,14 @@ impl Backend {
     /// `renewLease`: extends `worker_id`'s lease; returns when it now lapses (Unix ms).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when `worker_id` no longer holds the lease;
-    /// other [`BackendError`]s after retries.
+    /// [`WebTierError::Refused`] with 409 when `worker_id` no longer holds the lease;
+    /// other [`WebTierError`]s after retries.
     pub async fn renew_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
         ttl_ms: u64,
-    ) -> Result<u64, BackendError> {
+    ) -> Result<u64, WebTierError> {
         self.lease(Request::RenewLease(lease_request(
             interview_id,
             worker_id,
@@ -282,13 +282,13 @@ impl Backend {
     /// `releaseLease`: gives up `worker_id`'s lease (a no-op when there is none).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when another worker holds it; other
-    /// [`BackendError`]s after retries.
+    /// [`WebTierError::Refused`] with 409 when another worker holds it; other
+    /// [`WebTierError`]s after retries.
     pub async fn release_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.lease(Request::ReleaseLease(lease_request(
             interview_id,
             worker_id,
@@ -298,10 +298,10 @@ impl Backend {
         .map(drop)
     }
 
-    async fn lease(&self, req: Request) -> Result<u64, BackendError> {
+    async fn lease(&self, req: Request) -> Result<u64, WebTierError> {
         match self.call(req).await? {
             Reply::Lease(l) => Ok(l.expires_at_ms),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
@@ -309,12 +309,12 @@ impl Backend {
     /// handle) for a worker that takes the interview over; `""` clears it.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn save_resumption_handle(
         &self,
         interview_id: &str,
         handle: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         match self
             .call(Request::SaveResumptionHandle(
                 proto::SaveResumptionHandleRequest {
@@ -325,7 +325,7 @@ impl Backend {
             .await?
         {
             Reply::SaveResumptionHandle(_) => Ok(()),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 }
@@ -352,8 +352,8 @@ mod tests {
     struct Counting<B>(B, AtomicUsize);
 
     #[async_trait]
-    impl<B: WorkerBackend> WorkerBackend for Counting<B> {
-        async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+    impl<B: WebTierTransport> WebTierTransport for Counting<B> {
+        async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
             self.1.fetch_add(1, Ordering::SeqCst);
             self.0.call(req).await
         }
@@ -362,8 +362,8 @@ mod tests {
     #[tokio::test]
     async fn an_entry_the_store_refuses_is_a_4xx_tried_once() {
         let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
-        let counting = Arc::new(Counting(LocalBackend::new(store), AtomicUsize::new(0)));
-        let backend = Backend(counting.clone());
+        let counting = Arc::new(Counting(InProcessWebTier::new(store), AtomicUsize::new(0)));
+        let backend = WebTierClient(counting.clone());
         let entry = TranscriptEntry {
             sequence: 0,
             speaker: Speaker::User,
@@ -375,7 +375,7 @@ mod tests {
         };
         let started = std::time::Instant::now();
         match backend.submit_transcript("any", &[entry]).await {
-            Err(BackendError::Refused(e)) => assert_eq!(e.code, 400, "{e:?}"),
+            Err(WebTierError::Refused(e)) => assert_eq!(e.code, 400, "{e:?}"),
             other => panic!("expected a 400, got {other:?}"),
         }
         assert_eq!(
@@ -389,7 +389,7 @@ mod tests {
     #[test]
     fn only_network_failures_and_5xx_are_transient() {
         let refused = |code| {
-            BackendError::Refused(WorkerApiError {
+            WebTierError::Refused(WorkerApiError {
                 code,
                 message: String::new(),
             })
@@ -400,6 +400,6 @@ mod tests {
         for code in [500, 502, 503] {
             assert!(refused(code).is_transient(), "{code}");
         }
-        assert!(BackendError::Unreachable("reset".into()).is_transient());
+        assert!(WebTierError::Unreachable("reset".into()).is_transient());
     }
 }
