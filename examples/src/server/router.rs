@@ -11,12 +11,13 @@ use preppal_core::codec::MAX_WORKER_MESSAGE_BYTES;
 
 use super::common::metrics;
 use super::state::AppState;
-use super::web::api::{self, Library};
+use super::web::api;
 use super::web::auth::{self, CurrentUser};
 use super::web::error::ApiError;
 use super::web::input::{Input, MAX_JSON_BODY_BYTES};
+use super::web::library::Library;
 use super::web::origin::same_origin;
-use super::web::{document, oidc, openapi, pages, worker_api};
+use super::web::{document, oidc, openapi, pages, upload, worker_api};
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))
@@ -98,7 +99,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn(same_origin));
     // Uploads: the file itself is the body, so the limit is the file's.
     let uploads = Router::new()
-        .route("/api/document.extractText", post(document::extract_text))
+        .route("/api/document.extractText", post(upload::extract_text))
         .layer(DefaultBodyLimit::max(document::MAX_PDF_BYTES))
         .layer(middleware::from_fn(same_origin));
     let worker_api = Router::new()

@@ -16,10 +16,9 @@ use serde_json::{json, Value};
 use super::auth::CurrentUser;
 use super::error::ApiError;
 use super::input::Input;
+pub use super::library::{Library, MAX_DOCUMENT_BYTES};
 use crate::server::state::AppState;
 
-/// Longest job description or resume accepted, in bytes (64 KiB).
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// Longest persona accepted, in bytes.
 pub const MAX_PERSONA_BYTES: usize = 1024;
 /// Persona used when none is given.
@@ -571,15 +570,6 @@ pub async fn get_profile(State(state): State<Arc<AppState>>, user: CurrentUser) 
         );
     }
     Ok(Json(v))
-}
-
-/// Which library a library procedure works on.
-#[derive(Debug, Clone, Copy)]
-pub enum Library {
-    /// `jobDescription.*`
-    JobDescriptions,
-    /// `resume.*`
-    Resumes,
 }
 
 /// Input of `*.create` and `*.update` in the library.
