@@ -17,7 +17,7 @@ use super::web::error::ApiError;
 use super::web::input::{Input, MAX_JSON_BODY_BYTES};
 use super::web::library::Library;
 use super::web::origin::same_origin;
-use super::web::{document, oidc, openapi, pages, upload, worker_api};
+use super::web::{document, google_sign_in, openapi, pages, upload, worker_api};
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))
@@ -110,8 +110,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(uploads)
         .merge(worker_api)
         .merge(pages::router())
-        .route("/api/auth/google/start", get(oidc::google_start))
-        .route("/api/auth/google/callback", get(oidc::google_callback))
+        .route("/api/auth/google/start", get(google_sign_in::google_start))
+        .route(
+            "/api/auth/google/callback",
+            get(google_sign_in::google_callback),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics_handler))
         .route("/api/openapi.json", get(openapi::openapi_json))

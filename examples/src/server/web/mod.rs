@@ -6,6 +6,7 @@ pub mod auth;
 pub mod coaching;
 pub mod document;
 pub mod error;
+pub mod google_sign_in;
 pub mod input;
 pub mod library;
 pub mod oidc;
