@@ -21,8 +21,7 @@
 //! issuer, only the discovered issuer otherwise.
 //!
 //! These two routes ([`super::google_sign_in`]) are browser navigations (redirects), not
-//! JSON procedures, so they are
-//! not in the OpenAPI document; `POST /api/auth/methods` is.
+//! JSON procedures, so they are not in the OpenAPI document; `POST /api/auth/methods` is.
 
 use std::time::{Duration, Instant};
 
