@@ -15,8 +15,9 @@ use super::common::tokens::TokenKeys;
 use super::common::{http, limits, secrets};
 use super::router::app;
 use super::state::AppState;
+use super::web::in_process::InProcessWebTier;
 use super::web::{document, oidc, origin, quota};
-use super::worker::web_client::{InProcessWebTier, WebTierClient};
+use super::worker::web_client::WebTierClient;
 use super::worker::{self, Feedbacker, ModelConnector, WorkerTier};
 
 /// A built server: its router, state, and the simulator when it plays the interviewer.

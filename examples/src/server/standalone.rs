@@ -28,10 +28,11 @@ use super::serve::{
     bind, feedbacker, interviewer, redact_url, serve_until_drained, shutdown_signal,
 };
 use super::state::AppState;
+use super::web::in_process::InProcessWebTier;
 use super::web::worker_pool::WorkerPool;
 use super::web::{document, oidc, origin, quota};
 use super::worker::lease::{LeaseConfig, DEFAULT_LEASE_TTL_MS};
-use super::worker::web_client::{HttpWebTier, InProcessWebTier, WebTierClient};
+use super::worker::web_client::{HttpWebTier, WebTierClient};
 use super::worker::{self, Feedbacker, ModelConnector, WorkerTier};
 
 /// Options of `preppal web`.

@@ -7,6 +7,7 @@ pub mod coaching;
 pub mod document;
 pub mod error;
 pub mod google_sign_in;
+pub mod in_process;
 pub mod input;
 pub mod library;
 pub mod oidc;

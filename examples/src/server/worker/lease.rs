@@ -216,7 +216,7 @@ mod tests {
     use preppal_store::{InterviewStore, MemoryStore, NewInterview};
 
     use super::*;
-    use crate::server::worker::web_client::InProcessWebTier;
+    use crate::server::web::in_process::InProcessWebTier;
 
     async fn interview() -> (Arc<dyn InterviewStore>, WebTierClient, String) {
         let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());

@@ -1,5 +1,6 @@
 //! How the worker tier reaches the web tier: the protobuf worker API, over HTTP between
-//! processes or in-process when both tiers share one (`preppal serve`).
+//! processes ([`HttpWebTier`]) or in-process when both tiers share one (`preppal serve`,
+//! [`crate::server::web::in_process::InProcessWebTier`]).
 //!
 //! Calls are retried with capped exponential backoff when the failure is transient
 //! (network, 5xx) for up to about a minute ([`RETRY_WINDOW`]), long enough for the web
@@ -17,15 +18,22 @@ use preppal_core::proto::{
     self, worker_api_request::Request, worker_api_response::Response as Reply,
 };
 use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
-use preppal_store::InterviewStore;
 
 use crate::server::common::secrets::Secret;
-use crate::server::web::worker_api::{self, WorkerApiError};
 
 /// How long a call keeps retrying transient failures, at most (plus the last attempt's
 /// own HTTP timeout): about a minute, so a web-tier or PostgreSQL restart mid-interview
 /// loses nothing.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(60);
+
+/// A worker API failure: an HTTP status and a message (no database details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerApiError {
+    /// HTTP status semantics: 400, 401, 404, 409, 413, 500, 503.
+    pub code: u16,
+    /// What went wrong.
+    pub message: String,
+}
 
 /// Why a worker API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,28 +69,6 @@ pub trait WebTierTransport: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     /// [`WebTierError`] by cause.
     async fn call(&self, req: Request) -> Result<Reply, WebTierError>;
-}
-
-/// The web tier in the same process: the same handler as `POST /api/worker`, no HTTP.
-#[derive(Debug, Clone)]
-pub struct InProcessWebTier {
-    store: Arc<dyn InterviewStore>,
-}
-
-impl InProcessWebTier {
-    /// Serves worker API calls from `store`.
-    pub fn new(store: Arc<dyn InterviewStore>) -> Self {
-        Self { store }
-    }
-}
-
-#[async_trait]
-impl WebTierTransport for InProcessWebTier {
-    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
-        worker_api::handle(self.store.as_ref(), req)
-            .await
-            .map_err(WebTierError::Refused)
-    }
 }
 
 /// The web tier at `{web_url}/api/worker`, with the shared secret as a bearer token.
@@ -344,8 +330,10 @@ mod tests {
 
     use preppal_core::Speaker;
     use preppal_store::memory::MemoryStore;
+    use preppal_store::InterviewStore;
 
     use super::*;
+    use crate::server::web::in_process::InProcessWebTier;
 
     /// Counts calls and answers each with the inner backend.
     #[derive(Debug)]
