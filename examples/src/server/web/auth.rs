@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::input::Input;
+use super::origin::is_https;
 use crate::server::common::tokens::SESSION_TTL_SECS;
 use crate::server::state::AppState;
 
@@ -137,14 +138,6 @@ pub async fn dev_sign_in(
         jar.add(session_cookie(token.clone(), &headers)),
         Json(serde_json::json!({ "user": user, "session_token": token })),
     ))
-}
-
-/// Whether the request came through https (a proxy's `X-Forwarded-Proto: https`).
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p == "https")
 }
 
 /// The session cookie carrying `token`: HttpOnly, SameSite=Lax, Secure behind https, for

@@ -12,12 +12,13 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use super::auth::{is_https, session_cookie};
+use super::auth::session_cookie;
 use super::error::ApiError;
 use super::oidc::{
     pkce_challenge, CallbackQuery, FlowClaims, SignInError, AUDIENCE_FLOW, FLOW_COOKIE,
     FLOW_TTL_SECS,
 };
+use super::origin::is_https;
 use crate::server::common::tokens;
 use crate::server::state::AppState;
 

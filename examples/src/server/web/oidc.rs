@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::RwLock;
 
-use super::auth::is_https;
+use super::origin::is_https;
 use crate::server::common::tokens;
 
 /// Google's issuer, the default of `GOOGLE_ISSUER_URL`.

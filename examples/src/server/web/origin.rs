@@ -164,6 +164,14 @@ pub async fn check_host(
     next.run(req).await
 }
 
+/// Whether the request came through https (a proxy's `X-Forwarded-Proto: https`).
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p == "https")
+}
+
 /// Refuses cross-site state-changing requests: a POST whose `Origin` names another host
 /// than the one it was sent to.
 pub async fn same_origin(req: Request, next: Next) -> Response {
