@@ -7,8 +7,8 @@ use preppal_core::proto::GetContextResponse;
 use preppal_core::{AnswerAudio, EndReason, InterviewStatus, PersistAction, TranscriptEntry};
 use tokio::sync::mpsc;
 
+use super::model::Feedbacker;
 use super::web_client::WebTierClient;
-use super::Feedbacker;
 
 /// Capacity of the queue between the driver and its persister, in actions.
 pub const PERSIST_QUEUE: usize = 256;
