@@ -23,12 +23,12 @@ use super::args::GeminiArgs;
 use super::common::secrets::Secret;
 use super::common::tokens::TokenKeys;
 use super::common::{http, limits};
-use super::router::app;
-use super::serve::{
+use super::startup::{
     bind, feedbacker, interviewer, redact_url, serve_until_drained, shutdown_signal,
 };
-use super::state::AppState;
 use super::web::in_process::InProcessWebTier;
+use super::web::router::app;
+use super::web::state::AppState;
 use super::web::worker_pool::WorkerPool;
 use super::web::{document, oidc, origin, quota};
 use super::worker::lease::{LeaseConfig, DEFAULT_LEASE_TTL_MS};

@@ -17,7 +17,7 @@ use super::auth::CurrentUser;
 use super::error::ApiError;
 use super::input::Input;
 pub use super::library::{Library, MAX_DOCUMENT_BYTES};
-use crate::server::state::AppState;
+use super::state::AppState;
 
 /// Longest persona accepted, in bytes.
 pub const MAX_PERSONA_BYTES: usize = 1024;

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::input::Input;
 use super::origin::is_https;
+use super::state::AppState;
 use crate::server::common::tokens::SESSION_TTL_SECS;
-use crate::server::state::AppState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "preppal_session";

@@ -54,7 +54,7 @@ pub const CHILD_CPU_SECS: u64 = 10;
 /// Stack of the extractor process (`RLIMIT_STACK`), in bytes (8 MiB).
 pub const CHILD_STACK_BYTES: u64 = 8 * 1024 * 1024;
 /// Most bytes of the extractor's raw output read (twice the library's text limit: the raw
-/// text carries layout blank lines and spaces that [`tidy`] removes); one more and the
+/// text carries layout blank lines and spaces that `tidy` removes); one more and the
 /// child is killed.
 pub const MAX_RAW_TEXT_BYTES: usize = 2 * MAX_DOCUMENT_BYTES;
 /// Most bytes of the extractor's stderr kept (the rest is read and dropped).

@@ -19,8 +19,8 @@ use super::oidc::{
     FLOW_TTL_SECS,
 };
 use super::origin::is_https;
+use super::state::AppState;
 use crate::server::common::tokens;
-use crate::server::state::AppState;
 
 /// 32 random bytes, base64url without padding (43 characters).
 fn random_token() -> String {

@@ -1,5 +1,6 @@
-//! The web tier: the JSON API and its types, sign-in, OpenAPI, pages, documents and the
-//! worker API.
+//! The web tier: its routes ([`router`]) and shared state ([`state`]), the JSON API and its
+//! types, sign-in (dev and Google), OpenAPI, pages, documents, the worker API and the
+//! registry of standalone workers ([`worker_pool`]).
 
 pub mod api;
 pub mod auth;
@@ -15,6 +16,8 @@ pub mod openapi;
 pub mod origin;
 pub mod pages;
 pub mod quota;
+pub mod router;
+pub mod state;
 pub mod upload;
 pub mod worker_api;
 pub mod worker_pool;

@@ -176,7 +176,7 @@ pub const ASSETS: [Asset; 22] = [
 
 /// The pages' routes: `GET` (and `HEAD`) for each of [`ASSETS`]; other paths fall
 /// through to the rest of the application.
-pub fn router() -> Router<Arc<crate::server::state::AppState>> {
+pub fn router() -> Router<Arc<super::state::AppState>> {
     routes()
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::auth::CurrentUser;
 use super::document::MAX_PDF_BYTES;
 use super::error::ApiError;
-use crate::server::state::AppState;
+use super::state::AppState;
 
 /// `POST /api/document.extractText`: the text of the PDF in the body, as
 /// `{"text": "...", "pages": n}`. Signed-in users only.

@@ -18,8 +18,8 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 use preppal_store::{ErrorKind, InterviewStore};
 
 use super::auth::bearer;
+use super::state::AppState;
 use crate::server::common::secrets;
-use crate::server::state::AppState;
 pub use crate::server::worker::web_client::WorkerApiError;
 
 impl WorkerApiError {

@@ -9,15 +9,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use preppal_core::codec::MAX_WORKER_MESSAGE_BYTES;
 
-use super::common::metrics;
+use super::api;
+use super::auth::{self, CurrentUser};
+use super::error::ApiError;
+use super::input::{Input, MAX_JSON_BODY_BYTES};
+use super::library::Library;
+use super::origin::same_origin;
 use super::state::AppState;
-use super::web::api;
-use super::web::auth::{self, CurrentUser};
-use super::web::error::ApiError;
-use super::web::input::{Input, MAX_JSON_BODY_BYTES};
-use super::web::library::Library;
-use super::web::origin::same_origin;
-use super::web::{document, google_sign_in, openapi, pages, upload, worker_api};
+use super::{document, google_sign_in, openapi, pages, upload, worker_api};
+use crate::server::common::metrics;
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use preppal_store::InterviewStore;
 
-use super::common::limits::Limits;
-use super::common::secrets::Secret;
-use super::common::tokens::TokenKeys;
-use super::web::document::Extractor;
-use super::web::oidc::GoogleSignIn;
-use super::web::origin::HostAllowlist;
-use super::web::quota::LibraryQuota;
-use super::web::worker_pool::WorkerPool;
-use super::worker::WorkerTier;
+use super::document::Extractor;
+use super::oidc::GoogleSignIn;
+use super::origin::HostAllowlist;
+use super::quota::LibraryQuota;
+use super::worker_pool::WorkerPool;
+use crate::server::common::limits::Limits;
+use crate::server::common::secrets::Secret;
+use crate::server::common::tokens::TokenKeys;
+use crate::server::worker::WorkerTier;
 
 /// Shared state of the web tier.
 #[derive(Debug)]
