@@ -326,53 +326,7 @@ fn lease_request(interview_id: &str, worker_id: &str, ttl_ms: u64) -> proto::Lea
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use preppal_core::Speaker;
-    use preppal_store::memory::MemoryStore;
-    use preppal_store::InterviewStore;
-
     use super::*;
-    use crate::server::web::in_process::InProcessWebTier;
-
-    /// Counts calls and answers each with the inner backend.
-    #[derive(Debug)]
-    struct Counting<B>(B, AtomicUsize);
-
-    #[async_trait]
-    impl<B: WebTierTransport> WebTierTransport for Counting<B> {
-        async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            self.0.call(req).await
-        }
-    }
-
-    #[tokio::test]
-    async fn an_entry_the_store_refuses_is_a_4xx_tried_once() {
-        let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
-        let counting = Arc::new(Counting(InProcessWebTier::new(store), AtomicUsize::new(0)));
-        let backend = WebTierClient(counting.clone());
-        let entry = TranscriptEntry {
-            sequence: 0,
-            speaker: Speaker::User,
-            text: "nul\0inside".into(),
-            start_ms: 0,
-            end_ms: 1,
-            interrupted: false,
-            heard_text: None,
-        };
-        let started = std::time::Instant::now();
-        match backend.submit_transcript("any", &[entry]).await {
-            Err(WebTierError::Refused(e)) => assert_eq!(e.code, 400, "{e:?}"),
-            other => panic!("expected a 400, got {other:?}"),
-        }
-        assert_eq!(
-            counting.1.load(Ordering::SeqCst),
-            1,
-            "a 4xx is never retried"
-        );
-        assert!(started.elapsed() < RETRY_WINDOW);
-    }
 
     #[test]
     fn only_network_failures_and_5xx_are_transient() {
