@@ -36,8 +36,8 @@ async fn interview() -> (Arc<dyn InterviewStore>, WebTierClient, String) {
         })
         .await
         .unwrap();
-    let backend = WebTierClient(Arc::new(InProcessWebTier::new(Arc::clone(&store))));
-    (store, backend, i.id)
+    let web_tier = WebTierClient(Arc::new(InProcessWebTier::new(Arc::clone(&store))));
+    (store, web_tier, i.id)
 }
 
 fn config(worker_id: &str, ttl_ms: u64) -> LeaseConfig {
@@ -59,11 +59,11 @@ fn now_ms() -> i64 {
 
 #[tokio::test]
 async fn a_takeover_waits_for_the_owners_lease_to_lapse() {
-    let (store, backend, id) = interview().await;
+    let (store, web_tier, id) = interview().await;
     // A dead owner: its lease was claimed and is never renewed.
     store.claim_lease(&id, "dead", 600, now_ms()).await.unwrap();
     let t0 = std::time::Instant::now();
-    let keeper = acquire(&backend, &config("live", 600), &id).await.unwrap();
+    let keeper = acquire(&web_tier, &config("live", 600), &id).await.unwrap();
     assert!(
         t0.elapsed() >= Duration::from_millis(300),
         "{:?}",
@@ -81,7 +81,7 @@ async fn a_takeover_waits_for_the_owners_lease_to_lapse() {
 
 #[tokio::test]
 async fn a_lease_that_never_lapses_is_refused_after_the_wait() {
-    let (store, backend, id) = interview().await;
+    let (store, web_tier, id) = interview().await;
     store
         .claim_lease(&id, "owner", 10_000, now_ms())
         .await
@@ -99,7 +99,7 @@ async fn a_lease_that_never_lapses_is_refused_after_the_wait() {
             }
         }
     });
-    let e = acquire(&backend, &config("other", 300), &id)
+    let e = acquire(&web_tier, &config("other", 300), &id)
         .await
         .unwrap_err();
     assert!(matches!(e, LeaseError::Held(_)), "{e}");
@@ -108,8 +108,10 @@ async fn a_lease_that_never_lapses_is_refused_after_the_wait() {
 
 #[tokio::test]
 async fn a_lease_taken_by_another_worker_is_lost_and_handles_are_saved() {
-    let (store, backend, id) = interview().await;
-    let mut keeper = acquire(&backend, &config("first", 300), &id).await.unwrap();
+    let (store, web_tier, id) = interview().await;
+    let mut keeper = acquire(&web_tier, &config("first", 300), &id)
+        .await
+        .unwrap();
     keeper.save_handle("h-1");
     keeper.save_handle("h-2");
     // Renewals keep it: nothing is lost for several lifetimes.
@@ -135,7 +137,7 @@ async fn a_lease_taken_by_another_worker_is_lost_and_handles_are_saved() {
         .is_ok());
 }
 
-/// Counts calls and answers each with the inner backend.
+/// Counts calls and answers each with the inner transport.
 #[derive(Debug)]
 struct Counting<B>(B, AtomicUsize);
 
@@ -151,7 +153,7 @@ impl<B: WebTierTransport> WebTierTransport for Counting<B> {
 async fn an_entry_the_store_refuses_is_a_4xx_tried_once() {
     let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
     let counting = Arc::new(Counting(InProcessWebTier::new(store), AtomicUsize::new(0)));
-    let backend = WebTierClient(counting.clone());
+    let web_tier = WebTierClient(counting.clone());
     let entry = TranscriptEntry {
         sequence: 0,
         speaker: Speaker::User,
@@ -162,7 +164,7 @@ async fn an_entry_the_store_refuses_is_a_4xx_tried_once() {
         heard_text: None,
     };
     let started = std::time::Instant::now();
-    match backend.submit_transcript("any", &[entry]).await {
+    match web_tier.submit_transcript("any", &[entry]).await {
         Err(WebTierError::Refused(e)) => assert_eq!(e.code, 400, "{e:?}"),
         other => panic!("expected a 400, got {other:?}"),
     }

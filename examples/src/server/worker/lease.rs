@@ -64,7 +64,7 @@ fn is_held(e: &WebTierError) -> bool {
 /// A held lease: renewed in the background until [`LeaseKeeper::release`].
 #[derive(Debug)]
 pub struct LeaseKeeper {
-    backend: WebTierClient,
+    web_tier: WebTierClient,
     interview_id: String,
     worker_id: String,
     lost: watch::Receiver<bool>,
@@ -81,7 +81,7 @@ pub struct LeaseKeeper {
 /// [`LeaseError::WebTier`] when the web tier cannot be reached (after its retries) or
 /// refuses for another reason (404 for an unknown interview).
 pub async fn acquire(
-    backend: &WebTierClient,
+    web_tier: &WebTierClient,
     config: &LeaseConfig,
     interview_id: &str,
 ) -> Result<LeaseKeeper, LeaseError> {
@@ -89,7 +89,7 @@ pub async fn acquire(
     let tries = usize::try_from(wait.as_millis() / CLAIM_RETRY_EVERY.as_millis()).unwrap_or(1);
     let started = std::time::Instant::now();
     let mut told = false;
-    (|| backend.claim_lease(interview_id, &config.worker_id, config.ttl_ms()))
+    (|| web_tier.claim_lease(interview_id, &config.worker_id, config.ttl_ms()))
         .retry(
             ConstantBuilder::default()
                 .with_delay(CLAIM_RETRY_EVERY)
@@ -115,14 +115,14 @@ pub async fn acquire(
     let (lost_tx, lost) = watch::channel(false);
     let (handle, handle_rx) = watch::channel(None);
     let task = tokio::spawn(keep(
-        backend.clone(),
+        web_tier.clone(),
         config.clone(),
         interview_id.to_owned(),
         lost_tx,
         handle_rx,
     ));
     Ok(LeaseKeeper {
-        backend: backend.clone(),
+        web_tier: web_tier.clone(),
         interview_id: interview_id.to_owned(),
         worker_id: config.worker_id.clone(),
         lost,
@@ -132,7 +132,7 @@ pub async fn acquire(
 }
 
 async fn keep(
-    backend: WebTierClient,
+    web_tier: WebTierClient,
     config: LeaseConfig,
     interview_id: String,
     lost: watch::Sender<bool>,
@@ -145,7 +145,7 @@ async fn keep(
     loop {
         tokio::select! {
             _ = renew.tick() => {
-                match backend.renew_lease(&interview_id, &config.worker_id, config.ttl_ms()).await {
+                match web_tier.renew_lease(&interview_id, &config.worker_id, config.ttl_ms()).await {
                     Ok(_) => {}
                     Err(e) if is_held(&e) => {
                         tracing::warn!(interview = %interview_id, "lease lost to another worker");
@@ -161,7 +161,7 @@ async fn keep(
                 }
                 let latest = handles.borrow_and_update().clone();
                 if let Some(h) = latest.filter(|h| saved.as_ref() != Some(h)) {
-                    match backend.save_resumption_handle(&interview_id, &h).await {
+                    match web_tier.save_resumption_handle(&interview_id, &h).await {
                         Ok(()) => saved = Some(h),
                         Err(e) => tracing::warn!(interview = %interview_id, error = %e, "resumption handle not saved"),
                     }
@@ -192,7 +192,7 @@ impl LeaseKeeper {
             return;
         }
         if let Err(e) = self
-            .backend
+            .web_tier
             .release_lease(&self.interview_id, &self.worker_id)
             .await
         {
