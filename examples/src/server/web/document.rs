@@ -1,5 +1,6 @@
-//! Text from uploaded documents: `POST /api/document.extractText` ([`super::upload`]) reads a PDF resume or
-//! job description and answers its text, for the library page to put in its text box.
+//! Text from uploaded documents: `POST /api/document.extractText` ([`super::upload`])
+//! reads a PDF resume or job description and answers its text, for the library page to
+//! put in its text box.
 //!
 //! The body is the file itself (`Content-Type: application/pdf` or
 //! `application/octet-stream`), at most [`MAX_PDF_BYTES`]; the reply is
