@@ -5,4 +5,5 @@
 
 pub mod cli;
 pub mod loadtest;
+pub mod procstat;
 pub mod server;

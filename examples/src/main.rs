@@ -20,9 +20,9 @@ enum Command {
     /// Run the web tier and the worker tier in one process.
     Serve(server::ServeArgs),
     /// Run the web tier alone (pages, JSON API, worker API), sending clients to `--worker`s.
-    Web(server::split::WebArgs),
+    Web(server::standalone::WebArgs),
     /// Run one worker alone (interview WebSockets), reaching the web tier at `--web-url`.
-    Worker(server::split::WorkerArgs),
+    Worker(server::standalone::WorkerArgs),
     /// Hold a whole interview against a server from the command line.
     Interview(cli::InterviewArgs),
     /// Print one stored interview (transcript and feedback) as JSON or Markdown.
@@ -56,8 +56,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => server::serve(args).await,
-            Command::Web(args) => server::split::web(args).await,
-            Command::Worker(args) => server::split::worker(args).await,
+            Command::Web(args) => server::standalone::web(args).await,
+            Command::Worker(args) => server::standalone::worker(args).await,
             Command::Interview(args) => cli::run_interview(args).await,
             Command::Export(args) => cli::run_export(args).await,
             Command::Loadtest(args) => loadtest::run_loadtest(args).await,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use preppal_examples::server::document::MAX_PDF_BYTES;
+use preppal_examples::server::web::document::MAX_PDF_BYTES;
 use preppal_examples::server::{build, ServeArgs, Server};
 use serde_json::{json, Value};
 use tower::ServiceExt;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use preppal_examples::server::document::EXTRACTION_TIMEOUT;
+use preppal_examples::server::web::document::EXTRACTION_TIMEOUT;
 use preppal_examples::server::{build, ServeArgs, Server};
 use serde_json::{json, Value};
 use tower::ServiceExt;

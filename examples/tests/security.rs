@@ -20,9 +20,11 @@ use preppal_core::claims::{InterviewClaims, ISSUER, WORKER_TOKEN_TTL_SECS, WS_TO
 use preppal_core::codec::{self, ClientMessage, MAX_CLIENT_MESSAGE_BYTES};
 use preppal_core::proto::{self, server_to_client_message::Message as ToClient};
 use preppal_core::InterviewStatus;
-use preppal_examples::server::limits::LimitArgs;
-use preppal_examples::server::secrets::{self, Secret, MIN_SECRET_BYTES};
-use preppal_examples::server::tokens::{now_secs, TokenKeys, AUDIENCE_SESSION, LEEWAY_SECS};
+use preppal_examples::server::common::limits::LimitArgs;
+use preppal_examples::server::common::secrets::{self, Secret, MIN_SECRET_BYTES};
+use preppal_examples::server::common::tokens::{
+    now_secs, TokenKeys, AUDIENCE_SESSION, LEEWAY_SECS,
+};
 use preppal_examples::server::{build, spawn, Running, ServeArgs, Server};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -509,7 +511,7 @@ async fn dev_sign_in_is_off_unless_enabled() {
 async fn body_and_document_sizes_are_limited() {
     let (s, _d) = server().await;
     let t = sign_in(&s.router, "big@example.com").await;
-    let big = "x".repeat(preppal_examples::server::api::MAX_DOCUMENT_BYTES + 1);
+    let big = "x".repeat(preppal_examples::server::web::library::MAX_DOCUMENT_BYTES + 1);
     for body in [
         json!({ "idempotency_key": "b1", "job_description": big, "resume": "r" }),
         json!({ "idempotency_key": "b2", "job_description": "j", "resume": big }),
@@ -524,7 +526,7 @@ async fn body_and_document_sizes_are_limited() {
             "{v}"
         );
     }
-    let huge = "x".repeat(preppal_examples::server::MAX_JSON_BODY_BYTES + 1);
+    let huge = "x".repeat(preppal_examples::server::web::input::MAX_JSON_BODY_BYTES + 1);
     let (st, v) = post(
         &s.router,
         "/api/resume.create",

@@ -26,8 +26,8 @@
 
 pub mod client;
 pub mod floor;
+pub mod part;
 pub mod peer;
-pub mod proc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +36,9 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use crate::procstat::{self, CpuTime};
 use client::{ClientStats, Schedule, Target};
-use proc::{CpuTime, Part, TempDir};
+use part::{Part, TempDir};
 
 /// Arguments of `preppal loadtest`.
 #[derive(clap::Args, Debug, Clone)]
@@ -247,7 +248,7 @@ pub async fn run_loadtest(args: LoadtestArgs) -> anyhow::Result<()> {
 /// # Errors
 /// As [`run_loadtest`].
 pub async fn loadtest(args: &LoadtestArgs) -> anyhow::Result<Value> {
-    let ticks = proc::clock_ticks_per_second();
+    let ticks = procstat::clock_ticks_per_second();
     let preppal = {
         let mut parts = Vec::new();
         let (base, pid, _dir) = match &args.server {
@@ -341,7 +342,7 @@ async fn phase(
     ticks: f64,
 ) -> anyhow::Result<PhaseReport> {
     let n = args.sessions as usize;
-    let rss_before = pid.map(proc::rss_bytes).transpose()?;
+    let rss_before = pid.map(procstat::rss_bytes).transpose()?;
     let (schedule_tx, schedule_rx) = tokio::sync::watch::channel(None);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(n);
     let slots = Arc::new(tokio::sync::Semaphore::new(
@@ -378,12 +379,12 @@ async fn phase(
         warm_ns,
     }));
     tokio::time::sleep_until(start + warm).await;
-    let cpu_start = pid.map(|p| proc::cpu_time(p, ticks)).transpose()?;
+    let cpu_start = pid.map(|p| procstat::cpu_time(p, ticks)).transpose()?;
     let window_start = Instant::now();
     tokio::time::sleep_until(end).await;
-    let cpu_end = pid.map(|p| proc::cpu_time(p, ticks)).transpose()?;
+    let cpu_end = pid.map(|p| procstat::cpu_time(p, ticks)).transpose()?;
     let window_s = window_start.elapsed().as_secs_f64();
-    let rss_after = pid.map(proc::rss_bytes).transpose()?;
+    let rss_after = pid.map(procstat::rss_bytes).transpose()?;
 
     let mut report = PhaseReport {
         window_s,

@@ -5,7 +5,7 @@
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::GeminiArgs;
+use super::args::GeminiArgs;
 
 /// The URL a person on this machine opens for a server listening on `addr`. An
 /// unspecified address (`0.0.0.0`, `::`) is reached through loopback.

@@ -55,8 +55,8 @@ use super::lease::{self, LeaseKeeper};
 use super::log_throttle::LogThrottle;
 use super::model_link::{self, ModelIo, ModelLink, ModelStep};
 use super::{persist, DriverLink, WorkerTier};
-use crate::server::limits::{AudioRate, FrameVerdict, TextRate};
-use crate::server::metrics::{self, Direction, ErrorKind};
+use crate::server::common::limits::{AudioRate, FrameVerdict, TextRate};
+use crate::server::common::metrics::{self, Direction, ErrorKind};
 
 /// How long the driver waits for the persister to store the end, in seconds.
 const FINISH_WAIT_SECS: u64 = 120;
@@ -92,7 +92,7 @@ pub async fn run(
     first: Option<WebSocket>,
     link: DriverLink,
 ) {
-    let _live = metrics::LiveInterview::start();
+    let _live = metrics::LiveInterviewGauge::start();
     let interview_id = ctx.interview_id.clone();
     // With several workers, run only while holding the interview's lease; a takeover
     // waits for the dead owner's lease to lapse, then reads the context again (the

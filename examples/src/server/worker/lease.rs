@@ -14,7 +14,7 @@ use backon::{ConstantBuilder, Retryable};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::backend::{Backend, BackendError};
+use super::web_client::{WebTierClient, WebTierError};
 
 /// Default lease time to live, in ms (10 s): a dead worker's interviews can be taken over
 /// at most this long after its last renewal.
@@ -54,17 +54,17 @@ pub enum LeaseError {
     Held(Duration),
     /// The web tier could not be reached or refused for another reason.
     #[error(transparent)]
-    Backend(BackendError),
+    WebTier(WebTierError),
 }
 
-fn is_held(e: &BackendError) -> bool {
-    matches!(e, BackendError::Refused(r) if r.code == 409)
+fn is_held(e: &WebTierError) -> bool {
+    matches!(e, WebTierError::Refused(r) if r.code == 409)
 }
 
 /// A held lease: renewed in the background until [`LeaseKeeper::release`].
 #[derive(Debug)]
 pub struct LeaseKeeper {
-    backend: Backend,
+    web_tier: WebTierClient,
     interview_id: String,
     worker_id: String,
     lost: watch::Receiver<bool>,
@@ -78,10 +78,10 @@ pub struct LeaseKeeper {
 ///
 /// # Errors
 /// [`LeaseError::Held`] when another worker still holds it after the wait;
-/// [`LeaseError::Backend`] when the web tier cannot be reached (after its retries) or
+/// [`LeaseError::WebTier`] when the web tier cannot be reached (after its retries) or
 /// refuses for another reason (404 for an unknown interview).
 pub async fn acquire(
-    backend: &Backend,
+    web_tier: &WebTierClient,
     config: &LeaseConfig,
     interview_id: &str,
 ) -> Result<LeaseKeeper, LeaseError> {
@@ -89,7 +89,7 @@ pub async fn acquire(
     let tries = usize::try_from(wait.as_millis() / CLAIM_RETRY_EVERY.as_millis()).unwrap_or(1);
     let started = std::time::Instant::now();
     let mut told = false;
-    (|| backend.claim_lease(interview_id, &config.worker_id, config.ttl_ms()))
+    (|| web_tier.claim_lease(interview_id, &config.worker_id, config.ttl_ms()))
         .retry(
             ConstantBuilder::default()
                 .with_delay(CLAIM_RETRY_EVERY)
@@ -106,7 +106,7 @@ pub async fn acquire(
             if is_held(&e) {
                 LeaseError::Held(started.elapsed())
             } else {
-                LeaseError::Backend(e)
+                LeaseError::WebTier(e)
             }
         })?;
     if told {
@@ -115,14 +115,14 @@ pub async fn acquire(
     let (lost_tx, lost) = watch::channel(false);
     let (handle, handle_rx) = watch::channel(None);
     let task = tokio::spawn(keep(
-        backend.clone(),
+        web_tier.clone(),
         config.clone(),
         interview_id.to_owned(),
         lost_tx,
         handle_rx,
     ));
     Ok(LeaseKeeper {
-        backend: backend.clone(),
+        web_tier: web_tier.clone(),
         interview_id: interview_id.to_owned(),
         worker_id: config.worker_id.clone(),
         lost,
@@ -132,7 +132,7 @@ pub async fn acquire(
 }
 
 async fn keep(
-    backend: Backend,
+    web_tier: WebTierClient,
     config: LeaseConfig,
     interview_id: String,
     lost: watch::Sender<bool>,
@@ -145,7 +145,7 @@ async fn keep(
     loop {
         tokio::select! {
             _ = renew.tick() => {
-                match backend.renew_lease(&interview_id, &config.worker_id, config.ttl_ms()).await {
+                match web_tier.renew_lease(&interview_id, &config.worker_id, config.ttl_ms()).await {
                     Ok(_) => {}
                     Err(e) if is_held(&e) => {
                         tracing::warn!(interview = %interview_id, "lease lost to another worker");
@@ -161,7 +161,7 @@ async fn keep(
                 }
                 let latest = handles.borrow_and_update().clone();
                 if let Some(h) = latest.filter(|h| saved.as_ref() != Some(h)) {
-                    match backend.save_resumption_handle(&interview_id, &h).await {
+                    match web_tier.save_resumption_handle(&interview_id, &h).await {
                         Ok(()) => saved = Some(h),
                         Err(e) => tracing::warn!(interview = %interview_id, error = %e, "resumption handle not saved"),
                     }
@@ -192,7 +192,7 @@ impl LeaseKeeper {
             return;
         }
         if let Err(e) = self
-            .backend
+            .web_tier
             .release_lease(&self.interview_id, &self.worker_id)
             .await
         {
@@ -206,131 +206,5 @@ pub async fn lost(keeper: &mut Option<LeaseKeeper>) {
     match keeper {
         Some(k) => k.lost().await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use preppal_store::{InterviewStore, MemoryStore, NewInterview};
-
-    use super::*;
-    use crate::server::worker::backend::LocalBackend;
-
-    async fn interview() -> (Arc<dyn InterviewStore>, Backend, String) {
-        let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
-        let user = store.upsert_user("ada@example.com", "ada").await.unwrap();
-        let i = store
-            .create_interview(NewInterview {
-                user_id: user.id,
-                idempotency_key: "k".into(),
-                persona: "p".into(),
-                duration_ms: 600_000,
-                job_description_id: None,
-                resume_id: None,
-                job_description_text: "jd".into(),
-                resume_text: "cv".into(),
-                plan: None,
-            })
-            .await
-            .unwrap();
-        let backend = Backend(Arc::new(LocalBackend::new(Arc::clone(&store))));
-        (store, backend, i.id)
-    }
-
-    fn config(worker_id: &str, ttl_ms: u64) -> LeaseConfig {
-        LeaseConfig {
-            worker_id: worker_id.into(),
-            ttl: Duration::from_millis(ttl_ms),
-        }
-    }
-
-    fn now_ms() -> i64 {
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_takeover_waits_for_the_owners_lease_to_lapse() {
-        let (store, backend, id) = interview().await;
-        // A dead owner: its lease was claimed and is never renewed.
-        store.claim_lease(&id, "dead", 600, now_ms()).await.unwrap();
-        let t0 = std::time::Instant::now();
-        let keeper = acquire(&backend, &config("live", 600), &id).await.unwrap();
-        assert!(
-            t0.elapsed() >= Duration::from_millis(300),
-            "{:?}",
-            t0.elapsed()
-        );
-        // Held by the new owner now: the dead one cannot renew it.
-        assert!(store.renew_lease(&id, "dead", 600, now_ms()).await.is_err());
-        keeper.release().await;
-        // Released: anyone may claim it at once.
-        store
-            .claim_lease(&id, "third", 600, now_ms())
-            .await
-            .unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_lease_that_never_lapses_is_refused_after_the_wait() {
-        let (store, backend, id) = interview().await;
-        store
-            .claim_lease(&id, "owner", 10_000, now_ms())
-            .await
-            .unwrap();
-        let renewing = tokio::spawn({
-            let store = Arc::clone(&store);
-            let id = id.clone();
-            async move {
-                loop {
-                    store
-                        .claim_lease(&id, "owner", 10_000, now_ms())
-                        .await
-                        .unwrap();
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        });
-        let e = acquire(&backend, &config("other", 300), &id)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, LeaseError::Held(_)), "{e}");
-        renewing.abort();
-    }
-
-    #[tokio::test]
-    async fn a_lease_taken_by_another_worker_is_lost_and_handles_are_saved() {
-        let (store, backend, id) = interview().await;
-        let mut keeper = acquire(&backend, &config("first", 300), &id).await.unwrap();
-        keeper.save_handle("h-1");
-        keeper.save_handle("h-2");
-        // Renewals keep it: nothing is lost for several lifetimes.
-        let held = tokio::time::timeout(Duration::from_millis(900), keeper.lost()).await;
-        assert!(held.is_err(), "lost while renewing");
-        assert_eq!(
-            store.get_resumption_handle(&id).await.unwrap().as_deref(),
-            Some("h-2")
-        );
-        // Another worker claims it on a clock past its expiry: the next renewal is refused.
-        store
-            .claim_lease(&id, "second", 60_000, now_ms() + 10_000)
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(5), keeper.lost())
-            .await
-            .expect("the lease is lost");
-        keeper.release().await;
-        // Releasing a lost lease leaves the new holder alone.
-        assert!(store
-            .renew_lease(&id, "second", 60_000, now_ms())
-            .await
-            .is_ok());
     }
 }

@@ -28,7 +28,7 @@ use preppal_gemini::{LiveError, ResilientSession};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::ModelConnector;
+use super::model::ModelConnector;
 
 /// Most commands waiting for the model's socket: 256 (about 5 s of 20 ms audio frames).
 /// Past it, candidate audio is dropped; other commands (typed answers, which are rate

@@ -7,8 +7,8 @@ use preppal_core::proto::GetContextResponse;
 use preppal_core::{AnswerAudio, EndReason, InterviewStatus, PersistAction, TranscriptEntry};
 use tokio::sync::mpsc;
 
-use super::backend::Backend;
-use super::Feedbacker;
+use super::model::Feedbacker;
+use super::web_client::WebTierClient;
 
 /// Capacity of the queue between the driver and its persister, in actions.
 pub const PERSIST_QUEUE: usize = 256;
@@ -30,7 +30,7 @@ pub struct Finished {
 /// same sequence, so nothing is stored twice. Returns what was finished, or `None` if the
 /// driver stopped before the end.
 pub async fn run(
-    backend: Backend,
+    backend: WebTierClient,
     feedbacker: Feedbacker,
     ctx: GetContextResponse,
     stored: Vec<TranscriptEntry>,

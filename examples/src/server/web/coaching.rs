@@ -12,7 +12,7 @@ use preppal_core::{Feedback, TranscriptEntry};
 use preppal_store::Interview;
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::state::AppState;
 
 /// `"offline_demo"` (the built-in scripted simulator, or any endpoint without
 /// `GEMINI_API_KEY`) or `"gemini"` (the Gemini Live API, a key is set). Taken from this

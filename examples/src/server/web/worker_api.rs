@@ -18,17 +18,9 @@ use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
 use preppal_store::{ErrorKind, InterviewStore};
 
 use super::auth::bearer;
-use super::secrets;
-use super::AppState;
-
-/// A worker API failure: an HTTP status and a message (no database details).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerApiError {
-    /// HTTP status semantics: 400, 401, 404, 409, 413, 500, 503.
-    pub code: u16,
-    /// What went wrong.
-    pub message: String,
-}
+use super::state::AppState;
+use crate::server::common::secrets;
+pub use crate::server::worker::web_client::WorkerApiError;
 
 impl WorkerApiError {
     fn new(code: u16, message: impl Into<String>) -> Self {

@@ -164,6 +164,38 @@ pub async fn check_host(
     next.run(req).await
 }
 
+/// Whether the request came through https (a proxy's `X-Forwarded-Proto: https`).
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p == "https")
+}
+
+/// Refuses cross-site state-changing requests: a POST whose `Origin` names another host
+/// than the one it was sent to.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::POST {
+        let origin_host = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .map(|o| o.split("://").nth(1).unwrap_or(o).to_owned());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        if let (Some(o), Some(h)) = (origin_host, host) {
+            if o != h {
+                tracing::info!(origin = %o, host = %h, "cross-site request refused");
+                return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

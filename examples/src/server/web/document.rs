@@ -1,5 +1,6 @@
-//! Text from uploaded documents: `POST /api/document.extractText` reads a PDF resume or
-//! job description and answers its text, for the library page to put in its text box.
+//! Text from uploaded documents: `POST /api/document.extractText` ([`super::upload`])
+//! reads a PDF resume or job description and answers its text, for the library page to
+//! put in its text box.
 //!
 //! The body is the file itself (`Content-Type: application/pdf` or
 //! `application/octet-stream`), at most [`MAX_PDF_BYTES`]; the reply is
@@ -32,19 +33,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
-use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::api::MAX_DOCUMENT_BYTES;
-use super::auth::CurrentUser;
-use super::error::ApiError;
-use super::AppState;
+use super::library::MAX_DOCUMENT_BYTES;
 
 /// Largest PDF accepted, in bytes (4 MiB, the library page's own file limit).
 pub const MAX_PDF_BYTES: usize = 4 * 1024 * 1024;
@@ -61,7 +55,7 @@ pub const CHILD_CPU_SECS: u64 = 10;
 /// Stack of the extractor process (`RLIMIT_STACK`), in bytes (8 MiB).
 pub const CHILD_STACK_BYTES: u64 = 8 * 1024 * 1024;
 /// Most bytes of the extractor's raw output read (twice the library's text limit: the raw
-/// text carries layout blank lines and spaces that [`tidy`] removes); one more and the
+/// text carries layout blank lines and spaces that `tidy` removes); one more and the
 /// child is killed.
 pub const MAX_RAW_TEXT_BYTES: usize = 2 * MAX_DOCUMENT_BYTES;
 /// Most bytes of the extractor's stderr kept (the rest is read and dropped).
@@ -423,36 +417,6 @@ fn interpret(out: ChildOutput) -> Result<PdfText, ExtractError> {
         return Err(ExtractError::TooMuchText);
     }
     Ok(PdfText { text, pages })
-}
-
-/// `POST /api/document.extractText`: the text of the PDF in the body, as
-/// `{"text": "...", "pages": n}`. Signed-in users only.
-///
-/// # Errors
-/// 401 without a session, 413 for a body over [`MAX_PDF_BYTES`], and the
-/// [`ExtractError`]s: 400 `EMPTY_FILE`, 415 `NOT_A_PDF`, 422 `PDF_ENCRYPTED`,
-/// `PDF_NO_TEXT`, `PDF_TOO_MUCH_TEXT`, `PDF_UNREADABLE`, `PDF_TOO_COMPLEX`, 429
-/// `EXTRACTION_BUSY`, 503 `PDF_READER_MISSING`.
-pub async fn extract_text(
-    State(state): State<Arc<AppState>>,
-    user: CurrentUser,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("the file is larger than {MAX_PDF_BYTES} bytes"))
-        } else {
-            ApiError::BadRequest("unreadable request body".into())
-        }
-    })?;
-    let size = bytes.len();
-    match state.documents.extract(&user.id, bytes).await {
-        Ok(pdf) => Ok(Json(json!({ "text": pdf.text, "pages": pdf.pages }))),
-        Err(e) => {
-            tracing::info!(error = %e, bytes = size, "PDF text extraction refused");
-            Err(ApiError::Document(e))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Sign-in: dev credentials (when enabled), the methods on offer (Google sign-in is in
 //! [`super::oidc`]), and the session that follows.
 //!
-//! A session is an HS256 JWT (see [`super::tokens`]) carried in the `preppal_session`
+//! A session is an HS256 JWT (see [`crate::server::common::tokens`]) carried in the `preppal_session`
 //! cookie (HttpOnly, SameSite=Lax, Secure behind https) or as `Authorization: Bearer`.
 
 use std::sync::Arc;
@@ -14,8 +14,10 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::tokens::SESSION_TTL_SECS;
-use super::{AppState, Input};
+use super::input::Input;
+use super::origin::is_https;
+use super::state::AppState;
+use crate::server::common::tokens::SESSION_TTL_SECS;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "preppal_session";
@@ -136,14 +138,6 @@ pub async fn dev_sign_in(
         jar.add(session_cookie(token.clone(), &headers)),
         Json(serde_json::json!({ "user": user, "session_token": token })),
     ))
-}
-
-/// Whether the request came through https (a proxy's `X-Forwarded-Proto: https`).
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p == "https")
 }
 
 /// The session cookie carrying `token`: HttpOnly, SameSite=Lax, Secure behind https, for

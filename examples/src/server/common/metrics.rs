@@ -3,7 +3,7 @@
 //!
 //! The counters live in one registry per process ([`global`]); the driver records with
 //! one-line calls ([`frame_to_model`], [`frame_to_client`], [`first_model_audio`],
-//! [`relay_latency`], [`reconnect`], [`error`], [`LiveInterview`]). Process CPU and
+//! [`relay_latency`], [`reconnect`], [`error`], [`LiveInterviewGauge`]). Process CPU and
 //! resident memory are read from `/proc/self` at each scrape (Linux; absent elsewhere).
 //!
 //! | metric | type | meaning |
@@ -179,10 +179,10 @@ impl Metrics {
     /// The registry in the text format, after reading the process's CPU and memory.
     pub fn encode(&self) -> String {
         let pid = std::process::id();
-        if let Ok(cpu) = crate::loadtest::proc::cpu_time(pid, *TICKS) {
+        if let Ok(cpu) = crate::procstat::cpu_time(pid, *TICKS) {
             self.cpu_seconds.set(cpu.total_ms() / 1_000.0);
         }
-        if let Ok(rss) = crate::loadtest::proc::rss_bytes(pid) {
+        if let Ok(rss) = crate::procstat::rss_bytes(pid) {
             self.rss_bytes.set(i64::try_from(rss).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
@@ -192,7 +192,7 @@ impl Metrics {
     }
 }
 
-static TICKS: LazyLock<f64> = LazyLock::new(crate::loadtest::proc::clock_ticks_per_second);
+static TICKS: LazyLock<f64> = LazyLock::new(crate::procstat::clock_ticks_per_second);
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// This process's metrics.
@@ -236,9 +236,9 @@ pub fn error(kind: ErrorKind) {
 
 /// Counts one live interview in `preppal_live_interviews` while it is alive.
 #[derive(Debug)]
-pub struct LiveInterview(());
+pub struct LiveInterviewGauge(());
 
-impl LiveInterview {
+impl LiveInterviewGauge {
     /// Counts one more live interview until the value is dropped.
     pub fn start() -> Self {
         GLOBAL.live.inc();
@@ -246,7 +246,7 @@ impl LiveInterview {
     }
 }
 
-impl Drop for LiveInterview {
+impl Drop for LiveInterviewGauge {
     fn drop(&mut self) {
         GLOBAL.live.dec();
     }

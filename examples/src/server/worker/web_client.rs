@@ -1,5 +1,6 @@
 //! How the worker tier reaches the web tier: the protobuf worker API, over HTTP between
-//! processes or in-process when both tiers share one (`preppal serve`).
+//! processes ([`HttpWebTier`]) or in-process when both tiers share one (`preppal serve`,
+//! [`crate::server::web::in_process::InProcessWebTier`]).
 //!
 //! Calls are retried with capped exponential backoff when the failure is transient
 //! (network, 5xx) for up to about a minute ([`RETRY_WINDOW`]), long enough for the web
@@ -17,20 +18,27 @@ use preppal_core::proto::{
     self, worker_api_request::Request, worker_api_response::Response as Reply,
 };
 use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
-use preppal_store::InterviewStore;
 
-use crate::server::secrets::Secret;
-use crate::server::worker_api::{self, WorkerApiError};
+use crate::server::common::secrets::Secret;
 
 /// How long a call keeps retrying transient failures, at most (plus the last attempt's
 /// own HTTP timeout): about a minute, so a web-tier or PostgreSQL restart mid-interview
 /// loses nothing.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(60);
 
+/// A worker API failure: an HTTP status and a message (no database details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerApiError {
+    /// HTTP status semantics: 400, 401, 404, 409, 413, 500, 503.
+    pub code: u16,
+    /// What went wrong.
+    pub message: String,
+}
+
 /// Why a worker API call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum BackendError {
+pub enum WebTierError {
     /// The web tier answered with an error.
     #[error("web tier refused the call ({}): {}", .0.code, .0.message)]
     Refused(WorkerApiError),
@@ -42,7 +50,7 @@ pub enum BackendError {
     BadReply(String),
 }
 
-impl BackendError {
+impl WebTierError {
     /// Whether retrying may help: network failures and 5xx replies.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -55,45 +63,23 @@ impl BackendError {
 
 /// One worker API round trip.
 #[async_trait]
-pub trait WorkerBackend: Send + Sync + fmt::Debug + 'static {
+pub trait WebTierTransport: Send + Sync + fmt::Debug + 'static {
     /// Sends `req` and returns the reply.
     ///
     /// # Errors
-    /// [`BackendError`] by cause.
-    async fn call(&self, req: Request) -> Result<Reply, BackendError>;
-}
-
-/// The web tier in the same process: the same handler as `POST /api/worker`, no HTTP.
-#[derive(Debug, Clone)]
-pub struct LocalBackend {
-    store: Arc<dyn InterviewStore>,
-}
-
-impl LocalBackend {
-    /// Serves worker API calls from `store`.
-    pub fn new(store: Arc<dyn InterviewStore>) -> Self {
-        Self { store }
-    }
-}
-
-#[async_trait]
-impl WorkerBackend for LocalBackend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
-        worker_api::handle(self.store.as_ref(), req)
-            .await
-            .map_err(BackendError::Refused)
-    }
+    /// [`WebTierError`] by cause.
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError>;
 }
 
 /// The web tier at `{web_url}/api/worker`, with the shared secret as a bearer token.
 #[derive(Debug, Clone)]
-pub struct HttpBackend {
+pub struct HttpWebTier {
     client: reqwest::Client,
     endpoint: String,
     secret: Secret,
 }
 
-impl HttpBackend {
+impl HttpWebTier {
     /// A client of the web tier at `web_url` (for example `http://127.0.0.1:3000`).
     pub fn new(web_url: &str, secret: Secret) -> Self {
         Self {
@@ -108,8 +94,8 @@ impl HttpBackend {
 }
 
 #[async_trait]
-impl WorkerBackend for HttpBackend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+impl WebTierTransport for HttpWebTier {
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
         let body = codec::encode_worker_request(req);
         let resp = self
             .client
@@ -119,28 +105,28 @@ impl WorkerBackend for HttpBackend {
             .body(body)
             .send()
             .await
-            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+            .map_err(|e| WebTierError::Unreachable(e.to_string()))?;
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| BackendError::Unreachable(e.to_string()))?;
+            .map_err(|e| WebTierError::Unreachable(e.to_string()))?;
         match codec::decode_worker_response(bytes) {
-            Ok(Reply::Error(e)) => Err(BackendError::Refused(WorkerApiError {
+            Ok(Reply::Error(e)) => Err(WebTierError::Refused(WorkerApiError {
                 code: u16::try_from(e.code).unwrap_or(500),
                 message: e.message,
             })),
             Ok(r) => Ok(r),
-            Err(e) => Err(BackendError::BadReply(e.to_string())),
+            Err(e) => Err(WebTierError::BadReply(e.to_string())),
         }
     }
 }
 
-/// Typed, retried calls on top of a [`WorkerBackend`].
+/// Typed, retried calls on top of a [`WebTierTransport`].
 #[derive(Debug, Clone)]
-pub struct Backend(pub Arc<dyn WorkerBackend>);
+pub struct WebTierClient(pub Arc<dyn WebTierTransport>);
 
-impl Backend {
-    async fn call(&self, req: Request) -> Result<Reply, BackendError> {
+impl WebTierClient {
+    async fn call(&self, req: Request) -> Result<Reply, WebTierError> {
         // 0.1 s doubling to 5 s, then every 5 s: about 60 s in all.
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
@@ -153,7 +139,7 @@ impl Backend {
             async move { self.0.call(req).await }
         })
         .retry(backoff)
-        .when(BackendError::is_transient)
+        .when(WebTierError::is_transient)
         .notify(|e, after| tracing::warn!(error = %e, ?after, "worker API call failed; retrying"))
         .await
     }
@@ -161,11 +147,11 @@ impl Backend {
     /// `getContext`.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn get_context(
         &self,
         interview_id: &str,
-    ) -> Result<proto::GetContextResponse, BackendError> {
+    ) -> Result<proto::GetContextResponse, WebTierError> {
         match self
             .call(Request::GetContext(proto::GetContextRequest {
                 interview_id: interview_id.to_owned(),
@@ -173,7 +159,7 @@ impl Backend {
             .await?
         {
             Reply::GetContext(c) => Ok(c),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
@@ -181,7 +167,7 @@ impl Backend {
     /// empty.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn update_status(
         &self,
         interview_id: &str,
@@ -189,7 +175,7 @@ impl Backend {
         ended_reason: &str,
         error_message: &str,
         error_kind: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.call(Request::UpdateStatus(proto::UpdateStatusRequest {
             interview_id: interview_id.to_owned(),
             status: proto::InterviewStatus::from(status) as i32,
@@ -204,12 +190,12 @@ impl Backend {
     /// `submitTranscript`; returns how many entries were newly stored.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn submit_transcript(
         &self,
         interview_id: &str,
         entries: &[TranscriptEntry],
-    ) -> Result<u32, BackendError> {
+    ) -> Result<u32, WebTierError> {
         match self
             .call(Request::SubmitTranscript(proto::SubmitTranscriptRequest {
                 interview_id: interview_id.to_owned(),
@@ -218,19 +204,19 @@ impl Backend {
             .await?
         {
             Reply::SubmitTranscript(r) => Ok(r.stored),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
     /// `submitFeedback`.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn submit_feedback(
         &self,
         interview_id: &str,
         feedback: &Feedback,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.call(Request::SubmitFeedback(proto::SubmitFeedbackRequest {
             interview_id: interview_id.to_owned(),
             feedback: Some(feedback.into()),
@@ -243,15 +229,15 @@ impl Backend {
     /// returns when it lapses (Unix ms, the web tier's clock).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when another worker holds a live lease (not
-    /// retried here: the caller decides how long to wait); other [`BackendError`]s after
+    /// [`WebTierError::Refused`] with 409 when another worker holds a live lease (not
+    /// retried here: the caller decides how long to wait); other [`WebTierError`]s after
     /// retries.
     pub async fn claim_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
         ttl_ms: u64,
-    ) -> Result<u64, BackendError> {
+    ) -> Result<u64, WebTierError> {
         self.lease(Request::ClaimLease(lease_request(
             interview_id,
             worker_id,
@@ -263,14 +249,14 @@ impl Backend {
     /// `renewLease`: extends `worker_id`'s lease; returns when it now lapses (Unix ms).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when `worker_id` no longer holds the lease;
-    /// other [`BackendError`]s after retries.
+    /// [`WebTierError::Refused`] with 409 when `worker_id` no longer holds the lease;
+    /// other [`WebTierError`]s after retries.
     pub async fn renew_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
         ttl_ms: u64,
-    ) -> Result<u64, BackendError> {
+    ) -> Result<u64, WebTierError> {
         self.lease(Request::RenewLease(lease_request(
             interview_id,
             worker_id,
@@ -282,13 +268,13 @@ impl Backend {
     /// `releaseLease`: gives up `worker_id`'s lease (a no-op when there is none).
     ///
     /// # Errors
-    /// [`BackendError::Refused`] with 409 when another worker holds it; other
-    /// [`BackendError`]s after retries.
+    /// [`WebTierError::Refused`] with 409 when another worker holds it; other
+    /// [`WebTierError`]s after retries.
     pub async fn release_lease(
         &self,
         interview_id: &str,
         worker_id: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         self.lease(Request::ReleaseLease(lease_request(
             interview_id,
             worker_id,
@@ -298,10 +284,10 @@ impl Backend {
         .map(drop)
     }
 
-    async fn lease(&self, req: Request) -> Result<u64, BackendError> {
+    async fn lease(&self, req: Request) -> Result<u64, WebTierError> {
         match self.call(req).await? {
             Reply::Lease(l) => Ok(l.expires_at_ms),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 
@@ -309,12 +295,12 @@ impl Backend {
     /// handle) for a worker that takes the interview over; `""` clears it.
     ///
     /// # Errors
-    /// [`BackendError`] after retries.
+    /// [`WebTierError`] after retries.
     pub async fn save_resumption_handle(
         &self,
         interview_id: &str,
         handle: &str,
-    ) -> Result<(), BackendError> {
+    ) -> Result<(), WebTierError> {
         match self
             .call(Request::SaveResumptionHandle(
                 proto::SaveResumptionHandleRequest {
@@ -325,7 +311,7 @@ impl Backend {
             .await?
         {
             Reply::SaveResumptionHandle(_) => Ok(()),
-            other => Err(BackendError::BadReply(format!("{other:?}"))),
+            other => Err(WebTierError::BadReply(format!("{other:?}"))),
         }
     }
 }
@@ -340,56 +326,12 @@ fn lease_request(interview_id: &str, worker_id: &str, ttl_ms: u64) -> proto::Lea
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use preppal_core::Speaker;
-    use preppal_store::memory::MemoryStore;
-
     use super::*;
-
-    /// Counts calls and answers each with the inner backend.
-    #[derive(Debug)]
-    struct Counting<B>(B, AtomicUsize);
-
-    #[async_trait]
-    impl<B: WorkerBackend> WorkerBackend for Counting<B> {
-        async fn call(&self, req: Request) -> Result<Reply, BackendError> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            self.0.call(req).await
-        }
-    }
-
-    #[tokio::test]
-    async fn an_entry_the_store_refuses_is_a_4xx_tried_once() {
-        let store: Arc<dyn InterviewStore> = Arc::new(MemoryStore::new());
-        let counting = Arc::new(Counting(LocalBackend::new(store), AtomicUsize::new(0)));
-        let backend = Backend(counting.clone());
-        let entry = TranscriptEntry {
-            sequence: 0,
-            speaker: Speaker::User,
-            text: "nul\0inside".into(),
-            start_ms: 0,
-            end_ms: 1,
-            interrupted: false,
-            heard_text: None,
-        };
-        let started = std::time::Instant::now();
-        match backend.submit_transcript("any", &[entry]).await {
-            Err(BackendError::Refused(e)) => assert_eq!(e.code, 400, "{e:?}"),
-            other => panic!("expected a 400, got {other:?}"),
-        }
-        assert_eq!(
-            counting.1.load(Ordering::SeqCst),
-            1,
-            "a 4xx is never retried"
-        );
-        assert!(started.elapsed() < RETRY_WINDOW);
-    }
 
     #[test]
     fn only_network_failures_and_5xx_are_transient() {
         let refused = |code| {
-            BackendError::Refused(WorkerApiError {
+            WebTierError::Refused(WorkerApiError {
                 code,
                 message: String::new(),
             })
@@ -400,6 +342,6 @@ mod tests {
         for code in [500, 502, 503] {
             assert!(refused(code).is_transient(), "{code}");
         }
-        assert!(BackendError::Unreachable("reset".into()).is_transient());
+        assert!(WebTierError::Unreachable("reset".into()).is_transient());
     }
 }

@@ -3,7 +3,7 @@
 //! - `preppal web --addr ADDR --database-url URL --worker URL...`: sign-in, the JSON API,
 //!   the pages and the protobuf worker API (`POST /api/worker`); it owns the store and runs
 //!   no interviews. Its token replies (`interview.generateWorkerToken`,
-//!   `interview.generateWsToken`) name the worker to connect to ([`super::workers`]).
+//!   `interview.generateWsToken`) name the worker to connect to ([`super::web::worker_pool`]).
 //! - `preppal worker --addr ADDR --web-url URL`: the interview WebSocket and `GET /healthz`.
 //!   It never opens the database: it reaches the web tier only through the worker API, with
 //!   the shared secret, and holds a lease on each interview it runs
@@ -19,13 +19,21 @@ use std::time::Duration;
 
 use preppal_store::InterviewStore;
 
-use super::secrets::Secret;
-use super::tokens::TokenKeys;
-use super::worker::backend::{Backend, HttpBackend, LocalBackend};
+use super::args::GeminiArgs;
+use super::common::secrets::Secret;
+use super::common::tokens::TokenKeys;
+use super::common::{http, limits};
+use super::startup::{
+    bind, feedbacker, interviewer, redact_url, serve_until_drained, shutdown_signal,
+};
+use super::web::in_process::InProcessWebTier;
+use super::web::router::app;
+use super::web::state::AppState;
+use super::web::worker_pool::WorkerPool;
+use super::web::{document, oidc, origin, quota};
 use super::worker::lease::{LeaseConfig, DEFAULT_LEASE_TTL_MS};
-use super::worker::{Feedbacker, ModelConnector, WorkerTier};
-use super::workers::WorkerPool;
-use super::{app, limits, AppState};
+use super::worker::web_client::{HttpWebTier, WebTierClient};
+use super::worker::{self, Feedbacker, ModelConnector, WorkerTier};
 
 /// Options of `preppal web`.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,15 +60,15 @@ pub struct WebArgs {
     /// Abuse limits (see [`limits`]).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
-    /// The library quota (see [`super::quota`]).
+    /// The library quota (see [`quota`]).
     #[command(flatten)]
-    pub quota: super::quota::QuotaArgs,
-    /// HTTP server limits (see [`super::http`]).
+    pub quota: quota::QuotaArgs,
+    /// HTTP server limits (see [`http`]).
     #[command(flatten)]
-    pub http: super::http::HttpArgs,
+    pub http: http::HttpArgs,
     /// Google sign-in (OpenID Connect), on when its client id and secret are set.
     #[command(flatten)]
-    pub google: super::oidc::GoogleArgs,
+    pub google: oidc::GoogleArgs,
 }
 
 /// Options of `preppal worker`.
@@ -80,15 +88,15 @@ pub struct WorkerArgs {
     /// how soon another worker may take over the interviews of a worker that died.
     #[arg(long, env = "PREPPAL_LEASE_TTL_MS", default_value_t = DEFAULT_LEASE_TTL_MS)]
     pub lease_ttl_ms: u64,
-    /// The interviewer and the feedback model (see [`super::GeminiArgs`]).
+    /// The interviewer and the feedback model (see [`GeminiArgs`]).
     #[command(flatten)]
-    pub gemini: super::GeminiArgs,
+    pub gemini: GeminiArgs,
     /// Abuse limits (see [`limits`]; the per-user live limit counts this worker's interviews).
     #[command(flatten)]
     pub limits: limits::LimitArgs,
-    /// HTTP server limits (see [`super::http`]).
+    /// HTTP server limits (see [`http`]).
     #[command(flatten)]
-    pub http: super::http::HttpArgs,
+    pub http: http::HttpArgs,
     /// Seconds an interview waits for its candidate to reconnect after the connection
     /// dropped, before it is finished with what was said (0 finishes it at once).
     #[arg(long, env = "PREPPAL_RECONNECT_GRACE_SECS", default_value_t = 60)]
@@ -101,7 +109,7 @@ pub struct WorkerArgs {
 /// Reads a secret that every process must share from `env_var`.
 ///
 /// # Errors
-/// When it is unset or shorter than [`super::secrets::MIN_SECRET_BYTES`].
+/// When it is unset or shorter than [`super::common::secrets::MIN_SECRET_BYTES`].
 pub fn shared_secret(env_var: &str) -> anyhow::Result<Secret> {
     let value = std::env::var(env_var).map_err(|_| {
         anyhow::anyhow!(
@@ -127,8 +135,8 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     } else {
         args.dev_auth || args.addr.ip().is_loopback()
     };
-    let (listener, addr) = super::bind(args.addr).await?;
-    let hosts = Arc::new(super::origin::HostAllowlist::new(
+    let (listener, addr) = bind(args.addr).await?;
+    let hosts = Arc::new(origin::HostAllowlist::new(
         &args
             .public_url
             .clone()
@@ -136,7 +144,7 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
     )?);
     let state = Arc::new(AppState {
         hosts: Arc::clone(&hosts),
-        library_quota: super::quota::LibraryQuota::new(args.quota),
+        library_quota: quota::LibraryQuota::new(args.quota),
         store: Arc::clone(&store),
         keys: keys.clone(),
         worker_secret,
@@ -145,28 +153,28 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         worker: Arc::new(idle_worker_tier(store, keys)),
         worker_public_url: None,
         limits,
-        documents: super::document::Extractor::default(),
-        google: super::oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
+        documents: document::Extractor::default(),
+        google: oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
         workers: Some(Arc::clone(&pool)),
     });
     tracing::info!(
         %addr,
-        database = %super::redact_url(&args.database_url),
+        database = %redact_url(&args.database_url),
         workers = ?pool.urls(),
         dev_auth,
         "Preppal web tier is listening: open http://{addr}/"
     );
     let router = app(state).layer(axum::middleware::from_fn_with_state(
         hosts,
-        super::origin::check_host,
+        origin::check_host,
     ));
-    super::http::serve(listener, router, args.http, super::shutdown_signal()).await?;
+    http::serve(listener, router, args.http, shutdown_signal()).await?;
     Ok(())
 }
 
 fn idle_worker_tier(store: Arc<dyn InterviewStore>, keys: TokenKeys) -> WorkerTier {
     WorkerTier::new(
-        Backend(Arc::new(LocalBackend::new(store))),
+        WebTierClient(Arc::new(InProcessWebTier::new(store))),
         ModelConnector {
             endpoint: String::new(),
             api_key: String::new(),
@@ -188,16 +196,16 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         args.lease_ttl_ms >= 300,
         "--lease-ttl-ms must be at least 300"
     );
-    let (listener, addr) = super::bind(args.addr).await?;
+    let (listener, addr) = bind(args.addr).await?;
     let worker_id = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_owned();
-    let (models, _simulator) = super::interviewer(&args.gemini).await?;
-    let feedbacker = super::feedbacker(&args.gemini);
-    let backend = Backend(Arc::new(HttpBackend::new(&args.web_url, worker_secret)));
+    let (models, _simulator) = interviewer(&args.gemini).await?;
+    let feedbacker = feedbacker(&args.gemini);
+    let backend = WebTierClient(Arc::new(HttpWebTier::new(&args.web_url, worker_secret)));
     let tier = Arc::new(
         WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))
             .with_limits(Arc::new(limits::Limits::new(args.limits)))
@@ -208,8 +216,8 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
             }),
     );
     tracing::info!(%addr, %worker_id, web = %args.web_url, lease_ttl_ms = args.lease_ttl_ms, "Preppal worker is listening");
-    let router = super::worker::standalone_router(Arc::clone(&tier));
-    super::serve_until_drained(
+    let router = worker::standalone_router(Arc::clone(&tier));
+    serve_until_drained(
         listener,
         router,
         args.http,

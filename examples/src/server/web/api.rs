@@ -9,16 +9,16 @@ use axum::Json;
 use preppal_core::claims::{WORKER_TOKEN_TTL_SECS, WS_TOKEN_TTL_SECS};
 use preppal_core::plan::{Difficulty, InterviewPlan, RoundType};
 use preppal_core::InterviewStatus;
-use preppal_store::{InterviewStoreExt, LibraryKind, NewInterview, PageRequest};
+use preppal_store::{InterviewStoreExt, NewInterview, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::error::ApiError;
-use super::{AppState, Input};
+use super::input::Input;
+pub use super::library::{Library, MAX_DOCUMENT_BYTES};
+use super::state::AppState;
 
-/// Longest job description or resume accepted, in bytes (64 KiB).
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// Longest persona accepted, in bytes.
 pub const MAX_PERSONA_BYTES: usize = 1024;
 /// Persona used when none is given.
@@ -91,7 +91,7 @@ fn check_document(what: &str, text: &str) -> Result<(), ApiError> {
 }
 
 /// `interview.createSession`: creates a PENDING interview, idempotent by key. At most
-/// [`super::limits::LimitArgs::max_creations_per_minute`] calls a minute per user (429).
+/// [`crate::server::common::limits::LimitArgs::max_creations_per_minute`] calls a minute per user (429).
 pub async fn create_session(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
@@ -571,10 +571,6 @@ pub async fn get_profile(State(state): State<Arc<AppState>>, user: CurrentUser) 
     }
     Ok(Json(v))
 }
-
-/// Which library a library procedure works on: `jobDescription.*` or `resume.*` (the
-/// store's [`LibraryKind`]).
-pub type Library = LibraryKind;
 
 /// Input of `*.create` and `*.update` in the library.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -65,118 +65,118 @@ pub const ASSETS: [Asset; 22] = [
     Asset {
         path: "/",
         content_type: HTML_CONTENT_TYPE,
-        body: include_str!("../../assets/index.html"),
+        body: include_str!("../../../assets/index.html"),
     },
     Asset {
         path: "/assets/app.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/app.js"),
+        body: include_str!("../../../assets/app.js"),
     },
     Asset {
         path: "/assets/api.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/api.js"),
+        body: include_str!("../../../assets/api.js"),
     },
     Asset {
         path: "/assets/dom.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/dom.js"),
+        body: include_str!("../../../assets/dom.js"),
     },
     Asset {
         path: "/assets/format.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/format.js"),
+        body: include_str!("../../../assets/format.js"),
     },
     Asset {
         path: "/assets/audio.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/audio.js"),
+        body: include_str!("../../../assets/audio.js"),
     },
     Asset {
         path: "/assets/wire.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/wire.js"),
+        body: include_str!("../../../assets/wire.js"),
     },
     Asset {
         path: "/assets/player.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/player.js"),
+        body: include_str!("../../../assets/player.js"),
     },
     Asset {
         path: "/assets/captions.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/captions.js"),
+        body: include_str!("../../../assets/captions.js"),
     },
     Asset {
         path: "/assets/signin.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/signin.js"),
+        body: include_str!("../../../assets/signin.js"),
     },
     Asset {
         path: "/assets/library.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/library.js"),
+        body: include_str!("../../../assets/library.js"),
     },
     Asset {
         path: "/assets/setup.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/setup.js"),
+        body: include_str!("../../../assets/setup.js"),
     },
     Asset {
         path: "/assets/lobby.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/lobby.js"),
+        body: include_str!("../../../assets/lobby.js"),
     },
     Asset {
         path: "/assets/live.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/live.js"),
+        body: include_str!("../../../assets/live.js"),
     },
     Asset {
         path: "/assets/results.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/results.js"),
+        body: include_str!("../../../assets/results.js"),
     },
     Asset {
         path: "/assets/questions.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/questions.js"),
+        body: include_str!("../../../assets/questions.js"),
     },
     Asset {
         path: "/assets/history.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/history.js"),
+        body: include_str!("../../../assets/history.js"),
     },
     Asset {
         path: "/assets/chart.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/chart.js"),
+        body: include_str!("../../../assets/chart.js"),
     },
     Asset {
         path: "/assets/proto.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/proto.js"),
+        body: include_str!("../../../assets/proto.js"),
     },
     Asset {
         path: "/assets/pcm-worklet.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/pcm-worklet.js"),
+        body: include_str!("../../../assets/pcm-worklet.js"),
     },
     Asset {
         path: "/assets/resampler.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/resampler.js"),
+        body: include_str!("../../../assets/resampler.js"),
     },
     Asset {
         path: "/assets/plan.js",
         content_type: JS_CONTENT_TYPE,
-        body: include_str!("../../assets/plan.js"),
+        body: include_str!("../../../assets/plan.js"),
     },
 ];
 
 /// The pages' routes: `GET` (and `HEAD`) for each of [`ASSETS`]; other paths fall
 /// through to the rest of the application.
-pub fn router() -> Router<Arc<super::AppState>> {
+pub fn router() -> Router<Arc<super::state::AppState>> {
     routes()
 }
 
