@@ -49,8 +49,7 @@ use preppal_gemini::FeedbackClient;
 use preppal_store::InterviewStore;
 use serde::de::DeserializeOwned;
 
-use api::Library;
-use auth::CurrentUser;
+use api::library;
 use error::ApiError;
 use secrets::Secret;
 use tokens::TokenKeys;
@@ -301,52 +300,6 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
     Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))
 }
 
-macro_rules! library_routes {
-    ($router:expr, $prefix:literal, $lib:expr) => {
-        $router
-            .route(
-                concat!("/api/", $prefix, ".list"),
-                post(|State(s): State<Arc<AppState>>, u: CurrentUser| {
-                    api::library_list(s, u, $lib)
-                }),
-            )
-            .route(
-                concat!("/api/", $prefix, ".create"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(mut i): Input<api::DocumentInput>| {
-                        i.id = None;
-                        api::library_save(s, u, $lib, i)
-                    },
-                ),
-            )
-            .route(
-                concat!("/api/", $prefix, ".update"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(i): Input<api::DocumentInput>| async move {
-                        if i.id.is_none() {
-                            return Err(ApiError::BadRequest("id is required".into()));
-                        }
-                        api::library_save(s, u, $lib, i).await
-                    },
-                ),
-            )
-            .route(
-                concat!("/api/", $prefix, ".delete"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(i): Input<api::DocumentId>| {
-                        api::library_delete(s, u, $lib, i.id)
-                    },
-                ),
-            )
-    };
-}
-
 /// The web tier's routes: pages, JSON API and worker API.
 pub fn app(state: Arc<AppState>) -> Router {
     let json_api = Router::new()
@@ -371,8 +324,27 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/interview.getTranscript", post(api::get_transcript))
         .route("/api/interview.delete", post(api::delete))
         .route("/api/interview.updateStatus", post(api::update_status));
-    let json_api = library_routes!(json_api, "jobDescription", Library::JobDescriptions);
-    let json_api = library_routes!(json_api, "resume", Library::Resumes)
+    let json_api = json_api
+        .route(
+            "/api/jobDescription.list",
+            post(library::job_description_list),
+        )
+        .route(
+            "/api/jobDescription.create",
+            post(library::job_description_create),
+        )
+        .route(
+            "/api/jobDescription.update",
+            post(library::job_description_update),
+        )
+        .route(
+            "/api/jobDescription.delete",
+            post(library::job_description_delete),
+        )
+        .route("/api/resume.list", post(library::resume_list))
+        .route("/api/resume.create", post(library::resume_create))
+        .route("/api/resume.update", post(library::resume_update))
+        .route("/api/resume.delete", post(library::resume_delete))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(middleware::from_fn(same_origin));
     // Uploads: the file itself is the body, so the limit is the file's.

@@ -1,0 +1,260 @@
+//! The document library procedures: `jobDescription.*` and `resume.*`, each within the
+//! user's library quota (409 `QUOTA_EXCEEDED`, see [`crate::server::quota`]).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+
+use super::{check_document, store_err, ApiResult, ErrorBody, NoInput};
+use crate::api::library::{
+    Deleted, DocumentId, DocumentInput, JobDescriptionList, ResumeList, SavedJobDescription,
+    SavedResume,
+};
+use crate::server::auth::CurrentUser;
+use crate::server::error::ApiError;
+use crate::server::{AppState, Input};
+
+fn check_title(title: &str) -> Result<(), ApiError> {
+    if title.trim().is_empty() || title.len() > 200 {
+        return Err(ApiError::BadRequest("title must be 1 to 200 bytes".into()));
+    }
+    Ok(())
+}
+
+/// Bytes a document takes in the library quota: its title and content (UTF-8).
+fn byte_len(title: &str, content: &str) -> i64 {
+    i64::try_from(title.len() + content.len()).unwrap_or(i64::MAX)
+}
+
+/// Checks a document's title and content; its trimmed title.
+fn checked(input: &DocumentInput) -> Result<&str, ApiError> {
+    check_title(&input.title)?;
+    check_document("content", &input.content)?;
+    Ok(input.title.trim())
+}
+
+/// The `id` an update names.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] without one.
+fn update_id(input: &DocumentInput) -> Result<String, ApiError> {
+    input
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::BadRequest("id is required".into()))
+}
+
+/// Creates (`id: None`) or updates a job description within the quota.
+async fn save_job_description(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Option<String>,
+    input: &DocumentInput,
+) -> ApiResult<SavedJobDescription> {
+    let title = checked(input)?;
+    let s = state.store.as_ref();
+    let new_bytes = byte_len(title, &input.content);
+    let (added_documents, added_bytes) = match &id {
+        None => (1, new_bytes),
+        Some(id) => {
+            let old = s
+                .get_job_description(&user.id, id)
+                .await
+                .map_err(store_err("job description"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
+    };
+    let write = async {
+        match &id {
+            None => {
+                s.create_job_description(&user.id, title, &input.content)
+                    .await
+            }
+            Some(id) => {
+                s.update_job_description(&user.id, id, title, &input.content)
+                    .await
+            }
+        }
+        .map_err(store_err("job description"))
+    };
+    let saved = state
+        .library_quota
+        .write(s, &user.id, added_documents, added_bytes, write)
+        .await?;
+    Ok(Json(SavedJobDescription(saved)))
+}
+
+/// Creates (`id: None`) or updates a resume within the quota.
+async fn save_resume(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Option<String>,
+    input: &DocumentInput,
+) -> ApiResult<SavedResume> {
+    let title = checked(input)?;
+    let s = state.store.as_ref();
+    let new_bytes = byte_len(title, &input.content);
+    let (added_documents, added_bytes) = match &id {
+        None => (1, new_bytes),
+        Some(id) => {
+            let old = s
+                .get_resume(&user.id, id)
+                .await
+                .map_err(store_err("resume"))?;
+            (0, new_bytes - byte_len(&old.title, &old.content))
+        }
+    };
+    let write = async {
+        match &id {
+            None => s.create_resume(&user.id, title, &input.content).await,
+            Some(id) => s.update_resume(&user.id, id, title, &input.content).await,
+        }
+        .map_err(store_err("resume"))
+    };
+    let saved = state
+        .library_quota
+        .write(s, &user.id, added_documents, added_bytes, write)
+        .await?;
+    Ok(Json(SavedResume(saved)))
+}
+
+procedure!(
+    "/api/jobDescription.list",
+    NoInput,
+    JobDescriptionList,
+    "The user's job descriptions",
+    /// `jobDescription.list`.
+    pub async fn job_description_list(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+    ) -> ApiResult<JobDescriptionList> {
+        let items = state
+            .store
+            .list_job_descriptions(&user.id)
+            .await
+            .map_err(store_err("job description"))?;
+        Ok(Json(JobDescriptionList { items }))
+    }
+);
+
+procedure!(
+    "/api/jobDescription.create",
+    DocumentInput,
+    SavedJobDescription,
+    "Save a job description",
+    /// `jobDescription.create` (an `id` in the input is ignored).
+    pub async fn job_description_create(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentInput>,
+    ) -> ApiResult<SavedJobDescription> {
+        save_job_description(&state, &user, None, &input).await
+    }
+);
+
+procedure!(
+    "/api/jobDescription.update",
+    DocumentInput,
+    SavedJobDescription,
+    "Update a job description",
+    /// `jobDescription.update`: 400 without an `id`.
+    pub async fn job_description_update(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentInput>,
+    ) -> ApiResult<SavedJobDescription> {
+        let id = update_id(&input)?;
+        save_job_description(&state, &user, Some(id), &input).await
+    }
+);
+
+procedure!(
+    "/api/jobDescription.delete",
+    DocumentId,
+    Deleted,
+    "Delete a job description",
+    /// `jobDescription.delete`.
+    pub async fn job_description_delete(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentId>,
+    ) -> ApiResult<Deleted> {
+        state
+            .store
+            .delete_job_description(&user.id, &input.id)
+            .await
+            .map_err(store_err("job description"))?;
+        Ok(Json(Deleted { deleted: true }))
+    }
+);
+
+procedure!(
+    "/api/resume.list",
+    NoInput,
+    ResumeList,
+    "The user's resumes",
+    /// `resume.list`.
+    pub async fn resume_list(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+    ) -> ApiResult<ResumeList> {
+        let items = state
+            .store
+            .list_resumes(&user.id)
+            .await
+            .map_err(store_err("resume"))?;
+        Ok(Json(ResumeList { items }))
+    }
+);
+
+procedure!(
+    "/api/resume.create",
+    DocumentInput,
+    SavedResume,
+    "Save a resume",
+    /// `resume.create` (an `id` in the input is ignored).
+    pub async fn resume_create(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentInput>,
+    ) -> ApiResult<SavedResume> {
+        save_resume(&state, &user, None, &input).await
+    }
+);
+
+procedure!(
+    "/api/resume.update",
+    DocumentInput,
+    SavedResume,
+    "Update a resume",
+    /// `resume.update`: 400 without an `id`.
+    pub async fn resume_update(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentInput>,
+    ) -> ApiResult<SavedResume> {
+        let id = update_id(&input)?;
+        save_resume(&state, &user, Some(id), &input).await
+    }
+);
+
+procedure!(
+    "/api/resume.delete",
+    DocumentId,
+    Deleted,
+    "Delete a resume",
+    /// `resume.delete`.
+    pub async fn resume_delete(
+        State(state): State<Arc<AppState>>,
+        user: CurrentUser,
+        Input(input): Input<DocumentId>,
+    ) -> ApiResult<Deleted> {
+        state
+            .store
+            .delete_resume(&user.id, &input.id)
+            .await
+            .map_err(store_err("resume"))?;
+        Ok(Json(Deleted { deleted: true }))
+    }
+);
