@@ -1,6 +1,10 @@
 //! The JSON API, with the design's procedure names: `POST /api/<router>.<procedure>`, a
 //! JSON body in, JSON out, snake_case fields. Every procedure takes the signed-in user and
-//! only ever touches that user's data; another user's interview is "not found".
+//! only ever touches that user's data; another user's interview is "not found" (every
+//! procedure on one interview loads it through `own_interview`).
+//!
+//! Each handler takes and returns the typed request and reply of [`crate::api`] and
+//! declares its path for the OpenAPI document ([`super::openapi`]) with `utoipa::path`.
 
 use std::sync::Arc;
 
