@@ -3,7 +3,9 @@
 //!
 //! Run with `cargo run --release -p preppal-examples -- serve`.
 
+pub mod api;
 pub mod cli;
+pub mod client;
 pub mod loadtest;
 pub mod procstat;
 pub mod server;

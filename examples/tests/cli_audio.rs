@@ -516,7 +516,7 @@ mod scripted {
         if procedure == "auth.dev" {
             assert_eq!(body["email"], "ada@example.com");
             return Json(json!({
-                "user": {"id": "u1", "email": "ada@example.com", "name": "ada"},
+                "user": {"id": "u1", "email": "ada@example.com", "name": "ada", "created_at_ms": 1},
                 "session_token": "tok-1"
             }))
             .into_response();
@@ -526,7 +526,18 @@ mod scripted {
             let body = json!({"error": {"code": "UNAUTHORIZED", "message": "sign in"}});
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
         }
-        let interview = |status: &str| json!({"id": "iv-1", "status": status, "persona": "p", "duration_ms": 600_000});
+        // The interview record as the server sends it, with `getById`'s job fields.
+        let interview = |status: &str| {
+            json!({
+                "id": "iv-1", "user_id": "u1", "idempotency_key": "k", "status": status,
+                "persona": "p", "duration_ms": 600_000, "job_description_id": null,
+                "resume_id": null, "job_description_snapshot": "Engineer",
+                "resume_snapshot": "Ada", "created_at_ms": 1, "started_at_ms": null,
+                "ended_at_ms": null, "ended_reason": null, "error_message": null,
+                "error_kind": null, "plan": null, "job_title": "Engineer", "company": "",
+                "interviewer_kind": "offline_demo"
+            })
+        };
         match procedure.as_str() {
             "interview.createSession" => {
                 rec.create_bodies.push(body);
@@ -539,7 +550,8 @@ mod scripted {
             }
             "interview.generateWorkerToken" => Json(json!({
                 "token": "t", "expires_at": 0,
-                "ws_url": format!("{}/interview/iv-1?token=t", s.ws_base)
+                "ws_url": format!("{}/interview/iv-1?token=t", s.ws_base),
+                "worker_url": s.ws_base.replacen("ws://", "http://", 1)
             }))
             .into_response(),
             "interview.getById" => {

@@ -511,7 +511,7 @@ async fn dev_sign_in_is_off_unless_enabled() {
 async fn body_and_document_sizes_are_limited() {
     let (s, _d) = server().await;
     let t = sign_in(&s.router, "big@example.com").await;
-    let big = "x".repeat(preppal_examples::server::web::library::MAX_DOCUMENT_BYTES + 1);
+    let big = "x".repeat(preppal_examples::api::library::MAX_DOCUMENT_BYTES + 1);
     for body in [
         json!({ "idempotency_key": "b1", "job_description": big, "resume": "r" }),
         json!({ "idempotency_key": "b2", "job_description": "j", "resume": big }),

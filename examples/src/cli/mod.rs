@@ -22,11 +22,12 @@ use std::path::PathBuf;
 mod answers_md;
 pub mod audio;
 mod export;
-pub(crate) mod interview;
+mod interview;
 pub mod markdown;
 mod player;
 pub mod report;
 mod report_plan;
+mod socket;
 
 pub use export::{export_report, run_export};
 pub use interview::{hold_interview, run_interview};

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::floor::{read_frame, write_frame, READ_BUFFER_BYTES};
 use super::peer::{now_ns, DownStamp, UpStamp};
-use crate::cli::interview::{open_socket, ApiClient, InterviewIdBody, WorkerToken};
+use crate::client::{open_socket, ApiClient, PlanChoice, Socket};
 
 /// Candidate audio: PCM16LE at 16 000 Hz mono, 32 bytes per ms.
 pub const INPUT_BYTES_PER_MS: usize = 32;
@@ -304,11 +304,7 @@ fn merge_read(stats: &mut ClientStats, s: ClientStats) {
 /// Signs in as `load-<index>@example.com` (one user per interview, so the per-user limits do
 /// not apply across interviews), creates a 60-minute interview, opens its socket and waits
 /// for `SessionStarted`.
-async fn connect_preppal(
-    base: &str,
-    index: usize,
-) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>
-{
+async fn connect_preppal(base: &str, index: usize) -> anyhow::Result<Socket> {
     let mut api = ApiClient::new(base)?;
     api.sign_in(&format!("load-{index}@example.com")).await?;
     let created = api
@@ -317,17 +313,10 @@ async fn connect_preppal(
             "Five years of Rust services, PostgreSQL tuning and incident response.",
             "a friendly senior engineer",
             60,
-            crate::cli::interview::PlanChoice::default(),
+            PlanChoice::default(),
         )
         .await?;
-    let token: WorkerToken = api
-        .call(
-            "interview.generateWorkerToken",
-            &InterviewIdBody {
-                interview_id: &created.id,
-            },
-        )
-        .await?;
+    let token = api.worker_token(&created.id).await?;
     let (mut ws, _) = open_socket(&token.ws_url)
         .await
         .context("cannot open the interview socket")?;

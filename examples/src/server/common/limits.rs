@@ -14,7 +14,7 @@
 //! ([`preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES`], 64 KiB), the JSON request body
 //! ([`crate::server::web::input::MAX_JSON_BODY_BYTES`], 256 KiB), the worker API body
 //! ([`preppal_core::codec::MAX_WORKER_MESSAGE_BYTES`], 4 MiB), and the job description and
-//! resume size ([`crate::server::web::library::MAX_DOCUMENT_BYTES`], 64 KiB).
+//! resume size ([`crate::api::library::MAX_DOCUMENT_BYTES`], 64 KiB).
 //!
 //! The browser sends a 40 ms frame 25 times a second; the default audio rate leaves room for
 //! 20 ms frames and for clients that stream a recorded answer faster than real time, while

@@ -6,12 +6,14 @@
 
 use std::sync::Arc;
 
+pub use crate::api::auth::DevSignIn;
+use crate::api::auth::{DevSession, SignInMethods, SignedOut};
+use crate::api::errors::{ErrorBody, NoInput};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use serde::Deserialize;
 
 use super::error::ApiError;
 use super::input::Input;
@@ -76,16 +78,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
     v.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
 }
 
-/// Input of `POST /api/auth/dev`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct DevSignIn {
-    /// Email address; the user is created on first sign-in.
-    pub email: String,
-    /// Display name; defaults to the part of the email before `@`.
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
 /// `POST /api/auth/dev`: signs in with dev credentials (no password), when enabled.
 /// Replies `{"user": {...}, "session_token": "..."}` and sets the session cookie.
 ///
@@ -93,12 +85,25 @@ pub struct DevSignIn {
 /// carries a forwarding header: see [`super::origin::FORWARDING_HEADERS`]), and with 409
 /// `ACCOUNT_EXISTS` when the email belongs to an account that signs in with Google (dev
 /// and Google accounts are never merged by email).
+#[utoipa::path(
+    post,
+    path = "/api/auth/dev",
+    summary = "Sign in with dev credentials (when enabled)",
+    request_body(content = DevSignIn, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; sets the session cookie", body = DevSession),
+        (status = 400, description = "Malformed input", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused, or a request through a proxy (DEV_SIGN_IN_REFUSED)", body = ErrorBody),
+        (status = 404, description = "Dev sign-in is off", body = ErrorBody),
+        (status = 409, description = "The email belongs to an account that signs in with Google (ACCOUNT_EXISTS)", body = ErrorBody),
+    )
+)]
 pub async fn dev_sign_in(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     jar: CookieJar,
     Input(input): Input<DevSignIn>,
-) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
+) -> Result<(CookieJar, Json<DevSession>), ApiError> {
     if !state.dev_auth {
         return Err(ApiError::NotFound("sign-in method"));
     }
@@ -136,7 +141,10 @@ pub async fn dev_sign_in(
     let token = state.keys.sign_session_at(&user.id, ver);
     Ok((
         jar.add(session_cookie(token.clone(), &headers)),
-        Json(serde_json::json!({ "user": user, "session_token": token })),
+        Json(DevSession {
+            user,
+            session_token: token,
+        }),
     ))
 }
 
@@ -155,15 +163,25 @@ pub fn session_cookie(token: String, headers: &HeaderMap) -> Cookie<'static> {
 /// `POST /api/auth/methods`: which sign-in methods this server offers, for the sign-in
 /// page: `{"dev": bool, "google": bool, "signed_in": bool}`. Needs no session; `signed_in`
 /// says whether the request carries a valid one, so the page can check quietly (no 401).
+#[utoipa::path(
+    post,
+    path = "/api/auth/methods",
+    summary = "The sign-in methods on offer, and whether the request is signed in",
+    request_body(content = NoInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The methods", body = SignInMethods),
+        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+    )
+)]
 pub async fn sign_in_methods(
     State(state): State<Arc<AppState>>,
     user: Result<CurrentUser, ApiError>,
-) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "dev": state.dev_auth,
-        "google": state.google.is_some(),
-        "signed_in": user.is_ok(),
-    }))
+) -> Json<SignInMethods> {
+    Json(SignInMethods {
+        dev: state.dev_auth,
+        google: state.google.is_some(),
+        signed_in: user.is_ok(),
+    })
 }
 
 /// `POST /api/auth/signout`: ends every session of the signed-in user (its session
@@ -172,11 +190,23 @@ pub async fn sign_in_methods(
 ///
 /// # Errors
 /// 503 when the store cannot record the sign-out (the sessions would stay valid).
+#[utoipa::path(
+    post,
+    path = "/api/auth/signout",
+    summary = "End every session of the signed-in user (older tokens get 401) and clear the session cookie",
+    request_body(content = NoInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed out; the session cookie is cleared", body = SignedOut),
+        (status = 403, description = "Cross-site request refused", body = String, content_type = "text/plain"),
+        (status = 503, description = "The sign-out could not be recorded", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
 pub async fn sign_out(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     jar: CookieJar,
-) -> Result<(CookieJar, Json<serde_json::Value>), ApiError> {
+) -> Result<(CookieJar, Json<SignedOut>), ApiError> {
     if let Ok(user) = current_user(&headers, &state).await {
         state
             .store
@@ -186,7 +216,7 @@ pub async fn sign_out(
     }
     Ok((
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
-        Json(serde_json::json!({ "ok": true })),
+        Json(SignedOut { ok: true }),
     ))
 }
 

@@ -5,12 +5,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::auth::InterviewerInfo;
+use crate::api::interview::InterviewView;
+use crate::api::progress::{Band, CompetencyTrend, GroupInterview, GroupMetric, ProgressGroup};
+use preppal_core::feedback::QuestionCoaching;
 use preppal_core::feedback::{job_heading, questions};
 use preppal_core::metrics::ReferenceBand;
 use preppal_core::plan::{competency_progress, PlannedInterview};
 use preppal_core::{Feedback, TranscriptEntry};
 use preppal_store::Interview;
-use serde_json::{json, Value};
 
 use super::state::AppState;
 
@@ -27,33 +30,39 @@ pub fn interviewer_kind(state: &AppState) -> &'static str {
 
 /// `user.getProfile`'s `interviewer`: `{"kind": "offline_demo" | "gemini",
 /// "transcribes_candidate": bool}` (the offline demo does not transcribe the candidate).
-pub fn interviewer_info(state: &AppState) -> Value {
+pub fn interviewer_info(state: &AppState) -> InterviewerInfo {
     let kind = interviewer_kind(state);
-    json!({ "kind": kind, "transcribes_candidate": kind == "gemini" })
+    InterviewerInfo {
+        kind: kind.to_owned(),
+        transcribes_candidate: kind == "gemini",
+    }
 }
 
-/// Adds `job_title`, `company` (from the job description's heading; may be empty) and
-/// `interviewer_kind` to an interview's JSON object.
-pub fn with_job(state: &AppState, interview: &Interview, mut value: Value) -> Value {
+/// The interview with `job_title`, `company` (from the job description's heading; may be
+/// empty) and `interviewer_kind`.
+pub fn with_job(state: &AppState, interview: Interview) -> InterviewView {
     let h = job_heading(&interview.job_description_snapshot);
-    if let Some(o) = value.as_object_mut() {
-        o.insert("job_title".into(), json!(h.title));
-        o.insert("company".into(), json!(h.company));
-        o.insert("interviewer_kind".into(), json!(interviewer_kind(state)));
+    InterviewView {
+        interview,
+        job_title: h.title,
+        company: h.company,
+        interviewer_kind: interviewer_kind(state).to_owned(),
     }
-    value
 }
 
 /// The answer-by-answer view: each question with the answer, its duration and response
 /// latency in ms, the note with its verified quote when there is one, and what was heard
 /// of a question the candidate cut short (`question_heard`).
-pub fn feedback_questions(entries: &[TranscriptEntry], feedback: Option<&Feedback>) -> Value {
+pub fn feedback_questions(
+    entries: &[TranscriptEntry],
+    feedback: Option<&Feedback>,
+) -> Vec<QuestionCoaching> {
     let notes = feedback.map(|f| f.notes.as_slice()).unwrap_or_default();
     let cuts = feedback
         .and_then(|f| f.metrics.as_ref())
         .map(|m| m.interviewer_cuts.as_slice())
         .unwrap_or_default();
-    json!(questions(entries, notes, cuts))
+    questions(entries, notes, cuts)
 }
 
 /// A metric followed by `interview.getProgress`'s groups: its name there, the field of
@@ -190,7 +199,7 @@ fn group_key(p: &ProgressPoint<'_>) -> (String, &'static str) {
 /// type, competency) of the interviews that have a plan, the scores (1..=4, `null` where
 /// not scored) across those interviews oldest first, the latest score and the trend (see
 /// [`preppal_core::plan::competency_progress`]).
-pub fn progress_competencies(points: &[ProgressPoint<'_>]) -> Value {
+pub fn progress_competencies(points: &[ProgressPoint<'_>]) -> Vec<CompetencyTrend> {
     let keys: Vec<(String, &'static str)> = points.iter().map(group_key).collect();
     let planned: Vec<PlannedInterview<'_>> = points
         .iter()
@@ -205,14 +214,17 @@ pub fn progress_competencies(points: &[ProgressPoint<'_>]) -> Value {
             })
         })
         .collect();
-    json!(competency_progress(&planned))
+    competency_progress(&planned)
+        .iter()
+        .map(CompetencyTrend::from)
+        .collect()
 }
 
 /// `interview.getProgress`'s `groups`: the interviews (oldest first) grouped by job title
 /// and mode (`"voice"` when any answer was spoken, else `"text"`), each group with its
 /// interviews and, per metric, its unit, the series in human units (`null` where not
 /// measured) and its direction (see [`direction`]).
-pub fn progress_groups(points: &[ProgressPoint<'_>]) -> Value {
+pub fn progress_groups(points: &[ProgressPoint<'_>]) -> Vec<ProgressGroup> {
     let mut groups: BTreeMap<(String, &'static str), Vec<&ProgressPoint<'_>>> = BTreeMap::new();
     let mut order = Vec::new();
     for p in points {
@@ -222,21 +234,19 @@ pub fn progress_groups(points: &[ProgressPoint<'_>]) -> Value {
         }
         groups.entry(key).or_default().push(p);
     }
-    let out: Vec<Value> = order
+    order
         .into_iter()
         .map(|key| {
             let members = &groups[&key];
-            let interviews: Vec<Value> = members
+            let interviews = members
                 .iter()
-                .map(|p| {
-                    json!({
-                        "interview_id": p.interview.id,
-                        "created_at_ms": p.interview.created_at_ms,
-                        "source": p.feedback.source,
-                    })
+                .map(|p| GroupInterview {
+                    interview_id: p.interview.id.clone(),
+                    created_at_ms: p.interview.created_at_ms,
+                    source: p.feedback.source,
                 })
                 .collect();
-            let metrics: Vec<Value> = GROUP_METRICS
+            let metrics = GROUP_METRICS
                 .iter()
                 .map(|spec| {
                     let band: Option<ReferenceBand> = spec.band.and_then(|b| {
@@ -263,23 +273,33 @@ pub fn progress_groups(points: &[ProgressPoint<'_>]) -> Value {
                         b.high = b.high.map(|h| h * spec.factor);
                         b
                     });
-                    json!({
-                        "name": spec.name,
-                        "unit": spec.unit,
-                        "values": values,
-                        "band": band_h.as_ref().map(|b| json!({ "low": b.low, "high": b.high })),
-                        "direction": direction(&values, band_h.as_ref(), spec.lower_is_better),
-                    })
+                    GroupMetric {
+                        name: spec.name.to_owned(),
+                        unit: spec.unit.to_owned(),
+                        direction: direction(&values, band_h.as_ref(), spec.lower_is_better)
+                            .to_owned(),
+                        values,
+                        band: band_h.as_ref().map(|b| Band {
+                            low: b.low,
+                            high: b.high,
+                        }),
+                    }
                 })
                 .collect();
-            json!({ "job": key.0, "mode": key.1, "interviews": interviews, "metrics": metrics })
+            ProgressGroup {
+                job: key.0,
+                mode: key.1.to_owned(),
+                interviews,
+                metrics,
+            }
         })
-        .collect();
-    json!(out)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn band(low: Option<f64>, high: Option<f64>) -> ReferenceBand {

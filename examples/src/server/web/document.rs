@@ -38,7 +38,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::library::MAX_DOCUMENT_BYTES;
+use crate::api::library::MAX_DOCUMENT_BYTES;
 
 /// Largest PDF accepted, in bytes (4 MiB, the library page's own file limit).
 pub const MAX_PDF_BYTES: usize = 4 * 1024 * 1024;

@@ -107,7 +107,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let body = crate::api::errors::ErrorBody::new(code, self.to_string());
         (status, Json(body)).into_response()
     }
 }

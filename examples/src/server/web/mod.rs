@@ -10,7 +10,6 @@ pub mod error;
 pub mod google_sign_in;
 pub mod in_process;
 pub mod input;
-pub mod library;
 pub mod oidc;
 pub mod openapi;
 pub mod origin;

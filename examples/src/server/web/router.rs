@@ -9,11 +9,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use preppal_core::codec::MAX_WORKER_MESSAGE_BYTES;
 
-use super::api;
-use super::auth::{self, CurrentUser};
-use super::error::ApiError;
-use super::input::{Input, MAX_JSON_BODY_BYTES};
-use super::library::Library;
+use super::api::{self, library};
+use super::auth;
+use super::input::MAX_JSON_BODY_BYTES;
 use super::origin::same_origin;
 use super::state::AppState;
 use super::{document, google_sign_in, openapi, pages, upload, worker_api};
@@ -21,52 +19,6 @@ use crate::server::common::metrics;
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true, "live_interviews": state.worker.live_count() }))
-}
-
-macro_rules! library_routes {
-    ($router:expr, $prefix:literal, $lib:expr) => {
-        $router
-            .route(
-                concat!("/api/", $prefix, ".list"),
-                post(|State(s): State<Arc<AppState>>, u: CurrentUser| {
-                    api::library_list(s, u, $lib)
-                }),
-            )
-            .route(
-                concat!("/api/", $prefix, ".create"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(mut i): Input<api::DocumentInput>| {
-                        i.id = None;
-                        api::library_save(s, u, $lib, i)
-                    },
-                ),
-            )
-            .route(
-                concat!("/api/", $prefix, ".update"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(i): Input<api::DocumentInput>| async move {
-                        if i.id.is_none() {
-                            return Err(ApiError::BadRequest("id is required".into()));
-                        }
-                        api::library_save(s, u, $lib, i).await
-                    },
-                ),
-            )
-            .route(
-                concat!("/api/", $prefix, ".delete"),
-                post(
-                    |State(s): State<Arc<AppState>>,
-                     u: CurrentUser,
-                     Input(i): Input<api::DocumentId>| {
-                        api::library_delete(s, u, $lib, i.id)
-                    },
-                ),
-            )
-    };
 }
 
 /// The web tier's routes: pages, JSON API and worker API.
@@ -93,8 +45,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/interview.getTranscript", post(api::get_transcript))
         .route("/api/interview.delete", post(api::delete))
         .route("/api/interview.updateStatus", post(api::update_status));
-    let json_api = library_routes!(json_api, "jobDescription", Library::JobDescription);
-    let json_api = library_routes!(json_api, "resume", Library::Resume)
+    let json_api = json_api
+        .route("/api/jobDescription.list", post(library::job_description_list))
+        .route("/api/jobDescription.create", post(library::job_description_create))
+        .route("/api/jobDescription.update", post(library::job_description_update))
+        .route("/api/jobDescription.delete", post(library::job_description_delete))
+        .route("/api/resume.list", post(library::resume_list))
+        .route("/api/resume.create", post(library::resume_create))
+        .route("/api/resume.update", post(library::resume_update))
+        .route("/api/resume.delete", post(library::resume_delete))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(middleware::from_fn(same_origin));
     // Uploads: the file itself is the body, so the limit is the file's.
