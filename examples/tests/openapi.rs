@@ -186,8 +186,10 @@ fn every_reply_is_described_with_its_fields() {
 }
 
 fn api_doc() -> Value {
-    serde_json::to_value(<preppal_examples::server::web::openapi::ApiDoc as utoipa::OpenApi>::openapi())
-        .unwrap()
+    serde_json::to_value(
+        <preppal_examples::server::web::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -46,10 +46,22 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/interview.delete", post(api::delete))
         .route("/api/interview.updateStatus", post(api::update_status));
     let json_api = json_api
-        .route("/api/jobDescription.list", post(library::job_description_list))
-        .route("/api/jobDescription.create", post(library::job_description_create))
-        .route("/api/jobDescription.update", post(library::job_description_update))
-        .route("/api/jobDescription.delete", post(library::job_description_delete))
+        .route(
+            "/api/jobDescription.list",
+            post(library::job_description_list),
+        )
+        .route(
+            "/api/jobDescription.create",
+            post(library::job_description_create),
+        )
+        .route(
+            "/api/jobDescription.update",
+            post(library::job_description_update),
+        )
+        .route(
+            "/api/jobDescription.delete",
+            post(library::job_description_delete),
+        )
         .route("/api/resume.list", post(library::resume_list))
         .route("/api/resume.create", post(library::resume_create))
         .route("/api/resume.update", post(library::resume_update))
