@@ -113,4 +113,22 @@ test('speaking over the interviewer stops its audio (spoken barge-in)', async ()
   await screenshot(page, '21-live-spoken-barge-in');
   await page.click('#end');
   await page.locator('#results').waitFor();
+  // The stored transcript notes the barge-in on the interviewer's entry, with the part of
+  // its text the candidate heard before the cut (a prefix of the whole line).
+  const entries = await page.evaluate(async () => {
+    const id = location.hash.split('/')[1];
+    const r = await fetch('/api/interview.getTranscript', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ interview_id: id }),
+    });
+    return (await r.json()).entries;
+  });
+  const cut = entries.filter((e) => e.speaker === 'AI' && e.interrupted);
+  assert.ok(cut.length >= 1, `an interviewer entry is marked interrupted: ${JSON.stringify(entries)}`);
+  for (const e of cut) {
+    assert.equal(typeof e.heard_text, 'string', JSON.stringify(e));
+    assert.ok(e.text.startsWith(e.heard_text) && e.heard_text.length < e.text.length, JSON.stringify(e));
+  }
+  for (const e of entries.filter((x) => !x.interrupted)) assert.equal(e.heard_text, undefined, JSON.stringify(e));
 });
