@@ -130,6 +130,11 @@ pub struct SessionConfig {
     /// Largest text of the whole transcript, in bytes of UTF-8; default 1 MiB
     /// ([`text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES`]). See [`text_limits`].
     pub max_transcript_bytes: usize,
+    /// An attached client of an interview in progress from which nothing (no message, no
+    /// pong) was heard for this long is taken as gone ([`SessionEvent::ClientSilent`], then
+    /// detached: the reconnect grace period starts). See
+    /// [`InterviewSession::handle_client_heard`]. Default zero: off.
+    pub client_silence_limit: Duration,
 }
 
 impl SessionConfig {
@@ -149,6 +154,7 @@ impl SessionConfig {
             trailing_silence: Duration::ZERO,
             max_turn_text_bytes: text_limits::DEFAULT_MAX_TURN_TEXT_BYTES,
             max_transcript_bytes: text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES,
+            client_silence_limit: Duration::ZERO,
         }
     }
 
@@ -288,6 +294,13 @@ pub enum SessionEvent {
         /// `timeLeft` in ms.
         time_left_ms: u64,
     },
+    /// Nothing was heard from the attached client for
+    /// [`SessionConfig::client_silence_limit`]: it is taken as gone (a `ClientDetached`
+    /// follows). The driver drops the client's connection.
+    ClientSilent {
+        /// The limit that passed, in ms.
+        silent_ms: u64,
+    },
     /// The candidate's client went away; the interview waits for it for the grace period.
     ClientDetached,
     /// The candidate's client came back (or came for the first time to a resumed
@@ -324,6 +337,10 @@ pub enum PersistAction {
     /// feedback's metrics. Sent once, just before [`PersistAction::Finish`], and only when
     /// some turn was cut.
     InterviewerCuts(Vec<InterviewerCut>),
+    /// A new session resumption handle of the model's connection (`sessionResumptionUpdate`,
+    /// resumable), to keep with the interview so that another process can resume the
+    /// model's conversation. Offered only when it changed.
+    ResumptionHandle(String),
     /// The interview is over: the caller writes feedback (for COMPLETED) from
     /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
     /// Always the last action, after every transcript entry.
@@ -416,6 +433,8 @@ pub struct InterviewSession {
     interviewer_cuts: Vec<InterviewerCut>,
     /// Bytes of text counted against the size limits.
     text_limits: text_limits::TextCount,
+    /// Model connection, client silence and resumption handle state (`driver_inputs.rs`).
+    inputs: driver_inputs::DriverInputs,
 }
 
 /// Counts silent runs in the candidate's open turn on the audio's own sample timeline.
@@ -477,6 +496,7 @@ impl InterviewSession {
             answer_timeline: answer_timeline::AnswerTimeline::default(),
             interviewer_cuts: Vec::new(),
             text_limits: text_limits::TextCount::default(),
+            inputs: driver_inputs::DriverInputs::default(),
         }
     }
 
@@ -733,6 +753,9 @@ impl InterviewSession {
             ModelEvent::GoAway { time_left_ms } => {
                 self.events.push_back(SessionEvent::GoAway { time_left_ms });
             }
+            ModelEvent::ResumptionUpdate { handle, resumable } => {
+                self.resumption_update(&handle, resumable);
+            }
             // The interview declares no functions, so any call is refused at once: the
             // server expects an answer before more candidate audio (§3.4).
             ModelEvent::ToolCall(calls) => {
@@ -781,6 +804,7 @@ impl InterviewSession {
             }
         }
         if !self.is_ended() {
+            self.fire_client_silence(now);
             self.no_output_watchdog(now);
             if let Some(silence) = self.trailing.fire(&self.config, now) {
                 self.to_model.push_back(silence);
@@ -831,6 +855,7 @@ impl InterviewSession {
         self.client_attached = true;
         self.timers[Timer::Grace as usize] = None;
         self.to_client.clear();
+        self.arm_client_silence(now);
         if matches!(self.state, State::InProgress { .. }) {
             self.push_session_resumed(now);
         }
@@ -892,6 +917,7 @@ impl InterviewSession {
             .copied()
             .chain(watchdog)
             .chain(trailing)
+            .chain(self.client_silence_deadline())
             .min()
     }
 
@@ -909,6 +935,7 @@ impl InterviewSession {
         let resumed = self.resumed_elapsed.take();
         let started_at = resumed.and_then(|e| now.checked_sub(e)).unwrap_or(now);
         self.state = State::InProgress { started_at };
+        self.arm_client_silence(now);
         let now = started_at;
         self.timers[Timer::Setup as usize] = None;
         self.timers[Timer::MaxDuration as usize] = Some(now + self.config.max_duration);
@@ -1146,7 +1173,11 @@ pub fn pcm16_rms(audio: &Bytes) -> f64 {
 }
 
 mod answer_timeline;
+mod driver_inputs;
+#[cfg(test)]
+mod driver_inputs_tests;
 mod playback;
+pub use driver_inputs::MIN_INTERVIEW_LENGTH;
 pub use playback::InterviewerCut;
 
 #[cfg(test)]
