@@ -86,7 +86,7 @@ pub use model::{
     Interview, InterviewSummary, JobDescription, Lease, LibraryUsage, NewInterview, Page,
     PageRequest, Resume, User,
 };
-pub use persist::{apply_persist_action, persist_to};
+pub use persist::{apply_persist_action, move_status, persist_to, EndRecord};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
