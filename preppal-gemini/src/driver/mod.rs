@@ -317,3 +317,6 @@ async fn next_rejoin<R, W>(rejoin: &mut Option<mpsc::Receiver<(R, W)>>) -> Optio
         None => std::future::pending().await,
     }
 }
+
+#[cfg(all(test, feature = "simulator"))]
+mod tests;
