@@ -121,6 +121,15 @@ mod tests {
         let interview = store.get_interview_unscoped(&interview_id).await.unwrap();
         assert_eq!(interview.status, preppal_core::InterviewStatus::Completed);
         assert_eq!(interview.ended_reason.as_deref(), Some("user_ended"));
+        // Stored as the server's worker API stores an end (`preppal_store::EndRecord`).
+        let reason = preppal_core::EndReason::UserEnded;
+        let end = preppal_store::EndRecord::of(interview.status, &reason);
+        assert_eq!(
+            interview.error_message.unwrap_or_default(),
+            end.error_message
+        );
+        assert_eq!(interview.error_kind.unwrap_or_default(), end.error_kind);
+        assert!(interview.ended_at_ms.is_some());
     }
 
     #[test]

@@ -183,6 +183,8 @@ pub struct InterviewSession {
     interviewer_cuts: Vec<InterviewerCut>,
     /// Bytes of text counted against the size limits.
     text_limits: text_limits::TextCount,
+    /// Model connection, client silence and resumption handle state (`driver_inputs.rs`).
+    inputs: driver_inputs::DriverInputs,
 }
 
 impl InterviewSession {
@@ -213,6 +215,7 @@ impl InterviewSession {
             answer_timeline: answer_timeline::AnswerTimeline::default(),
             interviewer_cuts: Vec::new(),
             text_limits: text_limits::TextCount::default(),
+            inputs: driver_inputs::DriverInputs::default(),
         }
     }
 
@@ -326,7 +329,11 @@ fn to_client(message: ToClient) -> ServerToClientMessage {
 }
 
 mod answer_timeline;
+mod driver_inputs;
+#[cfg(test)]
+mod driver_inputs_tests;
 mod playback;
+pub use driver_inputs::MIN_INTERVIEW_LENGTH;
 pub use playback::InterviewerCut;
 
 #[cfg(test)]

@@ -13,12 +13,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
-use preppal_core::codec::{self, ClientMessage};
+use futures::{Sink, Stream};
+use preppal_core::codec::ClientMessage;
 use preppal_core::proto::ServerToClientMessage;
 use preppal_core::{InterviewSession, ModelCommand, PersistAction, SessionConfig, SessionEvent};
 
 use crate::config::LiveConfig;
+use crate::driver::{ClientLoss, InterviewDriver};
 use crate::error::LiveError;
 use crate::resilient::{ReconnectPolicy, ResilientSession};
 
@@ -51,7 +52,9 @@ impl LiveInterview {
     ) -> Result<Self, LiveError> {
         let config = config.with_interview_length(session_config.max_duration);
         let live = ResilientSession::connect(config, policy).await?;
-        let session = InterviewSession::new(interview_id, session_config, Instant::now());
+        let mut session = InterviewSession::new(interview_id, session_config, Instant::now());
+        // Connected up front: the session does not ask for the model again.
+        session.handle_model_connecting(Instant::now());
         Ok(Self {
             session,
             live: Some(live),
@@ -72,11 +75,13 @@ impl LiveInterview {
     ///   pace with the interview. A failed action is logged and the interview goes on.
     ///
     /// It returns once the interview has ended and every message and action was handed on.
+    /// The loop is the one [`InterviewDriver`] (the server's worker runs the same steps)
+    /// with [`ClientLoss::EndInterview`].
     pub async fn run<R, W, P, F, E>(
         mut self,
         from_client: R,
         to_client: W,
-        mut persist: P,
+        persist: P,
     ) -> InterviewSession
     where
         R: Stream<Item = Bytes>,
@@ -85,39 +90,32 @@ impl LiveInterview {
         F: Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
-        let mut from_client = std::pin::pin!(from_client);
-        let mut to_client = std::pin::pin!(to_client);
-        let mut client_open = true;
-        loop {
-            tokio::select! {
-                frame = from_client.next(), if client_open => match frame {
-                    Some(frame) => match codec::decode_client(frame) {
-                        Ok(msg) => self.handle_client(msg).await,
-                        Err(e) => tracing::debug!(error = %e, "candidate frame refused"),
-                    },
-                    None => {
-                        client_open = false;
-                        self.handle_client_gone().await;
-                    }
-                },
-                () = self.tick() => {}
-            }
-            while let Some(msg) = self.poll_to_client() {
-                if client_open && to_client.send(codec::encode_server(&msg)).await.is_err() {
-                    client_open = false;
-                    self.handle_client_gone().await;
+        let mut session = self.session;
+        // Commands not yet sent when a step-by-step caller switched to `run`.
+        if let Some(live) = self.live.as_mut() {
+            for cmd in self.to_model.drain(..) {
+                if let Err(e) = live.send(cmd).await {
+                    tracing::debug!(error = %e, "model command dropped");
                 }
-            }
-            while let Some(action) = self.poll_persist() {
-                if let Err(e) = persist(action).await {
-                    tracing::warn!(error = %e, "storage action failed");
-                }
-            }
-            if self.is_ended() {
-                let _ = to_client.close().await;
-                return self.session;
             }
         }
+        let Some(live) = self.live else {
+            session
+                .handle_model(
+                    preppal_core::ModelEvent::Closed {
+                        code: 1006,
+                        reason: "model stream ended".into(),
+                    },
+                    Instant::now(),
+                )
+                .ok();
+            return session;
+        };
+        InterviewDriver::new(session, live)
+            .with_client_loss(ClientLoss::EndInterview)
+            .with_client(from_client, to_client)
+            .run(persist)
+            .await
     }
 
     /// The session, to read its transcript and status.

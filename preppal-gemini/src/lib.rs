@@ -105,6 +105,7 @@
 
 pub mod client;
 pub mod config;
+pub mod driver;
 pub mod error;
 pub mod feedback;
 pub mod feedback_plan;
@@ -122,6 +123,7 @@ pub mod tokens;
 pub use client::LiveSession;
 pub use config::ConfigError;
 pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveConfig};
+pub use driver::{ClientLoss, InterviewDriver, Rejoin};
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
 pub use interview::LiveInterview;

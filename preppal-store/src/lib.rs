@@ -93,7 +93,7 @@ pub use model::{
     Interview, InterviewSummary, JobDescription, Lease, LibraryItem, LibraryKind, LibraryUsage,
     NewInterview, Page, PageRequest, Resume, User,
 };
-pub use persist::{apply_persist_action, persist_to};
+pub use persist::{apply_persist_action, move_status, persist_to, EndRecord};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]

@@ -164,6 +164,7 @@ impl InterviewSession {
         self.client_attached = true;
         self.timers[Timer::Grace as usize] = None;
         self.to_client.clear();
+        self.arm_client_silence(now);
         if matches!(self.state, State::InProgress { .. }) {
             self.push_session_resumed(now);
         }

@@ -47,6 +47,11 @@ pub struct SessionConfig {
     /// Largest text of the whole transcript, in bytes of UTF-8; default 1 MiB
     /// ([`text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES`]). See [`text_limits`].
     pub max_transcript_bytes: usize,
+    /// An attached client of an interview in progress from which nothing (no message, no
+    /// pong) was heard for this long is taken as gone ([`SessionEvent::ClientSilent`], then
+    /// detached: the reconnect grace period starts). See
+    /// [`InterviewSession::handle_client_heard`]. Default zero: off.
+    pub client_silence_limit: Duration,
 }
 
 impl SessionConfig {
@@ -66,6 +71,7 @@ impl SessionConfig {
             trailing_silence: Duration::ZERO,
             max_turn_text_bytes: text_limits::DEFAULT_MAX_TURN_TEXT_BYTES,
             max_transcript_bytes: text_limits::DEFAULT_MAX_TRANSCRIPT_BYTES,
+            client_silence_limit: Duration::ZERO,
         }
     }
 

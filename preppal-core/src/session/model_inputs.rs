@@ -91,6 +91,9 @@ impl InterviewSession {
                 self.finish_model_turn(true);
                 self.turns.turn_boundary(&self.config, now, false);
             }
+            ModelEvent::ResumptionUpdate { handle, resumable } => {
+                self.resumption_update(&handle, resumable);
+            }
             ModelEvent::GoAway { time_left_ms } => {
                 self.events.push_back(SessionEvent::GoAway { time_left_ms });
             }

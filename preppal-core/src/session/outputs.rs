@@ -97,6 +97,13 @@ pub enum SessionEvent {
         /// `timeLeft` in ms.
         time_left_ms: u64,
     },
+    /// Nothing was heard from the attached client for
+    /// [`SessionConfig::client_silence_limit`]: it is taken as gone (a `ClientDetached`
+    /// follows). The driver drops the client's connection.
+    ClientSilent {
+        /// The limit that passed, in ms.
+        silent_ms: u64,
+    },
     /// The candidate's client went away; the interview waits for it for the grace period.
     ClientDetached,
     /// The candidate's client came back (or came for the first time to a resumed
@@ -133,6 +140,10 @@ pub enum PersistAction {
     /// feedback's metrics. Sent once, just before [`PersistAction::Finish`], and only when
     /// some turn was cut.
     InterviewerCuts(Vec<InterviewerCut>),
+    /// A new session resumption handle of the model's connection (`sessionResumptionUpdate`,
+    /// resumable), to keep with the interview so that another process can resume the
+    /// model's conversation. Offered only when it changed.
+    ResumptionHandle(String),
     /// The interview is over: the caller writes feedback (for COMPLETED) from
     /// [`InterviewSession::transcript`], then moves the interview to `status` with `reason`.
     /// Always the last action, after every transcript entry.
@@ -202,6 +213,7 @@ impl InterviewSession {
             .copied()
             .chain(watchdog)
             .chain(trailing)
+            .chain(self.client_silence_deadline())
             .min()
     }
 }

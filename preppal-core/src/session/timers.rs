@@ -57,6 +57,7 @@ impl InterviewSession {
             }
         }
         if !self.is_ended() {
+            self.fire_client_silence(now);
             self.no_output_watchdog(now);
             if let Some(silence) = self.trailing.fire(&self.config, now) {
                 self.to_model.push_back(silence);
@@ -68,6 +69,7 @@ impl InterviewSession {
         let resumed = self.resumed_elapsed.take();
         let started_at = resumed.and_then(|e| now.checked_sub(e)).unwrap_or(now);
         self.state = State::InProgress { started_at };
+        self.arm_client_silence(now);
         let now = started_at;
         self.timers[Timer::Setup as usize] = None;
         self.timers[Timer::MaxDuration as usize] = Some(now + self.config.max_duration);

@@ -15,7 +15,7 @@ use preppal_core::proto::{
     self, worker_api_request::Request, worker_api_response::Response as Reply,
 };
 use preppal_core::{Feedback, InterviewStatus, TranscriptEntry};
-use preppal_store::{ErrorKind, InterviewStore};
+use preppal_store::{move_status, EndRecord, ErrorKind, InterviewStore, StoreError};
 
 use super::auth::bearer;
 use super::state::AppState;
@@ -104,34 +104,18 @@ pub async fn handle(store: &dyn InterviewStore, req: Request) -> Result<Reply, W
         Request::UpdateStatus(r) => {
             let to = InterviewStatus::from_proto_i32(r.status)
                 .map_err(|e| WorkerApiError::new(400, e.to_string()))?;
-            let current = store
-                .get_interview_unscoped(&r.interview_id)
+            let end = EndRecord {
+                ended_reason: r.ended_reason,
+                error_message: r.error_message,
+                error_kind: r.error_kind,
+            };
+            // The one mapping the embedding API uses too (`preppal_store::persist`).
+            let to = move_status(store, &r.interview_id, to, &end)
                 .await
-                .map_err(WorkerApiError::store)?;
-            let moved = current
-                .status
-                .check_transition(to)
-                .map_err(|e| WorkerApiError::new(409, e.to_string()))?;
-            if moved {
-                let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-                store
-                    .update_status(
-                        &current.id,
-                        current.status,
-                        to,
-                        non_empty(&r.ended_reason).as_deref(),
-                        non_empty(&r.error_message).as_deref(),
-                    )
-                    .await
-                    .map_err(WorkerApiError::store)?;
-            }
-            // Outside the move: a retry after a lost reply still stores it (idempotent).
-            if !r.error_kind.is_empty() && to.is_terminal() {
-                store
-                    .set_error_kind(&current.id, &r.error_kind)
-                    .await
-                    .map_err(WorkerApiError::store)?;
-            }
+                .map_err(|e| match e {
+                    StoreError::IllegalTransition(e) => WorkerApiError::new(409, e.to_string()),
+                    e => WorkerApiError::store(e),
+                })?;
             Ok(Reply::UpdateStatus(proto::UpdateStatusResponse {
                 status: proto::InterviewStatus::from(to) as i32,
             }))

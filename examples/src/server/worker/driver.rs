@@ -149,11 +149,9 @@ struct Driver {
     tier: Arc<WorkerTier>,
     ctx: GetContextResponse,
     interview_id: String,
-    resumed: bool,
     session: InterviewSession,
     client: Option<ClientLink>,
     model: ModelLink,
-    model_tried: bool,
     attach: mpsc::Receiver<Box<WebSocket>>,
     connected: Arc<AtomicBool>,
     shutdown: watch::Receiver<bool>,
@@ -166,7 +164,6 @@ struct Driver {
     persist_backlog: VecDeque<PersistAction>,
     lease: Option<LeaseKeeper>,
     lease_lost: bool,
-    last_heard: Instant,
     audio_rate: AudioRate,
     text_rate: TextRate,
     refusal_log: LogThrottle,
@@ -196,22 +193,23 @@ impl Driver {
             InterviewStatus::from_proto_i32(ctx.status) == Ok(InterviewStatus::InProgress);
         let resumed = in_progress || !stored.is_empty();
         let args = tier.limits.args();
-        let config = SessionConfig::new(Duration::from_millis(ctx.duration_ms.max(60_000)))
+        let config = SessionConfig::for_interview_length_ms(ctx.duration_ms)
+            .with_client_silence_limit(CLIENT_SILENCE_LIMIT)
             .with_reconnect_grace(tier.reconnect_grace)
             .with_max_turn_text_bytes(args.max_turn_text_bytes)
             .with_max_transcript_bytes(args.max_transcript_bytes)
             .with_trailing_silence(tier.models.trailing_silence());
         let now = Instant::now();
         let mut session = if resumed {
-            let wall = if ctx.started_at_ms > 0 {
-                now_ms().saturating_sub(ctx.started_at_ms)
-            } else {
-                0
-            };
-            let spoken = stored.iter().map(|e| e.end_ms).max().unwrap_or(0);
-            let elapsed = Duration::from_millis(wall.max(spoken));
-            tracing::info!(interview = %interview_id, entries = stored.len(), elapsed_ms = elapsed.as_millis() as u64, "resuming an interview in progress from the store");
-            InterviewSession::resume(interview_id.clone(), config, stored.clone(), elapsed, now)
+            tracing::info!(interview = %interview_id, entries = stored.len(), started_at_ms = ctx.started_at_ms, "resuming an interview in progress from the store");
+            InterviewSession::resume_stored(
+                interview_id.clone(),
+                config,
+                stored.clone(),
+                ctx.started_at_ms,
+                now_ms(),
+                now,
+            )
         } else {
             InterviewSession::new(interview_id.clone(), config, now)
         };
@@ -241,11 +239,9 @@ impl Driver {
             tier,
             ctx,
             interview_id,
-            resumed,
             session,
             client,
             model: ModelLink::Idle,
-            model_tried: false,
             attach,
             connected,
             shutdown,
@@ -255,7 +251,6 @@ impl Driver {
             persist_backlog: VecDeque::new(),
             lease,
             lease_lost: false,
-            last_heard: now,
             refusal_log: LogThrottle::default(),
             model_frame_log: LogThrottle::default(),
             setup_at: now,
@@ -332,17 +327,15 @@ impl Driver {
         }
     }
 
-    /// Starts the model connection once a candidate is there (an interview picked up with
-    /// nobody connected waits for one, or for its grace period to pass), and tells the
-    /// candidate.
+    /// Starts the model connection when the session wants it
+    /// ([`InterviewSession::wants_model`]: once a candidate is there), seeded as the session
+    /// says, and tells the candidate.
     fn drive_model_connect(&mut self) {
-        if self.model_tried || !self.session.is_client_attached() || self.session.is_ended() {
+        if !self.session.wants_model() {
             return;
         }
-        self.model_tried = true;
-        let seeded = self
-            .resumed
-            .then(|| self.session.transcript().entries().to_vec());
+        self.session.handle_model_connecting(Instant::now());
+        let seeded = self.session.model_seed().map(<[TranscriptEntry]>::to_vec);
         self.model = ModelLink::start(&self.tier.models, &self.ctx, seeded);
         self.tell_model_status(
             ModelState::Connecting,
@@ -386,6 +379,13 @@ impl Driver {
             metrics::relay_latency(direction, at.elapsed());
         }
         while let Some(action) = self.session.poll_persist() {
+            if let PersistAction::ResumptionHandle(handle) = &action {
+                // Kept with the lease, which the next worker reads on a takeover.
+                if let Some(k) = &self.lease {
+                    k.save_handle(handle);
+                }
+                continue;
+            }
             if !self.persist_backlog.is_empty() {
                 self.persist_backlog.push_back(action);
                 continue;
@@ -402,6 +402,14 @@ impl Driver {
             }
         }
         while let Some(event) = self.session.poll_event() {
+            if let SessionEvent::ClientSilent { .. } = event {
+                // The session took the candidate as gone: drop the socket.
+                if let Some(link) = self.client.take() {
+                    tokio::spawn(close(link.into_inner(), 1001, "no answer to pings"));
+                }
+                self.connected.store(false, Ordering::SeqCst);
+                tracing::info!(interview = %self.interview_id, "candidate silent past the limit; waiting for a reconnect");
+            }
             log_event(&self.interview_id, &event);
         }
     }
@@ -410,7 +418,7 @@ impl Driver {
         let now = Instant::now();
         match io {
             ClientIo::Received(Some(Ok(msg))) => {
-                self.last_heard = now;
+                self.session.handle_client_heard(now);
                 self.on_client_message(msg, now);
             }
             ClientIo::Received(Some(Err(_)) | None) => self.detach("connection lost"),
@@ -474,7 +482,6 @@ impl Driver {
             tracing::info!(interview = %self.interview_id, "client reattached");
             self.client = Some(ClientLink::new(sock));
             self.connected.store(true, Ordering::SeqCst);
-            self.last_heard = now;
             self.audio_rate = AudioRate::new(&self.tier.limits, now);
             self.text_rate = TextRate::new(&self.tier.limits, now);
             if self.model.is_connecting() {
@@ -506,9 +513,7 @@ impl Driver {
                     0,
                     "The interviewer is ready.".to_owned(),
                 );
-                self.session
-                    .handle_model(ModelEvent::SetupComplete, now)
-                    .ok();
+                // The connection's own `SetupComplete`, its first event, starts the session.
             }
             ModelStep::Connected(Err((code, reason))) => {
                 metrics::error(ErrorKind::model_connect);
@@ -566,14 +571,6 @@ impl Driver {
                     ModelEvent::Resumed { with_handle } => {
                         tracing::info!(interview = %self.interview_id, with_handle, "model connection resumed");
                     }
-                    ModelEvent::ResumptionUpdate {
-                        handle,
-                        resumable: true,
-                    } => {
-                        if let Some(k) = &self.lease {
-                            k.save_handle(handle);
-                        }
-                    }
                     _ => {}
                 }
                 let reconnecting = matches!(ev, ModelEvent::Reconnecting { .. });
@@ -604,24 +601,15 @@ impl Driver {
         }
     }
 
-    /// The ping tick: a candidate silent past [`CLIENT_SILENCE_LIMIT`] or whose writes made
-    /// no progress for [`client_link::CLIENT_WRITE_TIMEOUT`] is taken as gone; otherwise
-    /// it is pinged.
+    /// The ping tick: a candidate whose writes made no progress for
+    /// [`client_link::CLIENT_WRITE_TIMEOUT`] is taken as gone; otherwise it is pinged (its
+    /// silence is the session's timer, [`SessionConfig::client_silence_limit`]).
     fn on_ping(&mut self) {
         let now = Instant::now();
         let Some(link) = self.client.as_mut() else {
             return;
         };
-        if self.model.is_connecting() {
-            // Nothing is read meanwhile: silence is not the candidate's.
-            self.last_heard = now;
-        }
-        if now.saturating_duration_since(self.last_heard) > CLIENT_SILENCE_LIMIT {
-            if let Some(link) = self.client.take() {
-                tokio::spawn(close(link.into_inner(), 1001, "no answer to pings"));
-            }
-            self.detach("silent past the limit");
-        } else if link.write_timed_out(now) {
+        if link.write_timed_out(now) {
             metrics::error(ErrorKind::client_write_stalled);
             tracing::warn!(interview = %self.interview_id, queued = link.queued_bytes(), "candidate not reading: writes stalled");
             self.detach("not reading (write timed out)");

@@ -1,10 +1,13 @@
-//! The persister: one task per interview that applies the session's storage actions in
-//! order, off the relay's hot path, and writes feedback when the interview is over.
+//! The persister: one task per interview that carries the session's storage actions, in
+//! order and off the relay's hot path, to the web tier (the worker→web transport of
+//! `preppal_store::persist`, whose mapping the web tier's worker API applies), and writes
+//! feedback when the interview is over.
 
 use preppal_core::feedback::deterministic_feedback_with_metrics;
 use preppal_core::metrics::InterviewMetrics;
 use preppal_core::proto::GetContextResponse;
-use preppal_core::{AnswerAudio, EndReason, InterviewStatus, PersistAction, TranscriptEntry};
+use preppal_core::{AnswerAudio, InterviewStatus, PersistAction, TranscriptEntry};
+use preppal_store::EndRecord;
 use tokio::sync::mpsc;
 
 use super::model::Feedbacker;
@@ -72,8 +75,6 @@ pub async fn run(
             PersistAction::AnswerAudio(tally) => audio = tally,
             PersistAction::InterviewerCuts(c) => cuts = c,
             PersistAction::Finish { status, reason } => {
-                let mut error_message = String::new();
-                let mut error_kind = "";
                 if status == InterviewStatus::Completed {
                     let mut feedback = feedbacker.feedback(&ctx, &kept, &audio).await;
                     if let Some(m) = feedback.metrics.as_mut() {
@@ -82,23 +83,17 @@ pub async fn run(
                     if let Err(e) = backend.submit_feedback(&id, &feedback).await {
                         tracing::error!(interview = %id, error = %e, "feedback not stored");
                     }
-                } else if let Some(kind) = reason.error_kind() {
-                    // Why the model failed, in the candidate's words, then the detail.
-                    error_kind = kind.as_str();
-                    error_message = match &reason {
-                        EndReason::ModelClosed { code, reason } => {
-                            format!("{} (model closed {code}: {reason})", kind.sentence())
-                        }
-                        other => format!("{} ({})", kind.sentence(), other.as_str()),
-                    };
-                } else {
-                    error_message = format!(
-                        "the interview ended before anything was said ({})",
-                        reason.as_str()
-                    );
                 }
+                // What the web tier stores with the end, as the embedding API stores it.
+                let end = EndRecord::of(status, &reason);
                 if let Err(e) = backend
-                    .update_status(&id, status, reason.as_str(), &error_message, error_kind)
+                    .update_status(
+                        &id,
+                        status,
+                        &end.ended_reason,
+                        &end.error_message,
+                        &end.error_kind,
+                    )
                     .await
                 {
                     tracing::error!(interview = %id, error = %e, "final status not stored");

@@ -1,0 +1,142 @@
+//! The driver against the simulator, with in-memory client streams: the client-loss
+//! policies and a rejoin.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::channel::mpsc as fmpsc;
+use futures::StreamExt as _;
+use preppal_core::codec::{self, ClientMessage};
+use preppal_core::proto::server_to_client_message::Message as M;
+use preppal_core::{EndReason, InterviewSession, InterviewStatus, SessionConfig, Speaker};
+
+use super::*;
+use crate::simulator::{Simulator, SimulatorConfig, SpeechMode};
+use crate::{interviewer_instruction, LiveConfig, ReconnectPolicy};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+type From = fmpsc::UnboundedReceiver<Bytes>;
+type To = fmpsc::UnboundedSender<Bytes>;
+
+/// The candidate's ends of one client connection.
+struct Candidate {
+    tx: fmpsc::UnboundedSender<Bytes>,
+    rx: fmpsc::UnboundedReceiver<Bytes>,
+}
+
+fn connection() -> (Candidate, From, To) {
+    let (tx, from) = fmpsc::unbounded();
+    let (to, rx) = fmpsc::unbounded();
+    (Candidate { tx, rx }, from, to)
+}
+
+impl Candidate {
+    fn send(&self, msg: &ClientMessage) {
+        self.tx.unbounded_send(codec::encode_client(msg)).unwrap();
+    }
+
+    async fn until(&mut self, done: impl Fn(&M) -> bool) -> M {
+        loop {
+            let frame = tokio::time::timeout(LIMIT, self.rx.next())
+                .await
+                .expect("a server message in time")
+                .expect("the connection is open");
+            let msg = codec::decode_server(frame).unwrap();
+            if done(&msg) {
+                return msg;
+            }
+        }
+    }
+}
+
+async fn driver(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<From, To>) {
+    let sim = Simulator::start(
+        SimulatorConfig::default()
+            .with_voice(SpeechMode::Silence)
+            .with_hold_turn_for_playback(false),
+    )
+    .await
+    .unwrap();
+    let instruction = interviewer_instruction("", "Rust engineer", "Jo");
+    let config = LiveConfig::new("key", instruction).with_endpoint(sim.url());
+    let live = ResilientSession::connect(config, ReconnectPolicy::default())
+        .await
+        .unwrap();
+    let session = InterviewSession::new(
+        "iv-driver",
+        SessionConfig::new(Duration::from_secs(600)).with_reconnect_grace(grace),
+        Instant::now(),
+    );
+    (sim, InterviewDriver::new(session, live))
+}
+
+fn greeting_done(m: &M) -> bool {
+    matches!(m, M::TranscriptUpdate(u) if u.speaker == "AI" && u.turn_complete)
+}
+
+#[tokio::test]
+async fn a_lost_client_ends_the_interview_by_default() {
+    let (sim, driver) = driver(Duration::from_secs(30)).await;
+    let (mut c, from, to) = connection();
+    let run = tokio::spawn(
+        driver
+            .with_client(from, to)
+            .run(|_| async { Ok::<(), std::convert::Infallible>(()) }),
+    );
+    c.until(greeting_done).await;
+    drop(c);
+    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    assert_eq!(session.end_reason(), Some(&EndReason::ClientGone));
+    assert_eq!(session.status(), InterviewStatus::Completed);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
+    let (sim, driver) = driver(Duration::from_secs(30)).await;
+    let (mut first, from, to) = connection();
+    let mut driver = driver
+        .with_client_loss(ClientLoss::AwaitRejoin)
+        .with_client(from, to);
+    let rejoin = driver.rejoin();
+    let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = stored.clone();
+    let run = tokio::spawn(driver.run(move |action| {
+        sink.lock().unwrap().push(action);
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    }));
+    first.until(greeting_done).await;
+    drop(first);
+    // The interview waits: a new connection gets the transcript so far.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!run.is_finished(), "the interview waits for a rejoin");
+    let (mut second, from, to) = connection();
+    rejoin.attach(from, to).map_err(|_| ()).unwrap();
+    let resumed = second.until(|m| matches!(m, M::SessionResumed(_))).await;
+    let M::SessionResumed(resumed) = resumed else {
+        unreachable!()
+    };
+    assert_eq!(resumed.transcript.len(), 1, "the greeting");
+    second.send(&ClientMessage::Text("I write Rust services.".into()));
+    second.until(greeting_done).await;
+    second.send(&ClientMessage::End);
+    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    assert_eq!(session.end_reason(), Some(&EndReason::UserEnded));
+    let speakers: Vec<Speaker> = session
+        .transcript()
+        .entries()
+        .iter()
+        .map(|e| e.speaker)
+        .collect();
+    assert_eq!(speakers, [Speaker::Ai, Speaker::User, Speaker::Ai]);
+    let finished = stored
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|a| matches!(a, PersistAction::Finish { .. }));
+    assert!(finished, "the end was handed to storage");
+    sim.shutdown().await;
+}
