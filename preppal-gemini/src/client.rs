@@ -52,16 +52,16 @@ pub fn websocket_config() -> WebSocketConfig {
 
 /// One open Gemini Live connection, past `setupComplete`.
 ///
-/// Made by [`LiveSession::connect`] (real endpoint or simulator URL) or
-/// [`LiveSession::from_stream`] (any already-upgraded WebSocket). Commands go out with
-/// [`LiveSession::send`]; events come in with [`LiveSession::next_event`]. The first event is
+/// Made by [`LiveConnection::connect`] (real endpoint or simulator URL) or
+/// [`LiveConnection::from_stream`] (any already-upgraded WebSocket). Commands go out with
+/// [`LiveConnection::send`]; events come in with [`LiveConnection::next_event`]. The first event is
 /// always [`ModelEvent::SetupComplete`], and the last is always exactly one
 /// [`ModelEvent::Closed`]; after it, `next_event` returns `None` forever.
 ///
 /// Pings are answered by tungstenite; this type never sends pings (the server's pongs were
 /// measured at 8–30 s, §6.1).
 #[derive(Debug)]
-pub struct LiveSession<S = MaybeTlsStream<TcpStream>> {
+pub struct LiveConnection<S = MaybeTlsStream<TcpStream>> {
     ws: WebSocketStream<S>,
     pending: VecDeque<ModelEvent>,
     usage: Option<UsageMetadata>,
@@ -75,7 +75,7 @@ pub struct LiveSession<S = MaybeTlsStream<TcpStream>> {
     manual_activity: bool,
 }
 
-impl LiveSession {
+impl LiveConnection {
     /// Checks `config` ([`LiveConfig::validate`]), opens a connection to `config.endpoint`,
     /// sends `setup` and waits for `setupComplete`.
     ///
@@ -91,7 +91,7 @@ impl LiveSession {
     /// - [`LiveError::UpgradeRefused`] with the HTTP status when the server refuses the
     ///   upgrade (401/403 bad key, 429 quota, ...);
     /// - [`LiveError::SetupTimeout`], [`LiveError::ClosedDuringSetup`],
-    ///   [`LiveError::Protocol`] and [`LiveError::WebSocket`] as in [`LiveSession::from_stream`].
+    ///   [`LiveError::Protocol`] and [`LiveError::WebSocket`] as in [`LiveConnection::from_stream`].
     pub async fn connect(config: &LiveConfig) -> Result<Self, LiveError> {
         config.validate()?;
         let deadline = Instant::now() + config.setup_timeout;
@@ -161,7 +161,7 @@ pub fn upgrade_request(
     Ok(request)
 }
 
-impl<S> LiveSession<S>
+impl<S> LiveConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -271,11 +271,11 @@ where
     /// [`crate::protocol::encode_command`]). While a [`ModelEvent::ToolCall`] is neither
     /// answered by a [`ModelCommand::ToolResponse`] with its id nor cancelled by
     /// [`ModelEvent::ToolCallCancellation`], [`ModelCommand::Audio`] is dropped (and counted
-    /// in [`LiveSession::gated_audio_bytes`]) instead of sent: the server closes with 1008
+    /// in [`LiveConnection::gated_audio_bytes`]) instead of sent: the server closes with 1008
     /// on audio during a pending tool call (gemini-live-protocol notes §3.4, §8b item 4).
     ///
     /// [`ModelCommand::Close`] sends a close frame with code 1000, after which
-    /// [`LiveSession::next_event`] yields the server's [`ModelEvent::Closed`]; closing twice,
+    /// [`LiveConnection::next_event`] yields the server's [`ModelEvent::Closed`]; closing twice,
     /// or after the server closed, is not an error. Not cancel-safe: a cancelled send may
     /// have written part of a frame.
     ///
@@ -415,7 +415,7 @@ where
     }
 
     /// Bytes of candidate audio held back because a tool call was pending (see
-    /// [`LiveSession::send`]).
+    /// [`LiveConnection::send`]).
     pub fn gated_audio_bytes(&self) -> u64 {
         self.gated_audio_bytes
     }

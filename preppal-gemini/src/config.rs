@@ -41,7 +41,7 @@ pub const EPHEMERAL_TOKEN_PREFIX: &str = "auth_tokens/";
 /// model accepts is in [`crate::models`].
 pub const DEFAULT_MODEL: &str = "models/gemini-3.8-live";
 
-/// How long [`crate::LiveSession::connect`] waits for `setupComplete` unless told otherwise: 10 s.
+/// How long [`crate::LiveConnection::connect`] waits for `setupComplete` unless told otherwise: 10 s.
 pub const DEFAULT_SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Interviews longer than this need `contextWindowCompression`: without it an audio-only

@@ -18,11 +18,11 @@
 //!   `setup` message, [`protocol::encode_command`] turns a [`preppal_core::ModelCommand`] into a
 //!   client message, and [`protocol::parse_server_message`] turns a server frame into
 //!   [`preppal_core::ModelEvent`]s.
-//! - [`LiveSession`] is the thin async layer: it opens the WebSocket (API key in the
+//! - [`LiveConnection`] is the thin async layer: it opens the WebSocket (API key in the
 //!   `x-goog-api-key` header), sends `setup`, waits for `setupComplete`, and then moves
-//!   commands out and events in. [`LiveSession::next_event`] is cancel-safe, so a driver can
+//!   commands out and events in. [`LiveConnection::next_event`] is cancel-safe, so a driver can
 //!   poll it inside `tokio::select!`.
-//! - [`ResilientSession`] wraps [`LiveSession`] for interviews longer than a connection:
+//! - [`ResilientSession`] wraps [`LiveConnection`] for interviews longer than a connection:
 //!   it resumes with the last `resumable` handle on `goAway`, retryable closes and stalls,
 //!   with backoff, buffering candidate input during the switch.
 //! - [`LiveInterview`] wires a `preppal_core::InterviewSession` to a [`ResilientSession`]:
@@ -50,7 +50,7 @@
 //! |------|-------------|---------|
 //! | `simulator` | The Gemini Live simulator (`simulator::Simulator`), its REST side served by `axum`, with espeak-ng speech via `hound` and `rubato` | no |
 //!
-//! The default features are the client only: [`LiveSession`], [`ResilientSession`],
+//! The default features are the client only: [`LiveConnection`], [`ResilientSession`],
 //! [`LiveInterview`], [`FeedbackClient`] and [`tokens`] need no web framework, so an
 //! embedder that only talks to Gemini Live compiles none. Turn `simulator` on for tests
 //! and offline use:
@@ -64,12 +64,12 @@
 //!
 //! ```no_run
 //! use preppal_core::{ModelCommand, ModelEvent};
-//! use preppal_gemini::{interviewer_instruction, LiveConfig, LiveSession};
+//! use preppal_gemini::{interviewer_instruction, LiveConfig, LiveConnection};
 //!
 //! # async fn run() -> Result<(), preppal_gemini::LiveError> {
 //! let instruction = interviewer_instruction("a friendly engineering manager", "Backend engineer...", "Jo Doe...");
 //! let config = LiveConfig::new(std::env::var("GEMINI_API_KEY").unwrap_or_default(), instruction);
-//! let mut live = LiveSession::connect(&config).await?;
+//! let mut live = LiveConnection::connect(&config).await?;
 //! live.send(ModelCommand::Begin).await?;
 //! while let Some(event) = live.next_event().await {
 //!     match event? {
@@ -89,11 +89,11 @@
 //! # #[cfg(feature = "simulator")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use preppal_gemini::simulator::{Simulator, SimulatorConfig};
-//! use preppal_gemini::{LiveConfig, LiveSession};
+//! use preppal_gemini::{LiveConfig, LiveConnection};
 //!
 //! let sim = Simulator::start(SimulatorConfig::default()).await?;
 //! let config = LiveConfig::new("any-key", "You are an interviewer.").with_endpoint(sim.url());
-//! let live = LiveSession::connect(&config).await?;
+//! let live = LiveConnection::connect(&config).await?;
 //! # drop(live);
 //! sim.shutdown().await;
 //! # Ok(())
@@ -120,7 +120,14 @@ pub mod simulator;
 pub mod timer;
 pub mod tokens;
 
-pub use client::LiveSession;
+pub use client::LiveConnection;
+/// The former name of [`LiveConnection`]: one WebSocket connection to Gemini Live, not
+/// the interview's whole model session (that is [`ResilientSession`]).
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to `LiveConnection`: it is one connection"
+)]
+pub type LiveSession = LiveConnection;
 pub use config::ConfigError;
 pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveConfig};
 pub use driver::{ClientLoss, InterviewDriver, Rejoin};

@@ -15,7 +15,7 @@ use preppal_core::{
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, ScriptedFault, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
 };
-use preppal_gemini::{interviewer_instruction, LiveConfig, LiveSession};
+use preppal_gemini::{interviewer_instruction, LiveConfig, LiveConnection};
 use serde_json::{json, Value};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -28,15 +28,15 @@ fn sim_config(faults: Vec<ScriptedFault>) -> SimulatorConfig {
     c
 }
 
-async fn connect(sim: &SimulatorHandle) -> LiveSession {
+async fn connect(sim: &SimulatorHandle) -> LiveConnection {
     let config = LiveConfig::new("k", interviewer_instruction("", "Rust engineer", "Jo"))
         .with_endpoint(sim.url());
-    let mut live = LiveSession::connect(&config).await.unwrap();
+    let mut live = LiveConnection::connect(&config).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     live
 }
 
-async fn next(live: &mut LiveSession) -> ModelEvent {
+async fn next(live: &mut LiveConnection) -> ModelEvent {
     tokio::time::timeout(LIMIT, live.next_event())
         .await
         .expect("event in time")
@@ -45,7 +45,7 @@ async fn next(live: &mut LiveSession) -> ModelEvent {
 }
 
 /// Events up to and including the first one `stop` accepts.
-async fn until(live: &mut LiveSession, stop: impl Fn(&ModelEvent) -> bool) -> Vec<ModelEvent> {
+async fn until(live: &mut LiveConnection, stop: impl Fn(&ModelEvent) -> bool) -> Vec<ModelEvent> {
     let mut events = Vec::new();
     loop {
         let e = next(live).await;

@@ -1,4 +1,4 @@
-//! Conformance of `LiveSession` against the simulator (and a few hand-written servers),
+//! Conformance of `LiveConnection` against the simulator (and a few hand-written servers),
 //! over real WebSockets on loopback.
 
 // Tests may unwrap, in shared test functions as well as in `#[test]` ones.
@@ -14,7 +14,7 @@ use preppal_gemini::simulator::{
     InterviewScript, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
 };
 use preppal_gemini::{
-    interviewer_instruction, is_retryable_close, LiveConfig, LiveError, LiveSession,
+    interviewer_instruction, is_retryable_close, LiveConfig, LiveConnection, LiveError,
 };
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -55,7 +55,7 @@ fn fast_silent() -> SimulatorConfig {
 
 /// The next event other than `Usage` (token counts ride on many messages; the usage
 /// conformance tests are in `events.rs`).
-async fn next(live: &mut LiveSession) -> ModelEvent {
+async fn next(live: &mut LiveConnection) -> ModelEvent {
     loop {
         let event = tokio::time::timeout(LIMIT, live.next_event())
             .await
@@ -77,7 +77,7 @@ struct Turn {
     interrupted: bool,
 }
 
-async fn read_turn(live: &mut LiveSession) -> Turn {
+async fn read_turn(live: &mut LiveConnection) -> Turn {
     let mut turn = Turn::default();
     loop {
         match next(live).await {
@@ -111,7 +111,7 @@ fn intro_pcm() -> Vec<u8> {
         .collect()
 }
 
-async fn send_audio(live: &mut LiveSession, pcm: &[u8]) {
+async fn send_audio(live: &mut LiveConnection, pcm: &[u8]) {
     // 100 ms chunks (3 200 bytes), sent as fast as possible.
     for chunk in pcm.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
@@ -123,7 +123,7 @@ async fn send_audio(live: &mut LiveSession, pcm: &[u8]) {
 #[tokio::test]
 async fn setup_is_the_first_message_with_the_expected_fields() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
-    let mut live = LiveSession::connect(&config(&sim).with_voice("Kore"))
+    let mut live = LiveConnection::connect(&config(&sim).with_voice("Kore"))
         .await
         .unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
@@ -182,7 +182,7 @@ async fn full_interview_in_text_mode() {
             .unwrap();
         let script = InterviewScript::from_instruction(&instruction(), questions);
         assert_eq!(script.lines.len(), questions);
-        let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+        let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
         assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
         live.send(ModelCommand::Begin).await.unwrap();
         for (i, line) in script.lines.iter().enumerate() {
@@ -239,7 +239,7 @@ async fn next_event_is_cancel_safe_inside_select() {
         .await
         .unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 4);
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let mut text = String::new();
     let mut turns = 0;
@@ -272,7 +272,7 @@ async fn next_event_is_cancel_safe_inside_select() {
 async fn audio_answer_gets_exactly_one_next_question() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 5);
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     live.send(ModelCommand::Begin).await.unwrap();
     assert_eq!(read_turn(&mut live).await.text, script.lines[0]);
@@ -327,7 +327,7 @@ async fn barge_in_interrupts_the_line() {
     .await
     .unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 5);
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     live.send(ModelCommand::Begin).await.unwrap();
     let mut audio_bytes = 0;
@@ -392,7 +392,7 @@ async fn espeak_voice_is_real_speech_at_24_khz() {
     let sim = Simulator::start(fast_silent().with_voice(SpeechMode::Espeak))
         .await
         .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let mut pcm = Vec::new();
     loop {
@@ -418,7 +418,7 @@ async fn espeak_voice_is_real_speech_at_24_khz() {
 async fn wrap_up_instruction_closes_the_interview() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 5);
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     assert_eq!(read_turn(&mut live).await.text, script.lines[0]);
@@ -438,7 +438,7 @@ async fn wrap_up_instruction_closes_the_interview() {
 #[tokio::test]
 async fn missing_api_key_is_refused_with_401() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
-    let err = LiveSession::connect(&LiveConfig::new("", "s").with_endpoint(sim.url()))
+    let err = LiveConnection::connect(&LiveConfig::new("", "s").with_endpoint(sim.url()))
         .await
         .unwrap_err();
     assert!(
@@ -447,7 +447,7 @@ async fn missing_api_key_is_refused_with_401() {
     );
     assert!(!err.is_retryable());
     let wrong_path = sim.url().replace("BidiGenerateContent", "Nothing");
-    let err = LiveSession::connect(&LiveConfig::new("k", "s").with_endpoint(wrong_path))
+    let err = LiveConnection::connect(&LiveConfig::new("k", "s").with_endpoint(wrong_path))
         .await
         .unwrap_err();
     assert!(
@@ -458,7 +458,7 @@ async fn missing_api_key_is_refused_with_401() {
     sim.shutdown().await;
 }
 
-/// A raw client that speaks to the simulator directly (for messages `LiveSession` never sends).
+/// A raw client that speaks to the simulator directly (for messages `LiveConnection` never sends).
 async fn raw_client(
     sim: &SimulatorHandle,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
@@ -535,7 +535,7 @@ async fn go_away_and_server_close_are_reported() {
     )
     .await
     .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     assert_eq!(
         next(&mut live).await,
@@ -607,7 +607,7 @@ async fn nothing_is_sent_before_setup_complete_and_text_frames_are_accepted() {
         while ws.next().await.is_some() {}
     })
     .await;
-    let mut live = LiveSession::connect(&LiveConfig::new("k", "s").with_endpoint(url))
+    let mut live = LiveConnection::connect(&LiveConfig::new("k", "s").with_endpoint(url))
         .await
         .unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
@@ -643,7 +643,7 @@ async fn setup_timeout_and_close_during_setup() {
     let config = LiveConfig::new("k", "s")
         .with_endpoint(url)
         .with_setup_timeout(Duration::from_millis(200));
-    let err = LiveSession::connect(&config).await.unwrap_err();
+    let err = LiveConnection::connect(&config).await.unwrap_err();
     assert!(matches!(err, LiveError::SetupTimeout), "{err:?}");
     assert!(err.is_retryable());
 
@@ -658,7 +658,7 @@ async fn setup_timeout_and_close_during_setup() {
         while ws.next().await.is_some() {}
     })
     .await;
-    let err = LiveSession::connect(&LiveConfig::new("k", "s").with_endpoint(url))
+    let err = LiveConnection::connect(&LiveConfig::new("k", "s").with_endpoint(url))
         .await
         .unwrap_err();
     match &err {
@@ -684,7 +684,7 @@ async fn dropped_socket_is_closed_1006() {
         drop(ws);
     })
     .await;
-    let mut live = LiveSession::connect(&LiveConfig::new("k", "s").with_endpoint(url))
+    let mut live = LiveConnection::connect(&LiveConfig::new("k", "s").with_endpoint(url))
         .await
         .unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
@@ -715,7 +715,7 @@ async fn malformed_frame_is_an_error_and_the_session_goes_on() {
         while ws.next().await.is_some() {}
     })
     .await;
-    let mut live = LiveSession::connect(&LiveConfig::new("k", "s").with_endpoint(url))
+    let mut live = LiveConnection::connect(&LiveConfig::new("k", "s").with_endpoint(url))
         .await
         .unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
@@ -743,13 +743,13 @@ async fn wss_endpoint_fails_cleanly_on_a_non_tls_peer() {
     let config = LiveConfig::new("k", "s")
         .with_endpoint(format!("wss://{addr}/ws/BidiGenerateContent"))
         .with_setup_timeout(Duration::from_secs(5));
-    let err = LiveSession::connect(&config).await.unwrap_err();
+    let err = LiveConnection::connect(&config).await.unwrap_err();
     assert!(matches!(err, LiveError::WebSocket(_)), "{err:?}");
 
     let bad = LiveConfig::new("k", "s").with_endpoint("not a url");
-    let err = LiveSession::connect(&bad).await.unwrap_err();
+    let err = LiveConnection::connect(&bad).await.unwrap_err();
     assert!(matches!(err, LiveError::InvalidConfig(_)), "{err:?}");
     let bad_key = LiveConfig::new("line\nbreak", "s").with_endpoint("ws://127.0.0.1:9/x");
-    let err = LiveSession::connect(&bad_key).await.unwrap_err();
+    let err = LiveConnection::connect(&bad_key).await.unwrap_err();
     assert!(matches!(err, LiveError::InvalidConfig(_)), "{err:?}");
 }

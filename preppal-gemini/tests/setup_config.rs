@@ -20,8 +20,8 @@ use preppal_gemini::simulator::{
     INVALID_ARGUMENT,
 };
 use preppal_gemini::{
-    create_ephemeral_token, interviewer_instruction, EphemeralTokenRequest, LiveConfig, LiveError,
-    LiveSession, TokenError,
+    create_ephemeral_token, interviewer_instruction, EphemeralTokenRequest, LiveConfig,
+    LiveConnection, LiveError, TokenError,
 };
 use serde_json::json;
 
@@ -54,7 +54,7 @@ fn config(sim: &SimulatorHandle) -> LiveConfig {
 }
 
 /// The next event other than `Usage`.
-async fn next(live: &mut LiveSession) -> ModelEvent {
+async fn next(live: &mut LiveConnection) -> ModelEvent {
     loop {
         let e = tokio::time::timeout(LIMIT, live.next_event())
             .await
@@ -68,7 +68,7 @@ async fn next(live: &mut LiveSession) -> ModelEvent {
 }
 
 /// The transcription of the next model turn, and whether it was interrupted.
-async fn read_turn(live: &mut LiveSession) -> (String, bool) {
+async fn read_turn(live: &mut LiveConnection) -> (String, bool) {
     let mut text = String::new();
     let mut interrupted = false;
     loop {
@@ -90,7 +90,7 @@ fn intro_pcm() -> Vec<u8> {
         .collect()
 }
 
-async fn send_audio(live: &mut LiveSession, pcm: &[u8]) {
+async fn send_audio(live: &mut LiveConnection, pcm: &[u8]) {
     for chunk in pcm.chunks(3_200) {
         live.send(ModelCommand::Audio(Bytes::copy_from_slice(chunk)))
             .await
@@ -117,7 +117,7 @@ async fn activity_detection_and_handling_are_sent_in_realtime_input_config() {
                 .with_silence_duration_ms(500),
         )
         .with_activity_handling(ActivityHandling::StartOfActivityInterrupts);
-    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    let mut live = LiveConnection::connect(&cfg).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     let setup = sim.recorded()[0][0]["setup"].clone();
     assert_eq!(
@@ -140,7 +140,7 @@ async fn activity_detection_and_handling_are_sent_in_realtime_input_config() {
 async fn manual_activity_turns_end_at_activity_end_not_on_silence() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 5);
-    let mut live = LiveSession::connect(&config(&sim).with_manual_activity())
+    let mut live = LiveConnection::connect(&config(&sim).with_manual_activity())
         .await
         .unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
@@ -195,7 +195,7 @@ async fn manual_activity_turns_end_at_activity_end_not_on_silence() {
 #[tokio::test]
 async fn activity_signals_need_manual_activity() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     // The client refuses them and sends nothing ...
     assert!(matches!(
@@ -228,7 +228,7 @@ async fn no_interruption_lets_the_line_finish_over_candidate_speech() {
     .unwrap();
     let script = InterviewScript::from_instruction(&instruction(), 5);
     let cfg = config(&sim).with_activity_handling(ActivityHandling::NoInterruption);
-    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    let mut live = LiveConnection::connect(&cfg).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     assert_eq!(
         sim.recorded()[0][0]["setup"]["realtimeInputConfig"]["activityHandling"],
@@ -274,7 +274,7 @@ async fn ephemeral_token_is_minted_over_rest_and_sent_one_way_only() {
     // Header form (the default): Authorization: Token, on the constrained path.
     let cfg = LiveConfig::with_ephemeral_token(token.name.clone(), instruction())
         .with_endpoint(sim.token_url());
-    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    let mut live = LiveConnection::connect(&cfg).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     drop(live);
     let upgrade = sim.upgrades().last().cloned().unwrap();
@@ -285,7 +285,7 @@ async fn ephemeral_token_is_minted_over_rest_and_sent_one_way_only() {
     assert_eq!(upgrade.token.as_deref(), Some(token.name.as_str()));
     // One use only: the second session is refused.
     assert!(matches!(
-        LiveSession::connect(&cfg).await,
+        LiveConnection::connect(&cfg).await,
         Err(LiveError::UpgradeRefused { status: 401 })
     ));
 
@@ -296,7 +296,7 @@ async fn ephemeral_token_is_minted_over_rest_and_sent_one_way_only() {
     let cfg = LiveConfig::with_ephemeral_token(token.name.clone(), instruction())
         .with_endpoint(sim.token_url())
         .with_credential_placement(CredentialPlacement::Query);
-    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    let mut live = LiveConnection::connect(&cfg).await.unwrap();
     assert_eq!(next(&mut live).await, ModelEvent::SetupComplete);
     let upgrade = sim.upgrades().last().cloned().unwrap();
     assert_eq!(upgrade.credentials, [CredentialForm::TokenQuery]);
@@ -307,11 +307,13 @@ async fn ephemeral_token_is_minted_over_rest_and_sent_one_way_only() {
 #[tokio::test]
 async fn api_key_forms_and_token_errors() {
     let sim = Simulator::start(fast_silent()).await.unwrap();
-    drop(LiveSession::connect(&config(&sim)).await.unwrap());
+    drop(LiveConnection::connect(&config(&sim)).await.unwrap());
     drop(
-        LiveSession::connect(&config(&sim).with_credential_placement(CredentialPlacement::Query))
-            .await
-            .unwrap(),
+        LiveConnection::connect(
+            &config(&sim).with_credential_placement(CredentialPlacement::Query),
+        )
+        .await
+        .unwrap(),
     );
     let forms: Vec<Vec<CredentialForm>> =
         sim.upgrades().into_iter().map(|u| u.credentials).collect();
@@ -371,7 +373,7 @@ async fn refused_combinations_never_dial() {
         ),
     ];
     for (cfg, expected) in cases {
-        match LiveSession::connect(&cfg).await {
+        match LiveConnection::connect(&cfg).await {
             Err(LiveError::Config(e)) => {
                 assert!(expected(&e), "{e:?}");
                 assert!(!LiveError::Config(e).is_retryable());

@@ -1,4 +1,4 @@
-//! Conformance against the simulator's scripted faults: what a plain `LiveSession` sees
+//! Conformance against the simulator's scripted faults: what a plain `LiveConnection` sees
 //! of each, and how a `ResilientSession` connects through refused upgrades and slow pongs.
 //! Every test asserts on what the simulator recorded on the wire and on the events the
 //! client yielded.
@@ -15,7 +15,8 @@ use preppal_gemini::simulator::{
     DEADLINE_EXPIRED,
 };
 use preppal_gemini::{
-    interviewer_instruction, LiveConfig, LiveError, LiveSession, ReconnectPolicy, ResilientSession,
+    interviewer_instruction, LiveConfig, LiveConnection, LiveError, ReconnectPolicy,
+    ResilientSession,
 };
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -60,7 +61,7 @@ fn fast_policy() -> ReconnectPolicy {
 }
 
 /// The next event other than `Usage` (conformance of usage events is in `events.rs`).
-async fn next_live(live: &mut LiveSession) -> Option<ModelEvent> {
+async fn next_live(live: &mut LiveConnection) -> Option<ModelEvent> {
     loop {
         let event = tokio::time::timeout(LIMIT, live.next_event())
             .await
@@ -86,7 +87,7 @@ async fn next_resilient(live: &mut ResilientSession) -> Option<ModelEvent> {
 }
 
 /// Events up to and including the next `TurnComplete` (or the end).
-async fn until_turn_complete(live: &mut LiveSession) -> Vec<ModelEvent> {
+async fn until_turn_complete(live: &mut LiveConnection) -> Vec<ModelEvent> {
     let mut out = Vec::new();
     while let Some(e) = next_live(live).await {
         let done = e == ModelEvent::TurnComplete || matches!(e, ModelEvent::Closed { .. });
@@ -118,7 +119,7 @@ async fn setup_asks_for_resumption_and_compression_for_long_interviews() {
     let cfg = config(&sim)
         .with_session_resumption(true)
         .with_interview_length(Duration::from_secs(30 * 60));
-    let mut live = LiveSession::connect(&cfg).await.unwrap();
+    let mut live = LiveConnection::connect(&cfg).await.unwrap();
     assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
     // A handle right after setupComplete, resumable.
     match next_live(&mut live).await {
@@ -128,7 +129,7 @@ async fn setup_asks_for_resumption_and_compression_for_long_interviews() {
         other => panic!("expected a resumption update, got {other:?}"),
     }
     let short = config(&sim).with_interview_length(Duration::from_secs(10 * 60));
-    drop(LiveSession::connect(&short).await.unwrap());
+    drop(LiveConnection::connect(&short).await.unwrap());
     tokio::time::sleep(Duration::from_millis(100)).await;
     let recorded = sim.recorded();
     let setup = setup_of(&recorded[0]);
@@ -145,7 +146,7 @@ async fn setup_asks_for_resumption_and_compression_for_long_interviews() {
 #[tokio::test]
 async fn resumption_updates_are_not_resumable_during_generation() {
     let sim = Simulator::start(sim_config()).await.unwrap();
-    let mut live = LiveSession::connect(&config(&sim).with_session_resumption(true))
+    let mut live = LiveConnection::connect(&config(&sim).with_session_resumption(true))
         .await
         .unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
@@ -213,7 +214,7 @@ async fn text_frames_and_compact_json_are_read_like_binary_pretty_ones() {
     }
     drop(ws);
     // The client reads the whole greeting from such frames.
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
@@ -223,7 +224,7 @@ async fn text_frames_and_compact_json_are_read_like_binary_pretty_ones() {
 #[tokio::test]
 async fn fragments_split_inside_words_are_joined_exactly_as_sent() {
     let sim = Simulator::start(sim_config()).await.unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
     let fragments: Vec<&str> = events
@@ -260,7 +261,7 @@ async fn interrupted_line(audio_in_same_message: bool, late_audio: bool) -> (Vec
     ))
     .await
     .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
     let now = std::time::Instant::now();
@@ -321,7 +322,7 @@ async fn usage_only_message_gives_a_usage_event_and_nothing_else() {
     let sim = Simulator::start(sim_config().with_fault(FaultTrigger::AfterSetup, Fault::UsageOnly))
         .await
         .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
     // The usage message gives one Usage event and nothing more.
     let event = tokio::time::timeout(LIMIT, live.next_event())
@@ -352,7 +353,7 @@ async fn go_away_then_silence_then_close_1011() {
     ))
     .await
     .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     assert_eq!(next_live(&mut live).await, Some(ModelEvent::SetupComplete));
     assert_eq!(
         next_live(&mut live).await,
@@ -382,7 +383,7 @@ async fn close_with_any_code_mid_line() {
     ))
     .await
     .unwrap();
-    let mut live = LiveSession::connect(&config(&sim)).await.unwrap();
+    let mut live = LiveConnection::connect(&config(&sim)).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     let events = until_turn_complete(&mut live).await;
     assert_eq!(
@@ -400,7 +401,7 @@ async fn http_429_on_upgrade_is_reported_and_never_retried() {
     let sim = Simulator::start(sim_config().with_refused_upgrades([429, 429]))
         .await
         .unwrap();
-    match LiveSession::connect(&config(&sim)).await {
+    match LiveConnection::connect(&config(&sim)).await {
         Err(e @ LiveError::UpgradeRefused { status: 429 }) => assert!(!e.is_retryable()),
         other => panic!("expected 429, got {other:?}"),
     }
@@ -410,7 +411,7 @@ async fn http_429_on_upgrade_is_reported_and_never_retried() {
     }
     assert_eq!(sim.connections(), 0);
     // A third attempt would be accepted: the resilient connect did not try again.
-    assert!(LiveSession::connect(&config(&sim)).await.is_ok());
+    assert!(LiveConnection::connect(&config(&sim)).await.is_ok());
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use preppal_gemini::simulator::{
     conforms_to_schema, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode, INVALID_ARGUMENT,
     KEY_NOT_VALID,
 };
-use preppal_gemini::{LiveConfig, LiveSession};
+use preppal_gemini::{LiveConfig, LiveConnection};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
@@ -352,7 +352,7 @@ async fn the_projects_setup_is_accepted_for_every_served_audio_model() {
         } else {
             config.with_proactive_audio(false)
         };
-        let mut live = LiveSession::connect(&config)
+        let mut live = LiveConnection::connect(&config)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", model.name));
         assert_eq!(
@@ -376,7 +376,7 @@ fn intro_pcm() -> Vec<u8> {
 
 const ANSWER: &str = "I rewrote the tracking fan-out service in Rust and cut p99 latency.";
 
-async fn next(live: &mut LiveSession) -> ModelEvent {
+async fn next(live: &mut LiveConnection) -> ModelEvent {
     tokio::time::timeout(LIMIT, live.next_event())
         .await
         .unwrap()
@@ -389,7 +389,7 @@ async fn next(live: &mut LiveSession) -> ModelEvent {
 async fn hear_one_answer(config: SimulatorConfig) -> Vec<(String, bool)> {
     let sim = Simulator::start(config).await.unwrap();
     let config = LiveConfig::new("k", "You are an interviewer.").with_endpoint(sim.url());
-    let mut live = LiveSession::connect(&config).await.unwrap();
+    let mut live = LiveConnection::connect(&config).await.unwrap();
     live.send(ModelCommand::Begin).await.unwrap();
     while next(&mut live).await != ModelEvent::TurnComplete {}
     let mut pcm = intro_pcm();

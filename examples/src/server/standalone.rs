@@ -205,9 +205,9 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .to_owned();
     let (models, _simulator) = interviewer(&args.gemini).await?;
     let feedbacker = feedbacker(&args.gemini);
-    let backend = WebTierClient(Arc::new(HttpWebTier::new(&args.web_url, worker_secret)));
+    let web_tier = WebTierClient(Arc::new(HttpWebTier::new(&args.web_url, worker_secret)));
     let tier = Arc::new(
-        WorkerTier::new(backend, models, feedbacker, TokenKeys::new(&jwt_secret))
+        WorkerTier::new(web_tier, models, feedbacker, TokenKeys::new(&jwt_secret))
             .with_limits(Arc::new(limits::Limits::new(args.limits)))
             .with_reconnect_grace(Duration::from_secs(args.reconnect_grace_secs))
             .with_lease(LeaseConfig {

@@ -66,7 +66,7 @@ pub enum ConfigError {
 
 impl LiveConfig {
     /// Checks, before dialing, combinations the service refuses (gemini-live-protocol notes
-    /// §1.1, §1.2, §1.4, §3.1). [`crate::LiveSession::connect`] calls it first. (A malformed
+    /// §1.1, §1.2, §1.4, §3.1). [`crate::LiveConnection::connect`] calls it first. (A malformed
     /// endpoint or credential is reported by [`crate::client::upgrade_request`] as
     /// [`crate::LiveError::InvalidConfig`].)
     ///

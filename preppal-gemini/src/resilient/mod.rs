@@ -2,7 +2,7 @@
 //!
 //! A Gemini Live connection lasts about 10 minutes, is announced to end by `goAway`, and may
 //! drop with a retryable close (1011, 1006) at any time (gemini-live-protocol notes §4.3,
-//! §6.1, §6.2). [`ResilientSession`] wraps [`LiveSession`] and moves the interview to a new
+//! §6.1, §6.2). [`ResilientSession`] wraps [`LiveConnection`] and moves the interview to a new
 //! connection when that happens:
 //!
 //! - it asks for `sessionResumption` and keeps the last handle that came with
@@ -49,7 +49,7 @@
 //!   no handle is at hand, once it is open. Without it such a connection starts from
 //!   `Begin` (when the interview had begun).
 //!
-//! It yields the same [`ModelEvent`]s as [`LiveSession`], plus [`ModelEvent::Reconnecting`]
+//! It yields the same [`ModelEvent`]s as [`LiveConnection`], plus [`ModelEvent::Reconnecting`]
 //! and [`ModelEvent::Resumed`] around a switch. [`ModelEvent::Closed`] comes only when the
 //! model is gone for good: a close that is not retryable (1000, 1007, 1008, quota), or
 //! retries exhausted.
@@ -61,7 +61,7 @@ use preppal_core::{ModelCommand, ModelEvent, TranscriptEntry};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 
-use crate::client::{LiveSession, ABNORMAL_CLOSURE};
+use crate::client::{LiveConnection, ABNORMAL_CLOSURE};
 use crate::config::LiveConfig;
 use crate::error::LiveError;
 use crate::timer::DeadlineTimer;
@@ -80,8 +80,8 @@ async fn connect_with_backoff(
     config: &LiveConfig,
     policy: &ReconnectPolicy,
     on_retry: &mut (dyn FnMut(&LiveError, Duration) + Send),
-) -> Result<LiveSession, LiveError> {
-    (|| async { LiveSession::connect(config).await })
+) -> Result<LiveConnection, LiveError> {
+    (|| async { LiveConnection::connect(config).await })
         .retry(policy.backoff())
         .when(LiveError::is_retryable)
         .notify(|e, delay| {
@@ -93,13 +93,13 @@ async fn connect_with_backoff(
 
 /// The task making the next connection. The connection comes boxed: the result sits in the
 /// caller's `next_event` future, which lives inside every driver loop, and an inline
-/// `LiveSession` would make that future (and each interview's task) 1.5 KB larger.
-type Switch = JoinHandle<Result<Box<LiveSession>, LiveError>>;
+/// `LiveConnection` would make that future (and each interview's task) 1.5 KB larger.
+type Switch = JoinHandle<Result<Box<LiveConnection>, LiveError>>;
 
 /// A Gemini Live session that survives `goAway`, retryable closes and stalls by moving to a
 /// new connection. See the module docs, and its calling contract.
 ///
-/// Like [`LiveSession`]: [`ResilientSession::send`] sends commands,
+/// Like [`LiveConnection`]: [`ResilientSession::send`] sends commands,
 /// [`ResilientSession::next_event`] yields events and is cancel-safe (a switch runs on its
 /// own task, so polling `next_event` inside `tokio::select!` never restarts it).
 ///
@@ -112,7 +112,7 @@ type Switch = JoinHandle<Result<Box<LiveSession>, LiveError>>;
 pub struct ResilientSession {
     config: LiveConfig,
     machine: Reconnect,
-    live: Option<LiveSession>,
+    live: Option<LiveConnection>,
     switch: Option<Switch>,
     error: Option<LiveError>,
     /// The machine's next deadline (stall watchdog, `goAway`), one timer entry for the
@@ -239,7 +239,7 @@ impl ResilientSession {
     /// A command whose write fails is buffered too: the connection's close follows on
     /// [`ResilientSession::next_event`], which switches and then sends the buffer.
     /// [`ModelCommand::Close`] closes for good: the next events end with
-    /// [`ModelEvent::Closed`]. Not cancel-safe (as [`LiveSession::send`]).
+    /// [`ModelEvent::Closed`]. Not cancel-safe (as [`LiveConnection::send`]).
     ///
     /// # Errors
     /// [`LiveError::InvalidConfig`] after the session ended for good (the command is dropped).
@@ -425,7 +425,7 @@ impl Drop for ResilientSession {
     }
 }
 
-async fn next_live(live: &mut Option<LiveSession>) -> Option<Result<ModelEvent, LiveError>> {
+async fn next_live(live: &mut Option<LiveConnection>) -> Option<Result<ModelEvent, LiveError>> {
     match live {
         Some(l) => l.next_event().await,
         None => std::future::pending().await,
@@ -434,7 +434,7 @@ async fn next_live(live: &mut Option<LiveSession>) -> Option<Result<ModelEvent, 
 
 async fn join_switch(
     switch: &mut Option<Switch>,
-) -> Result<Result<Box<LiveSession>, LiveError>, tokio::task::JoinError> {
+) -> Result<Result<Box<LiveConnection>, LiveError>, tokio::task::JoinError> {
     match switch {
         Some(handle) => handle.await,
         None => std::future::pending().await,

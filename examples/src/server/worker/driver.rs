@@ -102,7 +102,7 @@ pub async fn run(
     if let Some(cfg) = &tier.lease {
         // Rare, large futures are boxed so that the driver's own state, which lives as long
         // as the interview, stays small (see `benches/README.md`, memory per interview).
-        match Box::pin(lease::acquire(&tier.backend, cfg, &interview_id)).await {
+        match Box::pin(lease::acquire(&tier.web_tier, cfg, &interview_id)).await {
             Ok(k) => lease = Some(k),
             Err(e) => {
                 tracing::warn!(interview = %interview_id, error = %e, "interview lease not taken");
@@ -118,7 +118,7 @@ pub async fn run(
                 return;
             }
         }
-        match Box::pin(tier.backend.get_context(&interview_id)).await {
+        match Box::pin(tier.web_tier.get_context(&interview_id)).await {
             Ok(c) => ctx = c,
             Err(e) => {
                 tracing::warn!(interview = %interview_id, error = %e, "context not refreshed after the lease")
@@ -227,7 +227,7 @@ impl Driver {
         }
         let (persist_tx, persist_rx) = mpsc::channel(persist::PERSIST_QUEUE);
         let persister = tokio::spawn(persist::run(
-            tier.backend.clone(),
+            tier.web_tier.clone(),
             tier.feedbacker.clone(),
             ctx.clone(),
             stored,

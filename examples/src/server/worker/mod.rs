@@ -49,7 +49,7 @@ use web_client::{WebTierClient, WebTierError};
 #[derive(Debug)]
 pub struct WorkerTier {
     /// The web tier's worker API.
-    pub backend: WebTierClient,
+    pub web_tier: WebTierClient,
     /// The model endpoint.
     pub models: ModelConnector,
     /// Feedback writer.
@@ -92,13 +92,13 @@ pub struct DriverLink {
 impl WorkerTier {
     /// A worker tier with no live interviews.
     pub fn new(
-        backend: WebTierClient,
+        web_tier: WebTierClient,
         models: ModelConnector,
         feedbacker: Feedbacker,
         keys: TokenKeys,
     ) -> Self {
         Self {
-            backend,
+            web_tier,
             models,
             feedbacker,
             keys,
@@ -177,7 +177,7 @@ impl WorkerTier {
         if self.is_live(interview_id) {
             return false;
         }
-        let ctx = match self.backend.get_context(interview_id).await {
+        let ctx = match self.web_tier.get_context(interview_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(interview = %interview_id, error = %e, "interview to recover could not be loaded");
@@ -283,7 +283,7 @@ pub async fn interview_socket(
         )
             .into_response();
     }
-    let ctx = match tier.backend.get_context(&interview_id).await {
+    let ctx = match tier.web_tier.get_context(&interview_id).await {
         Ok(c) => c,
         Err(WebTierError::Refused(e)) if e.code == 404 => {
             tracing::info!(interview = %interview_id, "interview socket refused: no such interview");

@@ -33,7 +33,7 @@ pub struct Finished {
 /// same sequence, so nothing is stored twice. Returns what was finished, or `None` if the
 /// driver stopped before the end.
 pub async fn run(
-    backend: WebTierClient,
+    web_tier: WebTierClient,
     feedbacker: Feedbacker,
     ctx: GetContextResponse,
     stored: Vec<TranscriptEntry>,
@@ -46,12 +46,12 @@ pub async fn run(
     while let Some(action) = rx.recv().await {
         match action {
             PersistAction::Status(status) => {
-                if let Err(e) = backend.update_status(&id, status, "", "", "").await {
+                if let Err(e) = web_tier.update_status(&id, status, "", "", "").await {
                     tracing::error!(interview = %id, error = %e, "status update lost");
                 }
             }
             PersistAction::Transcript(batch) => {
-                match backend.submit_transcript(&id, &batch).await {
+                match web_tier.submit_transcript(&id, &batch).await {
                     Ok(n) => {
                         tracing::debug!(interview = %id, stored = n, "transcript batch stored")
                     }
@@ -68,7 +68,7 @@ pub async fn run(
                     }
                 }
             }
-            PersistAction::OpenTurns(open) => match backend.submit_transcript(&id, &open).await {
+            PersistAction::OpenTurns(open) => match web_tier.submit_transcript(&id, &open).await {
                 Ok(n) => tracing::debug!(interview = %id, stored = n, "open turns stored"),
                 Err(e) => tracing::warn!(interview = %id, error = %e, "open turns not stored"),
             },
@@ -80,13 +80,13 @@ pub async fn run(
                     if let Some(m) = feedback.metrics.as_mut() {
                         m.interviewer_cuts = std::mem::take(&mut cuts);
                     }
-                    if let Err(e) = backend.submit_feedback(&id, &feedback).await {
+                    if let Err(e) = web_tier.submit_feedback(&id, &feedback).await {
                         tracing::error!(interview = %id, error = %e, "feedback not stored");
                     }
                 }
                 // What the web tier stores with the end, as the embedding API stores it.
                 let end = EndRecord::of(status, &reason);
-                if let Err(e) = backend
+                if let Err(e) = web_tier
                     .update_status(
                         &id,
                         status,
