@@ -508,3 +508,46 @@ async fn without_client_id_and_secret_google_sign_in_is_off() {
     assert_eq!(start.status(), StatusCode::NOT_FOUND);
     server.stop();
 }
+
+#[tokio::test]
+async fn the_redirect_uri_comes_from_the_public_url_not_the_host() {
+    let provider = start_provider().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().into());
+    args.public_url = Some("https://interviews.example".into());
+    args.google = GoogleArgs {
+        google_client_id: Some(CLIENT_ID.into()),
+        google_client_secret: Some(CLIENT_SECRET.into()),
+        google_issuer_url: provider.lock().unwrap().url.clone(),
+        google_redirect_url: None,
+    };
+    let server = spawn(&args).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Reached by a loopback name (allowed beside the public origin), over plain HTTP.
+    let start = http
+        .get(format!("{}/api/auth/google/start", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        start.headers()
+    );
+    let to = reqwest::Url::parse(&location(&start)).unwrap();
+    let redirect_uri = to
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        redirect_uri,
+        "https://interviews.example/api/auth/google/callback"
+    );
+    server.stop();
+}

@@ -154,7 +154,8 @@ pub async fn web(args: WebArgs) -> anyhow::Result<()> {
         worker_public_url: None,
         limits,
         documents: document::Extractor::default(),
-        google: oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new),
+        google: oidc::GoogleSignIn::from_args(&args.google, args.public_url.as_deref())?
+            .map(Arc::new),
         workers: Some(Arc::clone(&pool)),
     });
     tracing::info!(

@@ -47,7 +47,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     let (models, simulator) = interviewer(&args.gemini).await?;
     let feedbacker = feedbacker(&args.gemini);
     let limits = Arc::new(limits::Limits::new(args.limits));
-    let google = oidc::GoogleSignIn::from_args(&args.google)?.map(Arc::new);
+    let google =
+        oidc::GoogleSignIn::from_args(&args.google, args.public_url.as_deref())?.map(Arc::new);
     if let Some(g) = &google {
         tracing::info!(issuer = %g.issuer(), "sign-in: Google (OpenID Connect) is on");
     }

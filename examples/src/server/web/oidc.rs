@@ -66,8 +66,9 @@ pub struct GoogleArgs {
     /// OpenID Connect issuer whose discovery document gives the endpoints.
     #[arg(long, env = "GOOGLE_ISSUER_URL", default_value = GOOGLE_ISSUER)]
     pub google_issuer_url: String,
-    /// The redirect URI registered with the provider (default: this server's origin +
-    /// `/api/auth/google/callback`, from the request's Host and X-Forwarded-Proto).
+    /// The redirect URI registered with the provider (default: the server's public origin
+    /// (`--public-url`) + `/api/auth/google/callback`; without a public origin, the
+    /// request's allowlisted Host and X-Forwarded-Proto).
     #[arg(long, env = "GOOGLE_REDIRECT_URL")]
     pub google_redirect_url: Option<String>,
 }
@@ -248,11 +249,13 @@ pub struct GoogleSignIn {
 }
 
 impl GoogleSignIn {
-    /// Google sign-in for `args`, or `None` when the client id or secret is unset.
+    /// Google sign-in for `args`, or `None` when the client id or secret is unset. Its
+    /// redirect URI is `args.google_redirect_url`, else `public_url` (the server's origin as
+    /// browsers reach it, `--public-url`) + [`CALLBACK_PATH`], else built per request.
     ///
     /// # Errors
     /// An empty client id or secret, or an HTTP client that cannot be built.
-    pub fn from_args(args: &GoogleArgs) -> anyhow::Result<Option<Self>> {
+    pub fn from_args(args: &GoogleArgs, public_url: Option<&str>) -> anyhow::Result<Option<Self>> {
         let (Some(id), Some(secret)) = (&args.google_client_id, &args.google_client_secret) else {
             if args.google_client_id.is_some() || args.google_client_secret.is_some() {
                 tracing::warn!(
@@ -273,7 +276,9 @@ impl GoogleSignIn {
             client_id: id.trim().to_owned(),
             client_secret: ClientSecret(secret.clone()),
             issuer: args.google_issuer_url.trim_end_matches('/').to_owned(),
-            redirect_url: args.google_redirect_url.clone(),
+            redirect_url: args.google_redirect_url.clone().or_else(|| {
+                public_url.map(|u| format!("{}{CALLBACK_PATH}", u.trim_end_matches('/')))
+            }),
             http,
             discovery: RwLock::new(None),
             jwks: RwLock::new(None),
