@@ -69,8 +69,28 @@ impl InputBuffer {
         Some(cmd)
     }
 
+    /// How many commands other than audio it holds.
+    pub(crate) fn others(&self) -> usize {
+        self.other
+    }
+
+    /// Drops all audio and the `n` oldest commands other than audio.
+    pub(crate) fn drop_audio_and_oldest_others(&mut self, n: usize) {
+        let mut left = n;
+        self.retain_with(|c| {
+            if is_audio(c) {
+                return false;
+            }
+            if left > 0 {
+                left -= 1;
+                return false;
+            }
+            true
+        });
+    }
+
     /// Keeps only the commands for which `keep` is true.
-    pub(crate) fn retain(&mut self, keep: impl Fn(&ModelCommand) -> bool) {
+    fn retain_with(&mut self, mut keep: impl FnMut(&ModelCommand) -> bool) {
         self.queue.retain(|c| keep(c));
         self.audio_bytes = 0;
         self.other = 0;
@@ -80,11 +100,6 @@ impl InputBuffer {
                 _ => self.other += 1,
             }
         }
-    }
-
-    /// Whether it holds a command other than audio.
-    pub(crate) fn has_other(&self) -> bool {
-        self.other > 0
     }
 
     /// Bytes of audio dropped by the bound so far.

@@ -102,6 +102,10 @@ pub(crate) struct Reconnect {
     /// instructions the model has not begun answering), to send again on a connection
     /// resumed from it.
     since_handle: InputBuffer,
+    /// How many of `since_handle`'s commands other than audio (the oldest) the model has
+    /// begun answering: a resumable handle that comes after covers them. One that came
+    /// before does not, so until then they stay to be sent again on a resumed connection.
+    answered_others: usize,
     handle: Option<String>,
     /// The last resumable handle came after the model's last output.
     handle_fresh: bool,
@@ -152,6 +156,7 @@ impl Reconnect {
             buffer: InputBuffer::default(),
             flush_blocked: false,
             since_handle: InputBuffer::default(),
+            answered_others: 0,
             handle: None,
             handle_fresh: false,
             generating: false,
@@ -413,12 +418,9 @@ impl Reconnect {
                 self.last_model_output = now;
                 self.handle_fresh = false;
                 self.silent_since_switch = false;
-                // The model is answering: the turns asked of it were heard. (Checked first:
-                // this runs for every chunk of model output.)
-                if self.since_handle.has_other() {
-                    self.since_handle
-                        .retain(|c| matches!(c, ModelCommand::Audio(_)));
-                }
+                // The model is answering: the turns asked of it were heard on this
+                // connection. The next resumable handle covers them; the last one may not.
+                self.answered_others = self.since_handle.others();
             }
             ModelEvent::GenerationComplete => {
                 self.generating = false;
@@ -439,11 +441,12 @@ impl Reconnect {
             {
                 self.handle = Some(handle.clone());
                 self.handle_fresh = !self.generating;
-                // The handle covers the audio streamed so far. A typed answer or a request
-                // the model has not begun answering may have crossed it on the wire: it is
-                // kept until the model answers.
+                // The handle covers the audio streamed so far, and the typed answers and
+                // requests the model had begun answering. One it has not begun answering
+                // may have crossed the handle on the wire: it is kept until answered.
                 self.since_handle
-                    .retain(|c| !matches!(c, ModelCommand::Audio(_)));
+                    .drop_audio_and_oldest_others(self.answered_others);
+                self.answered_others = 0;
             }
             ModelEvent::GoAway { time_left_ms } => {
                 let left = Duration::from_millis(*time_left_ms);
@@ -563,6 +566,7 @@ impl Reconnect {
         // Input sent after the handle is not part of the session it resumes: send it again,
         // before what was buffered since. Without a handle the history seeds the session.
         let replay = std::mem::take(&mut self.since_handle);
+        self.answered_others = 0;
         if with_handle {
             self.buffer.prepend(replay);
         }

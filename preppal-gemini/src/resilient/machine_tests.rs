@@ -539,3 +539,52 @@ fn input_since_the_handle_is_replayed_bounded_on_the_resumed_connection() {
     assert_eq!(replay, ["audio 3", "typed", "audio 9"]);
     assert_eq!(h.m.dropped_buffered_audio_bytes(), 100);
 }
+
+/// What the installed connection is sent, as text: typed answers and `Begin` by name.
+fn replayed(h: &mut Harness) -> Vec<String> {
+    h.flushed()
+        .iter()
+        .map(|c| match c {
+            ModelCommand::Audio(_) => "audio".to_owned(),
+            ModelCommand::Text(t) => t.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_typed_answer_the_model_began_answering_is_replayed_until_a_later_handle_covers_it() {
+    let mut h = Harness::new();
+    h.event(0, ModelEvent::SetupComplete);
+    h.line(10, "Question?", Some("h1"));
+    h.send(100, ModelCommand::Text("my answer".into()));
+    // The model begins its reply to the answer, then the connection drops mid-line: h1
+    // came before the answer, so the session it resumes never heard it.
+    h.event(200, ModelEvent::OutputTranscription("Thank".into()));
+    h.event(
+        300,
+        ModelEvent::Closed {
+            code: 1011,
+            reason: String::new(),
+        },
+    );
+    h.events();
+    assert_eq!(h.actions(), [switch_to(Some("h1"))]);
+    h.m.installed(h.at(400));
+    assert_eq!(replayed(&mut h), ["my answer"]);
+
+    // On the new connection the reply is said whole and a handle after it covers the
+    // answer: a later switch replays nothing of it.
+    h.line(500, "Thank you. Next?", Some("h2"));
+    h.event(
+        700,
+        ModelEvent::Closed {
+            code: 1011,
+            reason: String::new(),
+        },
+    );
+    h.events();
+    assert_eq!(h.actions(), [switch_to(Some("h2"))]);
+    h.m.installed(h.at(800));
+    assert!(replayed(&mut h).is_empty());
+}

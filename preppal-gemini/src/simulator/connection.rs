@@ -138,7 +138,6 @@ pub(super) async fn serve(
         hearing: Hearing::new(Arc::clone(&config_transcripts), config_late_words),
     };
     let _ = connection.run(shutdown).await;
-    connection.save_session();
 }
 
 /// The connection is over (closed, or the peer is gone).
@@ -305,29 +304,22 @@ impl Connection {
         self.ws.send(frame).await.map_err(|_| Stop)
     }
 
-    /// Saves where this connection's resumable session is, for a later resume.
-    fn save_session(&self) {
-        let Some(session) = self.session else {
-            return;
-        };
+    /// Where this connection's session is now, for the handle about to be sent.
+    fn snapshot(&self) -> SavedSession {
         let owed = self
             .speaking
             .as_ref()
             .filter(|s| !s.generation_complete_sent)
             .map(|s| (s.line, s.text.clone(), s.closing));
-        self.shared.save(
-            session,
-            SavedSession {
-                script: self.script.clone(),
-                asked: self.asked,
-                started: self.started,
-                finishing: self.finishing,
-                owed,
-                prompt_tokens: self.prompt_tokens,
-                connection: self.index,
-                heard: self.hearing.turn,
-            },
-        );
+        SavedSession {
+            script: self.script.clone(),
+            asked: self.asked,
+            started: self.started,
+            finishing: self.finishing,
+            owed,
+            prompt_tokens: self.prompt_tokens,
+            heard: self.hearing.turn,
+        }
     }
 
     /// Sends a `sessionResumptionUpdate`, when the setup asked for them: a new handle with
@@ -338,9 +330,9 @@ impl Connection {
         };
         let handle = if resumable {
             self.handle_seq += 1;
-            self.save_session();
             let handle = format!("sim-{session}-{}-{}", self.index, self.handle_seq);
-            self.shared.register_handle(handle.clone(), session);
+            self.shared
+                .register_handle(handle.clone(), session, self.snapshot());
             handle
         } else {
             String::new()
@@ -525,9 +517,7 @@ impl Connection {
                 }
             },
             // The peer's close: tungstenite queues the reply, which the next read flushes.
-            // Where the session is gets saved first: the client may resume at once.
             Some(Ok(Message::Close(_))) => {
-                self.save_session();
                 let _ = timeout(Duration::from_secs(2), self.ws.next()).await;
                 return Err(Stop);
             }

@@ -1,7 +1,7 @@
 //! The running simulator: shared state, [`Simulator::start`], [`SimulatorHandle`] and the
 //! accept loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,7 +16,10 @@ use tokio::time::timeout;
 use super::connection::serve;
 use super::{rest, InterviewScript, SimulatorConfig, SIMULATOR_PATH, SIMULATOR_TOKEN_PATH};
 
-/// Where a resumable session is: what a resumption handle resumes.
+/// Where a resumable session was when a resumption handle was sent: what that handle
+/// resumes. Each handle keeps its own snapshot, as the service's do: resuming from an
+/// older handle restores the session as it was then, not as it went on after (gemini-live-
+/// protocol notes §4.4: a handle covers what was streamed before it).
 #[derive(Debug, Clone)]
 pub(super) struct SavedSession {
     pub(super) script: InterviewScript,
@@ -26,11 +29,13 @@ pub(super) struct SavedSession {
     /// The line being generated when the state was saved: (index, text, closing).
     pub(super) owed: Option<(usize, String, bool)>,
     pub(super) prompt_tokens: u64,
-    /// The connection that saved it.
-    pub(super) connection: usize,
     /// Spoken candidate turns heard (the next candidate transcript to use).
     pub(super) heard: usize,
 }
+
+/// Resumption handles kept per session; older ones resume no more (a client resumes from
+/// its latest).
+pub(super) const HANDLES_KEPT: usize = 16;
 
 #[derive(Debug, Default)]
 pub(super) struct Shared {
@@ -40,10 +45,10 @@ pub(super) struct Shared {
     /// Closes the simulator started: (connection, code, reason).
     pub(super) closes: Mutex<Vec<(usize, u16, String)>>,
     pub(super) next_session: AtomicU64,
-    /// Resumption handle → session id.
-    pub(super) handles: Mutex<HashMap<String, u64>>,
-    /// Session id → where that session is.
-    pub(super) sessions: Mutex<HashMap<u64, SavedSession>>,
+    /// Resumption handle → its session id and snapshot.
+    pub(super) handles: Mutex<HashMap<String, (u64, SavedSession)>>,
+    /// Session id → its handles, oldest first (at most [`HANDLES_KEPT`]).
+    pub(super) session_handles: Mutex<HashMap<u64, VecDeque<String>>>,
     /// Ephemeral tokens minted by the REST side: name → new sessions left.
     pub(super) tokens: Mutex<HashMap<String, u64>>,
     /// The bodies of the `auth_tokens` requests, in order.
@@ -120,38 +125,30 @@ impl Shared {
         recorded.len() - 1
     }
 
-    /// Saves where `session` is, unless a later connection of it saved first (an old
-    /// connection that ends late must not roll the session back).
-    pub(super) fn save(&self, session: u64, state: SavedSession) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        if sessions
-            .get(&session)
-            .is_none_or(|saved| saved.connection <= state.connection)
-        {
-            sessions.insert(session, state);
+    /// Registers `handle` of `session` with the session's `state` at that moment.
+    pub(super) fn register_handle(&self, handle: String, session: u64, state: SavedSession) {
+        let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut per_session = self
+            .session_handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let kept = per_session.entry(session).or_default();
+        kept.push_back(handle.clone());
+        while kept.len() > HANDLES_KEPT {
+            if let Some(old) = kept.pop_front() {
+                handles.remove(&old);
+            }
         }
+        handles.insert(handle, (session, state));
     }
 
-    pub(super) fn register_handle(&self, handle: String, session: u64) {
+    /// The session and snapshot `handle` resumes, if it is known.
+    pub(super) fn resume(&self, handle: &str) -> Option<(u64, SavedSession)> {
         self.handles
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(handle, session);
-    }
-
-    pub(super) fn resume(&self, handle: &str) -> Option<(u64, SavedSession)> {
-        let session = *self
-            .handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(handle)?;
-        let state = self
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&session)?
-            .clone();
-        Some((session, state))
+            .get(handle)
+            .cloned()
     }
 
     pub(super) fn record(&self, connection: usize, message: Value) {
