@@ -5,24 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use common::{fixture, InterviewCli};
+use preppal_examples::cli::hold_interview;
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {

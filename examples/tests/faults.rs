@@ -9,16 +9,19 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use common::{fixture, free_port, InterviewCli};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ToClient;
 use preppal_core::proto::{self, session_ended::Reason};
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SimulatorHandle, SpeechMode};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -34,14 +37,6 @@ const ANSWERS: [&str; 2] = [
 
 /// Longest wait for any one thing the server should do.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn simulator() -> SimulatorHandle {
     Simulator::start(
@@ -682,18 +677,6 @@ impl Proxy {
     fn cut(&self) {
         self.cut.send_modify(|n| *n += 1);
     }
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

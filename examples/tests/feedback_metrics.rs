@@ -4,11 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser;
+use common::{fixture, InterviewCli};
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, FABRICATED_QUOTE};
@@ -25,18 +28,6 @@ const ANSWERS: [&str; 3] = [
     "It was, like, a hard outage, you know, with Kafka.",
     "I like PostgreSQL because uh the planner is good.",
 ];
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 fn interview_args(server: &str, dir: &Path) -> InterviewArgs {
     let job = dir.join("job.txt");

@@ -6,10 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::model_status::State as ModelState;
@@ -27,14 +30,6 @@ const WAIT: Duration = Duration::from_secs(60);
 const DRAIN_SECS: u64 = 20;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `preppal serve` process, killed when dropped; its log is printed when a test fails.
 struct Server {

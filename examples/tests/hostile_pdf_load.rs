@@ -5,32 +5,21 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use common::{pdf_fixture, InterviewCli};
+use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SpeechMode};
 use serde_json::{json, Value};
 
 const LOOP: Duration = Duration::from_secs(60);
 const MEMORY_BOUND_KIB: u64 = 1024 * 1024;
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/pdf")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// A `/proc/{pid}/status` field in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -130,7 +119,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
             "hostile-page-cycle.pdf",
             "hostile-huge-text.pdf",
         ]
-        .map(fixture)
+        .map(pdf_fixture)
         .to_vec(),
     );
     let stop = Arc::new(AtomicBool::new(false));

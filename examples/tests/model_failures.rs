@@ -5,26 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use clap::Parser;
+use common::{fixture, InterviewCli};
 use preppal_core::ModelErrorKind;
+use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 /// Holds a typed interview against `preppal serve` whose model is a simulator started
 /// with `sim`; returns the report.

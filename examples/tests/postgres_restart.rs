@@ -13,12 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use common::{fixture, InterviewCli};
+use preppal_examples::cli::hold_interview;
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{InterviewScript, Simulator, SimulatorConfig, SpeechMode};
 use preppal_store::testing::PgTestDatabase;
@@ -27,12 +29,6 @@ use serde_json::Value;
 /// The candidate answers the first question, hears the second and ends the interview (the
 /// simulator's lines are held for their playback time, so each lasts some seconds).
 const ANSWERS: [&str; 1] = ["I rewrote the tracking fan-out service in Rust."];
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 /// Runs `sql` with psql against `url`; `None` when psql fails (the server is down).
 fn psql_at(url: &str, sql: &str) -> Option<String> {
@@ -122,12 +118,6 @@ fn restart_postgres() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(wait_ready(Duration::from_secs(30)), "PostgreSQL came back");
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

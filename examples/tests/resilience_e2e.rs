@@ -8,33 +8,23 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use common::{fixture, InterviewCli};
+use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode, DEADLINE_EXPIRED,
 };
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 const ANSWERS: [&str; 5] = [
     "I rewrote the tracking fan-out service in Rust.",

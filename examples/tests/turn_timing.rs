@@ -6,19 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures and our own server are trusted input
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::fixture;
 use serde_json::Value;
 
 /// A file of the repository's `fixtures/` folder.
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
 /// A `preppal serve` process on a free loopback port, killed when dropped; its log is
 /// printed when the test fails.
 struct Server {
