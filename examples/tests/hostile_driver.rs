@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::free_port;
+use common::{free_port, Api, ServeProcess as Server};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::model_status::State as ModelState;
@@ -31,148 +30,29 @@ const DRAIN_SECS: u64 = 20;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A `preppal serve` process, killed when dropped; its log is printed when a test fails.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    log: PathBuf,
-}
-
 impl Server {
+    /// `preppal serve` on a free port with the model at `model_url`, a 1 s reconnect grace
+    /// and a [`DRAIN_SECS`] drain timeout.
     async fn start(data: &Path, model_url: &str) -> Self {
-        let port = free_port();
-        let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
-        let log = data.join(format!("server-{n}.log"));
-        // `PREPPAL_SERVER_BIN` runs these tests against another build (an older one, to see
-        // them fail); by default the one built with them.
-        let bin = std::env::var_os("PREPPAL_SERVER_BIN").map_or_else(
-            || PathBuf::from(env!("CARGO_BIN_EXE_preppal")),
-            PathBuf::from,
-        );
-        let child = Command::new(bin)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data)
-            .args(["--reconnect-grace-secs", "1"])
-            .args(["--drain-timeout-secs", &DRAIN_SECS.to_string()])
-            .env("PREPPAL_GEMINI_URL", model_url)
-            .env("RUST_LOG", "info")
-            .env_remove("GEMINI_API_KEY")
-            .env_remove("PREPPAL_DATABASE_URL")
-            .env_remove("PREPPAL_GEMINI_REST_URL")
-            .env_remove("PREPPAL_RECONNECT_GRACE_SECS")
-            .env_remove("PREPPAL_TEXT_MESSAGES_PER_SECOND")
-            .env_remove("PREPPAL_TEXT_MESSAGE_BURST")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let server = Self { child, port, log };
-        let until = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < until, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        Self::spawn(free_port(), data, model_url, 1, DRAIN_SECS, &[], WAIT).await
     }
 
     /// Sends SIGTERM and waits for the exit; how long it took.
     async fn terminate(&mut self) -> Duration {
         let sent = Instant::now();
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -TERM");
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return sent.elapsed();
-            }
-            assert!(sent.elapsed() < WAIT, "the server did not exit");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.signal("-TERM");
+        self.wait_exit().await;
+        sent.elapsed()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- {} ---\n{}", self.log.display(), self.log_text());
-        }
-    }
-}
-
-/// The JSON API as one signed-in user.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
 }
 
 impl Api {
-    async fn sign_in(base: &str, email: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let v: Value = http
-            .post(format!("{base}/api/auth/dev"))
-            .json(&json!({ "email": email }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            http,
-            base: base.to_owned(),
-            token: v["session_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn call(&self, procedure: &str, body: Value) -> (u16, Value) {
-        match self
-            .http
-            .post(format!("{}/api/{procedure}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-
     async fn create(&self) -> String {
-        let (s, v) = self
-            .call(
-                "interview.createSession",
-                json!({ "idempotency_key": uuid::Uuid::new_v4().to_string(),
-                        "job_description": "Backend engineer: Rust, PostgreSQL.",
-                        "resume": "Five years of Rust services.",
-                        "duration_minutes": 10 }),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        v["id"].as_str().unwrap().to_owned()
+        self.create_interview(
+            "Backend engineer: Rust, PostgreSQL.",
+            "Five years of Rust services.",
+        )
+        .await
     }
 
     async fn ws_url(&self, id: &str) -> String {

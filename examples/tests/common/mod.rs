@@ -7,11 +7,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use preppal_examples::cli::InterviewArgs;
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
 
 /// A path under the top-level `fixtures/` directory.
 pub(crate) fn fixture(rel: &str) -> PathBuf {
@@ -115,5 +117,116 @@ impl Api {
             .await;
         assert_eq!(s, 200, "{v}");
         v["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A `preppal serve` process (SQLite under its data directory), killed when dropped. Its
+/// log goes to `server-N.log` in the data directory and is printed when a test fails.
+pub(crate) struct ServeProcess {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
+    pub(crate) log: PathBuf,
+    /// Longest wait for it to listen, and later to exit.
+    wait: Duration,
+}
+
+impl ServeProcess {
+    /// Starts `preppal serve` on `127.0.0.1:{port}` with its data in `data`, the Gemini
+    /// Live model at `model_url`, `--reconnect-grace-secs {grace_secs}`,
+    /// `--drain-timeout-secs {drain_secs}` and then the `extra` arguments; waits up to
+    /// `wait` for it to listen. `PREPPAL_SERVER_BIN` runs another build (an older one, to
+    /// see the tests fail); by default the one built with the tests.
+    pub(crate) async fn spawn(
+        port: u16,
+        data: &Path,
+        model_url: &str,
+        grace_secs: u64,
+        drain_secs: u64,
+        extra: &[&str],
+        wait: Duration,
+    ) -> Self {
+        let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
+        let log = data.join(format!("server-{n}.log"));
+        let bin = std::env::var_os("PREPPAL_SERVER_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_preppal")),
+            PathBuf::from,
+        );
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data)
+            .args(["--reconnect-grace-secs", &grace_secs.to_string()])
+            .args(["--drain-timeout-secs", &drain_secs.to_string()])
+            .args(extra)
+            .env("PREPPAL_GEMINI_URL", model_url)
+            .env("RUST_LOG", "info")
+            .env_remove("GEMINI_API_KEY")
+            .env_remove("PREPPAL_DATABASE_URL")
+            .env_remove("PREPPAL_GEMINI_REST_URL")
+            .env_remove("PREPPAL_RECONNECT_GRACE_SECS")
+            .env_remove("PREPPAL_TEXT_MESSAGES_PER_SECOND")
+            .env_remove("PREPPAL_TEXT_MESSAGE_BURST")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            port,
+            log,
+            wait,
+        };
+        let until = Instant::now() + wait;
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(Instant::now() < until, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub(crate) fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// What the server has logged so far.
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends the signal `sig` (as `kill` spells it, e.g. `-TERM`).
+    pub(crate) fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// Waits for the process to exit; its exit status.
+    pub(crate) async fn wait_exit(&mut self) -> ExitStatus {
+        let until = Instant::now() + self.wait;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < until, "the server did not exit");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- {} ---\n{}", self.log.display(), self.log_text());
+        }
     }
 }
