@@ -136,6 +136,39 @@ async fn flood(ws: &mut Ws, seconds: u64) -> usize {
     sent
 }
 
+/// `preppal serve` with the model at `model_url`, `email` signed in and an interview
+/// created; the interview's socket, opened.
+async fn open_interview(data: &Path, model_url: &str, email: &str) -> (Server, Api, String, Ws) {
+    let server = Server::start(data, model_url).await;
+    let api = Api::sign_in(&server.base(), email).await;
+    let id = api.create().await;
+    let (ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
+        .await
+        .unwrap();
+    (server, api, id, ws)
+}
+
+/// Sends SIGTERM and checks the drain logged that every live interview was finished and
+/// saved.
+async fn drain(server: &mut Server) {
+    let took = server.terminate().await;
+    eprintln!("exited {took:?} after SIGTERM");
+    assert!(
+        server
+            .log_text()
+            .contains("every live interview was finished and saved"),
+        "{}",
+        server.log_text()
+    );
+}
+
+/// Interview `id` as `email` reads it from a new server over the same `data`.
+async fn after_restart(data: &Path, model_url: &str, email: &str, id: &str) -> Value {
+    let server = Server::start(data, model_url).await;
+    let api = Api::sign_in(&server.base(), email).await;
+    api.interview(id).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_floods_and_never_reads_cannot_wedge_its_interview() {
     let sim = simulator().await;
@@ -198,19 +231,9 @@ async fn sigterm_drains_a_flooded_interview_in_time() {
     flood(&mut ws, 4).await;
     // The client holds its socket open and still does not read. The drain logs that every
     // interview was finished and saved only when none was left at its timeout.
-    let took = server.terminate().await;
-    eprintln!("exited {took:?} after SIGTERM");
-    assert!(
-        server
-            .log_text()
-            .contains("every live interview was finished and saved"),
-        "{}",
-        server.log_text()
-    );
+    drain(&mut server).await;
     drop(ws);
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "drain@example.com").await;
-    let i = api.interview(&id).await;
+    let i = after_restart(data.path(), &sim.url(), "drain@example.com", &id).await;
     assert_eq!(i["status"], "COMPLETED", "{i}");
 }
 
@@ -218,12 +241,8 @@ async fn sigterm_drains_a_flooded_interview_in_time() {
 async fn typed_answers_past_the_burst_get_one_429() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "typist@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (_server, api, id, mut ws) =
+        open_interview(data.path(), &sim.url(), "typist@example.com").await;
     // Wait for the interview to start: typed answers before it are dropped anyway.
     wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     for n in 0..30 {
@@ -306,12 +325,8 @@ async fn the_candidate_is_told_while_the_model_setup_is_retried() {
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "retry@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (server, _api, _id, mut ws) =
+        open_interview(data.path(), &sim.url(), "retry@example.com").await;
     let seen = wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     assert_eq!(
         statuses(&seen),
@@ -343,12 +358,7 @@ async fn silent_model() -> (String, tokio::task::JoinHandle<()>) {
 async fn a_model_that_never_completes_setup_meets_the_setup_deadline() {
     let (url, _model) = silent_model().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "stall@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (server, api, id, mut ws) = open_interview(data.path(), &url, "stall@example.com").await;
     let first = wait_for(&mut ws, |_| true).await;
     assert_eq!(
         statuses(&first),
@@ -375,26 +385,12 @@ async fn a_model_that_never_completes_setup_meets_the_setup_deadline() {
 async fn sigterm_drains_an_interview_whose_model_is_still_connecting() {
     let (url, _model) = silent_model().await;
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "connecting@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (mut server, _api, id, mut ws) =
+        open_interview(data.path(), &url, "connecting@example.com").await;
     let first = wait_for(&mut ws, |_| true).await;
     assert_eq!(statuses(&first), [(ModelState::Connecting, 1)]);
-    let took = server.terminate().await;
-    eprintln!("exited {took:?} after SIGTERM");
-    assert!(
-        server
-            .log_text()
-            .contains("every live interview was finished and saved"),
-        "{}",
-        server.log_text()
-    );
-    let server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "connecting@example.com").await;
-    let i = api.interview(&id).await;
+    drain(&mut server).await;
+    let i = after_restart(data.path(), &url, "connecting@example.com", &id).await;
     assert_eq!(i["status"], "ERROR", "never left PENDING: {i}");
 }
 
@@ -402,12 +398,8 @@ async fn sigterm_drains_an_interview_whose_model_is_still_connecting() {
 async fn a_nul_in_a_typed_answer_loses_nothing() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "nul@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (_server, api, id, mut ws) =
+        open_interview(data.path(), &sim.url(), "nul@example.com").await;
     wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     let frame = encode_client(&ClientMessage::Text("I led\0 the migration.".into()));
     ws.send(Message::Binary(frame)).await.unwrap();
