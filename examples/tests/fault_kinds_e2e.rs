@@ -7,8 +7,7 @@
 
 mod common;
 
-use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::{fixture, interview_args};
 use preppal_examples::cli::hold_interview;
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
@@ -39,30 +38,19 @@ async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {
     args.gemini.url = Some(sim.url());
     args.gemini.rest_url = Some(sim.rest_url());
     let server = spawn(&args).await.unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://{}", server.addr),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--audio",
-        &fixture("audio/intro.wav").display().to_string(),
-        "--speed",
-        "0",
-        "--frame-ms",
-        "100",
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &[
+            "--audio",
+            &fixture("audio/intro.wav").display().to_string(),
+            "--speed",
+            "0",
+            "--frame-ms",
+            "100",
+            "--json",
+        ],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     sim.shutdown().await;
 

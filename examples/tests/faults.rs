@@ -14,8 +14,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use common::{fixture, free_port, Api, InterviewCli, ServeProcess as Server};
+use common::{free_port, interview_args, Api, ServeProcess as Server};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ToClient;
@@ -571,26 +570,17 @@ async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() 
     let file = data.path().join("answers.txt");
     std::fs::write(&file, answers.join("\n")).unwrap();
     let email = "cli-drop@example.com";
-    let args = InterviewCli::parse_from([
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://127.0.0.1:{}", proxy.port),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &file.display().to_string(),
-        "--email",
-        email,
-        "--timeout-secs",
-        "120",
-    ])
-    .args;
+        &[
+            "--answers",
+            &file.display().to_string(),
+            "--email",
+            email,
+            "--timeout-secs",
+            "120",
+        ],
+    );
     let cli = tokio::spawn(async move { hold_interview(&args).await });
 
     // Once the first answer and the next question are stored, the network drops.

@@ -10,27 +10,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use clap::Parser;
-use common::{fixture, free_port, InterviewCli};
+use common::{fixture, free_port};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 
+/// `preppal interview --json` against `server` with the fixture job and resume and `extra`.
 fn interview_args(server: &str, extra: &[&str]) -> InterviewArgs {
-    let job = fixture("interviews/backend-engineer.jd.txt");
-    let resume = fixture("interviews/backend-engineer.resume.txt");
-    let mut argv: Vec<String> = vec![
-        "interview".into(),
-        "--server".into(),
-        server.into(),
-        "--job".into(),
-        job.display().to_string(),
-        "--resume".into(),
-        resume.display().to_string(),
-        "--json".into(),
-    ];
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    InterviewCli::parse_from(argv).args
+    common::interview_args(server, &[&["--json"], extra].concat())
 }
 
 /// Checks the shape every finished interview must have: AI first, turns in order,

@@ -8,8 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::{fixture, interview_args};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
@@ -26,28 +25,9 @@ const NO_RESULT: [&str; 3] = [
 fn args(server: &str, dir: &Path, answers: &[&str], extra: &[&str]) -> InterviewArgs {
     let file = dir.join(format!("answers-{}.txt", extra.join("-")));
     std::fs::write(&file, answers.join("\n")).unwrap();
-    let mut argv: Vec<String> = [
-        "interview",
-        "--server",
-        server,
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &file.display().to_string(),
-        "--speed",
-        "0",
-        "--json",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    argv.extend(extra.iter().map(|s| (*s).to_owned()));
-    InterviewCli::parse_from(argv).args
+    let file = file.display().to_string();
+    let argv = [&["--answers", &file, "--speed", "0", "--json"], extra].concat();
+    interview_args(server, &argv)
 }
 
 fn ai_lines(report: &InterviewReport) -> Vec<&str> {

@@ -7,8 +7,7 @@
 
 mod common;
 
-use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::interview_args;
 use preppal_core::ModelErrorKind;
 use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
@@ -27,26 +26,11 @@ async fn interview_with(sim: SimulatorConfig) -> InterviewReport {
     let server = spawn(&args).await.unwrap();
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, "I rewrote the fan-out service in Rust.").unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://{}", server.addr),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     sim.shutdown().await;
     report

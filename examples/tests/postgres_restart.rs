@@ -18,8 +18,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::interview_args;
 use preppal_examples::cli::hold_interview;
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{InterviewScript, Simulator, SimulatorConfig, SpeechMode};
@@ -140,28 +139,11 @@ async fn a_postgres_restart_mid_interview_loses_nothing() {
 
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, ANSWERS.join("\n")).unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &server.url(),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let interview = tokio::spawn(async move {
-        hold_interview(&InterviewCli::parse_from(argv).args)
-            .await
-            .unwrap()
-    });
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let interview = tokio::spawn(async move { hold_interview(&args).await.unwrap() });
 
     // Once the first question and answer are stored, PostgreSQL restarts while the second
     // question is being spoken (its turn is held for the line's playback time, some

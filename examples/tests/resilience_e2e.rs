@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::interview_args;
 use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::server::{spawn, ServeArgs};
@@ -97,26 +96,11 @@ async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) 
 
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, ANSWERS.join("\n")).unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://127.0.0.1:{}", proxy.port),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     (report, proxy.sockets.load(Ordering::SeqCst))
 }

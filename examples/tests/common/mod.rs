@@ -57,6 +57,24 @@ pub(crate) struct InterviewCli {
     pub(crate) args: InterviewArgs,
 }
 
+/// `preppal interview` against `server` (an `http://` URL) with the backend-engineer job
+/// description and resume from the fixtures, then the `extra` arguments.
+pub(crate) fn interview_args(server: &str, extra: &[&str]) -> InterviewArgs {
+    let job = fixture("interviews/backend-engineer.jd.txt");
+    let resume = fixture("interviews/backend-engineer.resume.txt");
+    let mut argv: Vec<String> = vec![
+        "interview".into(),
+        "--server".into(),
+        server.into(),
+        "--job".into(),
+        job.display().to_string(),
+        "--resume".into(),
+        resume.display().to_string(),
+    ];
+    argv.extend(extra.iter().map(|s| (*s).to_owned()));
+    InterviewCli::parse_from(argv).args
+}
+
 /// The JSON API of a server at `base` as one signed-in user.
 pub(crate) struct Api {
     pub(crate) http: reqwest::Client,
