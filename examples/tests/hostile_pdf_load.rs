@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{pdf_fixture, InterviewCli};
+use common::{free_port, pdf_fixture, InterviewCli};
 use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SpeechMode};
 use serde_json::{json, Value};
@@ -77,11 +77,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = data.path().join("server.log");
     let mut server = Command::new(env!("CARGO_BIN_EXE_preppal"))
         .args([

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::interview_args;
+use common::{free_port, interview_args};
 use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::server::{spawn, ServeArgs};
@@ -80,11 +80,7 @@ impl CountingProxy {
 async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) {
     let data = tempfile::tempdir().unwrap();
     // The proxy is the server's public origin, so the token replies' ws_url point at it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let proxy = CountingProxy::start(port).await;
     let mut args = ServeArgs::offline(
         format!("127.0.0.1:{port}").parse().unwrap(),

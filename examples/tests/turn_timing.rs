@@ -12,10 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::fixture;
+use common::{fixture, free_port};
 use serde_json::Value;
 
-/// A file of the repository's `fixtures/` folder.
 /// A `preppal serve` process on a free loopback port, killed when dropped; its log is
 /// printed when the test fails.
 struct Server {
@@ -26,11 +25,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let log = data.join("server.log");
         let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
             .args([
