@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{fixture, InterviewCli};
+use common::{api, fixture, sign_in, InterviewCli};
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, FABRICATED_QUOTE};
@@ -207,26 +207,14 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
 
     // The command-line client signs in as this dev user by default.
     let http = reqwest::Client::new();
-    let signed_in: Value = http
-        .post(format!("{}/api/auth/dev", server.url()))
-        .json(&serde_json::json!({ "email": "candidate@example.com" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signed_in["session_token"].as_str().unwrap();
-    let progress: Value = http
-        .post(format!("{}/api/interview.getProgress", server.url()))
-        .bearer_auth(token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = sign_in(&server.url(), "candidate@example.com").await;
+    let (_, progress) = api(
+        &server.url(),
+        &token,
+        "interview.getProgress",
+        serde_json::json!({}),
+    )
+    .await;
     let points = progress["points"].as_array().unwrap();
     assert_eq!(points.len(), 2, "{progress}");
     // Oldest first.
@@ -255,18 +243,10 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
     assert_eq!(t["scores.content"]["points"], 2, "{t}");
 
     // Another user sees no progress of this one.
-    let other: Value = http
-        .post(format!("{}/api/auth/dev", server.url()))
-        .json(&serde_json::json!({ "email": "someone.else@example.com" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = sign_in(&server.url(), "someone.else@example.com").await;
     let theirs: Value = http
         .post(format!("{}/api/interview.getProgress", server.url()))
-        .bearer_auth(other["session_token"].as_str().unwrap())
+        .bearer_auth(other)
         .send()
         .await
         .unwrap()

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::{free_port, pdf_fixture, InterviewCli};
+use common::{free_port, pdf_fixture, sign_in, InterviewCli};
 use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SpeechMode};
-use serde_json::{json, Value};
 
 const LOOP: Duration = Duration::from_secs(60);
 const MEMORY_BOUND_KIB: u64 = 1024 * 1024;
@@ -52,19 +51,6 @@ fn reader_children(pid: u32) -> Vec<String> {
         }
     }
     found
-}
-
-async fn session(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let v: Value = http
-        .post(format!("{base}/api/auth/dev"))
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["session_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +114,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap();
-            let token = session(&http, &base, &format!("attacker{n}@example.com")).await;
+            let token = sign_in(&base, &format!("attacker{n}@example.com")).await;
             let mut statuses = Vec::new();
             let mut i = n;
             while !stop.load(Ordering::Relaxed) {

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fixture, interview_args};
+use common::{api, fixture, interview_args, sign_in_as};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
@@ -39,29 +39,13 @@ fn ai_lines(report: &InterviewReport) -> Vec<&str> {
         .collect()
 }
 
-async fn api(server: &str, token: &str, procedure: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{server}/api/{procedure}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
+/// Signs in as the command-line client's dev user; the session token.
 async fn sign_in(server: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(format!("{server}/api/auth/dev"))
-        .json(&json!({"email": "candidate@example.com", "name": "candidate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["session_token"].as_str().unwrap().to_owned()
+    sign_in_as(
+        server,
+        json!({"email": "candidate@example.com", "name": "candidate"}),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,40 @@ pub(crate) fn interview_args(server: &str, extra: &[&str]) -> InterviewArgs {
     InterviewCli::parse_from(argv).args
 }
 
+/// Signs in through `POST {server}/api/auth/dev` with `body` (at least `email`); the
+/// session token.
+pub(crate) async fn sign_in_as(server: &str, body: Value) -> String {
+    let v: Value = reqwest::Client::new()
+        .post(format!("{server}/api/auth/dev"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["session_token"].as_str().unwrap().to_owned()
+}
+
+/// Signs in as `email`; the session token.
+pub(crate) async fn sign_in(server: &str, email: &str) -> String {
+    sign_in_as(server, json!({ "email": email })).await
+}
+
+/// `POST {server}/api/{procedure}` with `token` as the bearer; the status and the JSON
+/// reply (`Null` when it is not JSON).
+pub(crate) async fn api(server: &str, token: &str, procedure: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{server}/api/{procedure}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 /// The JSON API of a server at `base` as one signed-in user.
 pub(crate) struct Api {
     pub(crate) http: reqwest::Client,
