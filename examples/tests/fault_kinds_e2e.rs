@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::{fixture, interview_args};
+use common::{fixture, interview_args, spawn_with_simulator};
 use preppal_examples::cli::hold_interview;
-use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,10 +33,7 @@ async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini.url = Some(sim.url());
-    args.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&args).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let args = interview_args(
         &format!("http://{}", server.addr),
         &[

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{api, fixture, sign_in, InterviewCli};
+use common::{api, fixture, sign_in, spawn_with_simulator, InterviewCli};
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, FABRICATED_QUOTE};
@@ -194,10 +194,7 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
     // through PREPPAL_GEMINI_REST_URL.
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini.url = Some(sim.url());
-    args.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&args).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let first = hold_interview(&interview_args(&server.url(), data.path()))
         .await
         .unwrap();

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{api, fixture, interview_args, sign_in_as};
+use common::{api, fixture, interview_args, sign_in_as, spawn_with_simulator};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
@@ -125,10 +125,7 @@ async fn round_types_ask_different_questions_and_answers_without_results_get_a_f
 async fn model_feedback_scores_each_competency_with_quotes_from_the_transcript() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    serve.gemini.url = Some(sim.url());
-    serve.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&serve).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let answers = [
         "Last year at Parcelwise our webhook deliveries were duplicated, and my task was to stop it. I introduced idempotency keys and an outbox table, and as a result duplicates dropped by 97%.",
         "I rewrote the fan-out service in Rust and p99 latency fell from 480 ms to 35 ms.",
@@ -349,10 +346,7 @@ async fn the_system_instruction_carries_the_plan() {
 async fn progress_follows_each_competency_across_interviews_of_the_same_job() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    serve.gemini.url = Some(sim.url());
-    serve.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&serve).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let rounds = [
         [
             "I helped with the webhook duplicates at Parcelwise.",

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use preppal_examples::cli::InterviewArgs;
+use preppal_examples::server::{spawn, Running, ServeArgs};
+use preppal_gemini::simulator::SimulatorHandle;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
@@ -107,6 +109,15 @@ pub(crate) async fn api(server: &str, token: &str, procedure: &str, body: Value)
         .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The server in this process, offline on a free loopback port with its data in `data`,
+/// with the simulator `sim` as its Gemini Live model and its REST endpoint (feedback).
+pub(crate) async fn spawn_with_simulator(sim: &SimulatorHandle, data: &Path) -> Running {
+    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.to_path_buf());
+    args.gemini.url = Some(sim.url());
+    args.gemini.rest_url = Some(sim.rest_url());
+    spawn(&args).await.unwrap()
 }
 
 /// The JSON API of a server at `base` as one signed-in user.
