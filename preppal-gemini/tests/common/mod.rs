@@ -1,5 +1,5 @@
 //! What the Gemini Live integration tests share: the fixture job and resume, the
-//! interviewer instruction, simulator and Live settings, and event helpers.
+//! interviewer instruction, simulator and Live settings, and readers of the model events.
 //!
 //! Each test binary compiles this module and uses a part of it, hence `dead_code`.
 
