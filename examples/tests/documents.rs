@@ -4,21 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
+use common::pdf_fixture;
 use preppal_examples::server::web::document::MAX_PDF_BYTES;
 use preppal_examples::server::{build, ServeArgs, Server};
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/pdf")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 async fn server() -> (Server, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
@@ -75,7 +69,7 @@ fn code(v: &Value) -> &str {
 async fn a_pdf_resume_comes_back_as_its_text() {
     let (s, _d) = server().await;
     let t = sign_in(&s).await;
-    let (st, v) = extract(&s, Some(&t), "application/pdf", fixture("resume.pdf")).await;
+    let (st, v) = extract(&s, Some(&t), "application/pdf", pdf_fixture("resume.pdf")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["pages"], 1);
     let text = v["text"].as_str().unwrap();
@@ -102,7 +96,7 @@ async fn a_pdf_resume_comes_back_as_its_text() {
         &s,
         Some(&t),
         "application/octet-stream",
-        fixture("resume.pdf"),
+        pdf_fixture("resume.pdf"),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -143,14 +137,14 @@ async fn what_is_not_a_pdf_is_415_and_an_empty_file_400() {
 async fn a_file_over_the_limit_is_413() {
     let (s, _d) = server().await;
     let t = sign_in(&s).await;
-    let mut big = fixture("resume.pdf");
+    let mut big = pdf_fixture("resume.pdf");
     big.resize(MAX_PDF_BYTES + 1, b' ');
     let (st, v) = extract(&s, Some(&t), "application/pdf", big).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     assert_eq!(code(&v), "PAYLOAD_TOO_LARGE");
     // Exactly at the limit the body is taken and read (whatever the parser makes of 4 MiB
     // of trailing spaces).
-    let mut edge = fixture("resume.pdf");
+    let mut edge = pdf_fixture("resume.pdf");
     edge.resize(MAX_PDF_BYTES, b' ');
     let (st, v) = extract(&s, Some(&t), "application/pdf", edge).await;
     assert_ne!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
@@ -164,7 +158,13 @@ async fn a_file_over_the_limit_is_413() {
 async fn a_password_protected_pdf_is_422_pdf_encrypted() {
     let (s, _d) = server().await;
     let t = sign_in(&s).await;
-    let (st, v) = extract(&s, Some(&t), "application/pdf", fixture("encrypted.pdf")).await;
+    let (st, v) = extract(
+        &s,
+        Some(&t),
+        "application/pdf",
+        pdf_fixture("encrypted.pdf"),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(code(&v), "PDF_ENCRYPTED");
     assert!(v["error"]["message"].as_str().unwrap().contains("password"));
@@ -174,7 +174,7 @@ async fn a_password_protected_pdf_is_422_pdf_encrypted() {
 async fn a_pdf_without_text_is_422_pdf_no_text() {
     let (s, _d) = server().await;
     let t = sign_in(&s).await;
-    let (st, v) = extract(&s, Some(&t), "application/pdf", fixture("no-text.pdf")).await;
+    let (st, v) = extract(&s, Some(&t), "application/pdf", pdf_fixture("no-text.pdf")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(code(&v), "PDF_NO_TEXT");
 }
@@ -183,7 +183,7 @@ async fn a_pdf_without_text_is_422_pdf_no_text() {
 async fn damaged_pdfs_are_refused_with_a_4xx_never_a_5xx() {
     let (s, _d) = server().await;
     let t = sign_in(&s).await;
-    let good = fixture("resume.pdf");
+    let good = pdf_fixture("resume.pdf");
     let mut cases: Vec<Vec<u8>> = Vec::new();
     // Cut short at many points.
     for cut in (8..good.len()).step_by(53) {
@@ -221,6 +221,6 @@ async fn damaged_pdfs_are_refused_with_a_4xx_never_a_5xx() {
 #[tokio::test]
 async fn extraction_needs_a_session() {
     let (s, _d) = server().await;
-    let (st, v) = extract(&s, None, "application/pdf", fixture("resume.pdf")).await;
+    let (st, v) = extract(&s, None, "application/pdf", pdf_fixture("resume.pdf")).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
 }

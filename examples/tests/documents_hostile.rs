@@ -7,22 +7,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
+use common::pdf_fixture;
 use preppal_examples::server::web::document::EXTRACTION_TIMEOUT;
 use preppal_examples::server::{build, ServeArgs, Server};
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/pdf")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// A PDF whose one page's `/Contents` names the same text stream `refs` times (about 6
 /// bytes a reference): a reader that does not stop at the text limit builds `refs` times
@@ -125,22 +120,22 @@ async fn every_hostile_pdf_gets_a_typed_4xx_in_time_and_leaves_nothing_running()
         // poppler stops the recursion; what is left is a page without text.
         (
             "self-referencing form XObject",
-            fixture("hostile-self-xobject.pdf"),
+            pdf_fixture("hostile-self-xobject.pdf"),
             &["PDF_NO_TEXT", "PDF_TOO_COMPLEX"],
         ),
         (
             "page that is its own parent",
-            fixture("hostile-page-cycle.pdf"),
+            pdf_fixture("hostile-page-cycle.pdf"),
             &["PDF_UNREADABLE", "PDF_TOO_COMPLEX"],
         ),
         (
             "compression bomb (2.4 GB)",
-            fixture("hostile-flate-bomb.pdf"),
+            pdf_fixture("hostile-flate-bomb.pdf"),
             &["PDF_TOO_COMPLEX", "PDF_NO_TEXT"],
         ),
         (
             "huge text",
-            fixture("hostile-huge-text.pdf"),
+            pdf_fixture("hostile-huge-text.pdf"),
             &["PDF_TOO_MUCH_TEXT"],
         ),
         (
@@ -176,13 +171,13 @@ async fn every_hostile_pdf_gets_a_typed_4xx_in_time_and_leaves_nothing_running()
         );
     }
     // And the server still reads an honest PDF afterwards.
-    let (st, v) = extract(&s, &token, fixture("resume.pdf")).await;
+    let (st, v) = extract(&s, &token, pdf_fixture("resume.pdf")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
 
     // A dropped request kills its reader: the client gives up after 1 s, the request's
     // future is dropped with the reader running, and kill_on_drop sends SIGKILL at once
     // (tokio reaps it soon after).
-    let bomb = fixture("hostile-flate-bomb.pdf");
+    let bomb = pdf_fixture("hostile-flate-bomb.pdf");
     let r = tokio::time::timeout(Duration::from_secs(1), extract(&s, &token, bomb)).await;
     assert!(r.is_err(), "the bomb was read within 1 s: {r:?}");
     let until = Instant::now() + Duration::from_secs(10);

@@ -17,10 +17,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{fixture, free_port};
 use futures::{SinkExt, StreamExt};
 use preppal_core::codec::{self, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ServerMessage;
@@ -40,20 +43,6 @@ const ANSWERS: [&str; QUESTIONS] = [
     "I want to own the realtime platform's reliability.",
 ];
 const LEASE_TTL_MS: u64 = 3_000;
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `preppal` process, killed when dropped; its log is printed if the test fails.
 struct Proc {

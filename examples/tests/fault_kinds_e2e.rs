@@ -5,24 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
-use preppal_examples::server::{spawn, ServeArgs};
+use common::{fixture, interview_args, spawn_with_simulator};
+use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {
@@ -46,34 +33,20 @@ async fn kind2_late_transcription_is_stored_under_the_answer_it_transcribes() {
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini.url = Some(sim.url());
-    args.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&args).await.unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let server = spawn_with_simulator(&sim, data.path()).await;
+    let args = interview_args(
         &format!("http://{}", server.addr),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--audio",
-        &fixture("audio/intro.wav").display().to_string(),
-        "--speed",
-        "0",
-        "--frame-ms",
-        "100",
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &[
+            "--audio",
+            &fixture("audio/intro.wav").display().to_string(),
+            "--speed",
+            "0",
+            "--frame-ms",
+            "100",
+            "--json",
+        ],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     sim.shutdown().await;
 

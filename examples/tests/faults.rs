@@ -9,16 +9,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use common::{free_port, interview_args, Api, ServeProcess as Server};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::server_to_client_message::Message as ToClient;
 use preppal_core::proto::{self, session_ended::Reason};
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SimulatorHandle, SpeechMode};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -35,14 +36,6 @@ const ANSWERS: [&str; 2] = [
 /// Longest wait for any one thing the server should do.
 const WAIT: Duration = Duration::from_secs(30);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn simulator() -> SimulatorHandle {
     Simulator::start(
         SimulatorConfig::default()
@@ -53,15 +46,8 @@ async fn simulator() -> SimulatorHandle {
     .unwrap()
 }
 
-/// A `preppal serve` process, killed when dropped. Its log goes to `server-N.log` in the
-/// data directory and is printed when a test fails.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    log: PathBuf,
-}
-
 impl Server {
+    /// `preppal serve` with the simulator `sim` as its model and a 20 s drain timeout.
     async fn start(port: u16, data: &Path, sim: &SimulatorHandle, grace_secs: u64) -> Self {
         Self::start_with(port, data, sim, grace_secs, &[]).await
     }
@@ -74,136 +60,17 @@ impl Server {
         grace_secs: u64,
         extra: &[&str],
     ) -> Self {
-        let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
-        let log = data.join(format!("server-{n}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data)
-            .args(["--reconnect-grace-secs", &grace_secs.to_string()])
-            .args(["--drain-timeout-secs", "20"])
-            .args(extra)
-            .env("PREPPAL_GEMINI_URL", sim.url())
-            .env("RUST_LOG", "info")
-            .env_remove("GEMINI_API_KEY")
-            .env_remove("PREPPAL_DATABASE_URL")
-            .env_remove("PREPPAL_GEMINI_REST_URL")
-            .env_remove("PREPPAL_RECONNECT_GRACE_SECS")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let server = Self { child, port, log };
-        let until = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < until, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
+        Self::spawn(port, data, &sim.url(), grace_secs, 20, extra, WAIT).await
     }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
-    }
-
-    /// Waits for the process to exit; its exit status.
-    async fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let until = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < until, "the server did not exit");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- {} ---\n{}",
-                self.log.display(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
-
-/// The JSON API as one signed-in user.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
 }
 
 impl Api {
-    async fn sign_in(base: &str, email: &str) -> Self {
-        // No pooled connections: each call opens its own, so a frozen one never stalls it.
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let v: Value = http
-            .post(format!("{base}/api/auth/dev"))
-            .json(&json!({ "email": email }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            http,
-            base: base.to_owned(),
-            token: v["session_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    /// `POST /api/{procedure}`; the status and the JSON reply (`Null` when unreachable).
-    async fn call(&self, procedure: &str, body: Value) -> (u16, Value) {
-        match self
-            .http
-            .post(format!("{}/api/{procedure}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-
     async fn create(&self) -> String {
-        let (s, v) = self
-            .call(
-                "interview.createSession",
-                json!({ "idempotency_key": uuid::Uuid::new_v4().to_string(),
-                        "job_description": "Senior backend engineer: Rust, PostgreSQL, on-call.",
-                        "resume": "Five years of Rust services; led the tracking fan-out rewrite.",
-                        "duration_minutes": 10 }),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        v["id"].as_str().unwrap().to_owned()
+        self.create_interview(
+            "Senior backend engineer: Rust, PostgreSQL, on-call.",
+            "Five years of Rust services; led the tracking fan-out rewrite.",
+        )
+        .await
     }
 
     async fn ws_url(&self, id: &str, procedure: &str) -> String {
@@ -684,18 +551,6 @@ impl Proxy {
     }
 }
 
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() {
     let sim = simulator().await;
@@ -715,26 +570,17 @@ async fn the_command_line_client_reconnects_after_a_network_drop_and_finishes() 
     let file = data.path().join("answers.txt");
     std::fs::write(&file, answers.join("\n")).unwrap();
     let email = "cli-drop@example.com";
-    let args = InterviewCli::parse_from([
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://127.0.0.1:{}", proxy.port),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &file.display().to_string(),
-        "--email",
-        email,
-        "--timeout-secs",
-        "120",
-    ])
-    .args;
+        &[
+            "--answers",
+            &file.display().to_string(),
+            "--email",
+            email,
+            "--timeout-secs",
+            "120",
+        ],
+    );
     let cli = tokio::spawn(async move { hold_interview(&args).await });
 
     // Once the first answer and the next question are stored, the network drops.

@@ -4,11 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser;
+use common::{api, fixture, sign_in, spawn_with_simulator, InterviewCli};
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, FABRICATED_QUOTE};
@@ -25,18 +28,6 @@ const ANSWERS: [&str; 3] = [
     "It was, like, a hard outage, you know, with Kafka.",
     "I like PostgreSQL because uh the planner is good.",
 ];
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 fn interview_args(server: &str, dir: &Path) -> InterviewArgs {
     let job = dir.join("job.txt");
@@ -203,10 +194,7 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
     // through PREPPAL_GEMINI_REST_URL.
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    args.gemini.url = Some(sim.url());
-    args.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&args).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let first = hold_interview(&interview_args(&server.url(), data.path()))
         .await
         .unwrap();
@@ -216,26 +204,14 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
 
     // The command-line client signs in as this dev user by default.
     let http = reqwest::Client::new();
-    let signed_in: Value = http
-        .post(format!("{}/api/auth/dev", server.url()))
-        .json(&serde_json::json!({ "email": "candidate@example.com" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signed_in["session_token"].as_str().unwrap();
-    let progress: Value = http
-        .post(format!("{}/api/interview.getProgress", server.url()))
-        .bearer_auth(token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = sign_in(&server.url(), "candidate@example.com").await;
+    let (_, progress) = api(
+        &server.url(),
+        &token,
+        "interview.getProgress",
+        serde_json::json!({}),
+    )
+    .await;
     let points = progress["points"].as_array().unwrap();
     assert_eq!(points.len(), 2, "{progress}");
     // Oldest first.
@@ -264,18 +240,10 @@ async fn progress_follows_metrics_and_scores_across_interviews() {
     assert_eq!(t["scores.content"]["points"], 2, "{t}");
 
     // Another user sees no progress of this one.
-    let other: Value = http
-        .post(format!("{}/api/auth/dev", server.url()))
-        .json(&serde_json::json!({ "email": "someone.else@example.com" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = sign_in(&server.url(), "someone.else@example.com").await;
     let theirs: Value = http
         .post(format!("{}/api/interview.getProgress", server.url()))
-        .bearer_auth(other["session_token"].as_str().unwrap())
+        .bearer_auth(other)
         .send()
         .await
         .unwrap()

@@ -5,24 +5,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::fixture;
 use preppal_examples::server::{spawn, ServeArgs};
 use serde_json::Value;
 
 /// How long a step may take before the test gives up (a hang guard, not an assertion on
 /// speed).
 const WAIT: Duration = Duration::from_secs(120);
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 /// `preppal` with no Gemini configuration from the environment of the test run.
 fn preppal() -> Command {

@@ -8,14 +8,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use common::oidc_fixture;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use preppal_examples::server::common::tokens::now_secs;
 use preppal_examples::server::web::oidc::{pkce_challenge, GoogleArgs};
@@ -56,15 +58,6 @@ struct Provider {
 
 type Shared = Arc<Mutex<Provider>>;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/oidc")
-            .join(name),
-    )
-    .unwrap()
-}
-
 async fn discovery(State(p): State<Shared>) -> Json<Value> {
     let url = p.lock().unwrap().url.clone();
     Json(json!({
@@ -78,7 +71,7 @@ async fn discovery(State(p): State<Shared>) -> Json<Value> {
 }
 
 async fn jwks() -> Json<Value> {
-    Json(serde_json::from_slice(&fixture("jwks.json")).unwrap())
+    Json(serde_json::from_slice(&oidc_fixture("jwks.json")).unwrap())
 }
 
 async fn authorize(
@@ -180,8 +173,8 @@ async fn start_provider() -> Shared {
         url,
         mode: Mode::Good,
         codes: HashMap::new(),
-        key: EncodingKey::from_rsa_pem(&fixture("provider.key.pem")).unwrap(),
-        other_key: EncodingKey::from_rsa_pem(&fixture("other.key.pem")).unwrap(),
+        key: EncodingKey::from_rsa_pem(&oidc_fixture("provider.key.pem")).unwrap(),
+        other_key: EncodingKey::from_rsa_pem(&oidc_fixture("other.key.pem")).unwrap(),
         pkce_ok: 0,
     }));
     let app = Router::new()

@@ -6,10 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{free_port, Api, ServeProcess as Server};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::codec::{decode_server, encode_client, ClientMessage};
 use preppal_core::proto::model_status::State as ModelState;
@@ -28,156 +30,29 @@ const DRAIN_SECS: u64 = 20;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `preppal serve` process, killed when dropped; its log is printed when a test fails.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    log: PathBuf,
-}
-
 impl Server {
+    /// `preppal serve` on a free port with the model at `model_url`, a 1 s reconnect grace
+    /// and a [`DRAIN_SECS`] drain timeout.
     async fn start(data: &Path, model_url: &str) -> Self {
-        let port = free_port();
-        let n = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
-        let log = data.join(format!("server-{n}.log"));
-        // `PREPPAL_SERVER_BIN` runs these tests against another build (an older one, to see
-        // them fail); by default the one built with them.
-        let bin = std::env::var_os("PREPPAL_SERVER_BIN").map_or_else(
-            || PathBuf::from(env!("CARGO_BIN_EXE_preppal")),
-            PathBuf::from,
-        );
-        let child = Command::new(bin)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data)
-            .args(["--reconnect-grace-secs", "1"])
-            .args(["--drain-timeout-secs", &DRAIN_SECS.to_string()])
-            .env("PREPPAL_GEMINI_URL", model_url)
-            .env("RUST_LOG", "info")
-            .env_remove("GEMINI_API_KEY")
-            .env_remove("PREPPAL_DATABASE_URL")
-            .env_remove("PREPPAL_GEMINI_REST_URL")
-            .env_remove("PREPPAL_RECONNECT_GRACE_SECS")
-            .env_remove("PREPPAL_TEXT_MESSAGES_PER_SECOND")
-            .env_remove("PREPPAL_TEXT_MESSAGE_BURST")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let server = Self { child, port, log };
-        let until = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < until, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        Self::spawn(free_port(), data, model_url, 1, DRAIN_SECS, &[], WAIT).await
     }
 
     /// Sends SIGTERM and waits for the exit; how long it took.
     async fn terminate(&mut self) -> Duration {
         let sent = Instant::now();
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -TERM");
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return sent.elapsed();
-            }
-            assert!(sent.elapsed() < WAIT, "the server did not exit");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.signal("-TERM");
+        self.wait_exit().await;
+        sent.elapsed()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- {} ---\n{}", self.log.display(), self.log_text());
-        }
-    }
-}
-
-/// The JSON API as one signed-in user.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
 }
 
 impl Api {
-    async fn sign_in(base: &str, email: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let v: Value = http
-            .post(format!("{base}/api/auth/dev"))
-            .json(&json!({ "email": email }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            http,
-            base: base.to_owned(),
-            token: v["session_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn call(&self, procedure: &str, body: Value) -> (u16, Value) {
-        match self
-            .http
-            .post(format!("{}/api/{procedure}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-
     async fn create(&self) -> String {
-        let (s, v) = self
-            .call(
-                "interview.createSession",
-                json!({ "idempotency_key": uuid::Uuid::new_v4().to_string(),
-                        "job_description": "Backend engineer: Rust, PostgreSQL.",
-                        "resume": "Five years of Rust services.",
-                        "duration_minutes": 10 }),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        v["id"].as_str().unwrap().to_owned()
+        self.create_interview(
+            "Backend engineer: Rust, PostgreSQL.",
+            "Five years of Rust services.",
+        )
+        .await
     }
 
     async fn ws_url(&self, id: &str) -> String {
@@ -261,6 +136,39 @@ async fn flood(ws: &mut Ws, seconds: u64) -> usize {
     sent
 }
 
+/// `preppal serve` with the model at `model_url`, `email` signed in and an interview
+/// created; the interview's socket, opened.
+async fn open_interview(data: &Path, model_url: &str, email: &str) -> (Server, Api, String, Ws) {
+    let server = Server::start(data, model_url).await;
+    let api = Api::sign_in(&server.base(), email).await;
+    let id = api.create().await;
+    let (ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
+        .await
+        .unwrap();
+    (server, api, id, ws)
+}
+
+/// Sends SIGTERM and checks the drain logged that every live interview was finished and
+/// saved.
+async fn drain(server: &mut Server) {
+    let took = server.terminate().await;
+    eprintln!("exited {took:?} after SIGTERM");
+    assert!(
+        server
+            .log_text()
+            .contains("every live interview was finished and saved"),
+        "{}",
+        server.log_text()
+    );
+}
+
+/// Interview `id` as `email` reads it from a new server over the same `data`.
+async fn after_restart(data: &Path, model_url: &str, email: &str, id: &str) -> Value {
+    let server = Server::start(data, model_url).await;
+    let api = Api::sign_in(&server.base(), email).await;
+    api.interview(id).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_floods_and_never_reads_cannot_wedge_its_interview() {
     let sim = simulator().await;
@@ -323,19 +231,9 @@ async fn sigterm_drains_a_flooded_interview_in_time() {
     flood(&mut ws, 4).await;
     // The client holds its socket open and still does not read. The drain logs that every
     // interview was finished and saved only when none was left at its timeout.
-    let took = server.terminate().await;
-    eprintln!("exited {took:?} after SIGTERM");
-    assert!(
-        server
-            .log_text()
-            .contains("every live interview was finished and saved"),
-        "{}",
-        server.log_text()
-    );
+    drain(&mut server).await;
     drop(ws);
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "drain@example.com").await;
-    let i = api.interview(&id).await;
+    let i = after_restart(data.path(), &sim.url(), "drain@example.com", &id).await;
     assert_eq!(i["status"], "COMPLETED", "{i}");
 }
 
@@ -343,12 +241,8 @@ async fn sigterm_drains_a_flooded_interview_in_time() {
 async fn typed_answers_past_the_burst_get_one_429() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "typist@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (_server, api, id, mut ws) =
+        open_interview(data.path(), &sim.url(), "typist@example.com").await;
     // Wait for the interview to start: typed answers before it are dropped anyway.
     wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     for n in 0..30 {
@@ -431,12 +325,8 @@ async fn the_candidate_is_told_while_the_model_setup_is_retried() {
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "retry@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (server, _api, _id, mut ws) =
+        open_interview(data.path(), &sim.url(), "retry@example.com").await;
     let seen = wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     assert_eq!(
         statuses(&seen),
@@ -468,12 +358,7 @@ async fn silent_model() -> (String, tokio::task::JoinHandle<()>) {
 async fn a_model_that_never_completes_setup_meets_the_setup_deadline() {
     let (url, _model) = silent_model().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "stall@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (server, api, id, mut ws) = open_interview(data.path(), &url, "stall@example.com").await;
     let first = wait_for(&mut ws, |_| true).await;
     assert_eq!(
         statuses(&first),
@@ -500,26 +385,12 @@ async fn a_model_that_never_completes_setup_meets_the_setup_deadline() {
 async fn sigterm_drains_an_interview_whose_model_is_still_connecting() {
     let (url, _model) = silent_model().await;
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "connecting@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (mut server, _api, id, mut ws) =
+        open_interview(data.path(), &url, "connecting@example.com").await;
     let first = wait_for(&mut ws, |_| true).await;
     assert_eq!(statuses(&first), [(ModelState::Connecting, 1)]);
-    let took = server.terminate().await;
-    eprintln!("exited {took:?} after SIGTERM");
-    assert!(
-        server
-            .log_text()
-            .contains("every live interview was finished and saved"),
-        "{}",
-        server.log_text()
-    );
-    let server = Server::start(data.path(), &url).await;
-    let api = Api::sign_in(&server.base(), "connecting@example.com").await;
-    let i = api.interview(&id).await;
+    drain(&mut server).await;
+    let i = after_restart(data.path(), &url, "connecting@example.com", &id).await;
     assert_eq!(i["status"], "ERROR", "never left PENDING: {i}");
 }
 
@@ -527,12 +398,8 @@ async fn sigterm_drains_an_interview_whose_model_is_still_connecting() {
 async fn a_nul_in_a_typed_answer_loses_nothing() {
     let sim = simulator().await;
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &sim.url()).await;
-    let api = Api::sign_in(&server.base(), "nul@example.com").await;
-    let id = api.create().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(api.ws_url(&id).await)
-        .await
-        .unwrap();
+    let (_server, api, id, mut ws) =
+        open_interview(data.path(), &sim.url(), "nul@example.com").await;
     wait_for(&mut ws, |m| matches!(m, ToClient::SessionStarted(_))).await;
     let frame = encode_client(&ClientMessage::Text("I led\0 the migration.".into()));
     ws.send(Message::Binary(frame)).await.unwrap();

@@ -5,32 +5,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use common::{free_port, pdf_fixture, sign_in, InterviewCli};
+use preppal_examples::cli::hold_interview;
 use preppal_gemini::simulator::{Simulator, SimulatorConfig, SpeechMode};
-use serde_json::{json, Value};
 
 const LOOP: Duration = Duration::from_secs(60);
 const MEMORY_BOUND_KIB: u64 = 1024 * 1024;
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/pdf")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// A `/proc/{pid}/status` field in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -65,19 +53,6 @@ fn reader_children(pid: u32) -> Vec<String> {
     found
 }
 
-async fn session(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let v: Value = http
-        .post(format!("{base}/api/auth/dev"))
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["session_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_minute() {
     let sim = Simulator::start(
@@ -88,11 +63,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
     .await
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = data.path().join("server.log");
     let mut server = Command::new(env!("CARGO_BIN_EXE_preppal"))
         .args([
@@ -130,7 +101,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
             "hostile-page-cycle.pdf",
             "hostile-huge-text.pdf",
         ]
-        .map(fixture)
+        .map(pdf_fixture)
         .to_vec(),
     );
     let stop = Arc::new(AtomicBool::new(false));
@@ -143,7 +114,7 @@ async fn an_honest_interview_completes_while_hostile_pdfs_are_uploaded_for_a_min
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap();
-            let token = session(&http, &base, &format!("attacker{n}@example.com")).await;
+            let token = sign_in(&base, &format!("attacker{n}@example.com")).await;
             let mut statuses = Vec::new();
             let mut i = n;
             while !stop.load(Ordering::Relaxed) {

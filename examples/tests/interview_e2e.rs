@@ -4,42 +4,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use clap::Parser;
+use common::{fixture, free_port};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
+/// `preppal interview --json` against `server` with the fixture job and resume and `extra`.
 fn interview_args(server: &str, extra: &[&str]) -> InterviewArgs {
-    let job = fixture("interviews/backend-engineer.jd.txt");
-    let resume = fixture("interviews/backend-engineer.resume.txt");
-    let mut argv: Vec<String> = vec![
-        "interview".into(),
-        "--server".into(),
-        server.into(),
-        "--job".into(),
-        job.display().to_string(),
-        "--resume".into(),
-        resume.display().to_string(),
-        "--json".into(),
-    ];
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    InterviewCli::parse_from(argv).args
+    common::interview_args(server, &[&["--json"], extra].concat())
 }
 
 /// Checks the shape every finished interview must have: AI first, turns in order,
@@ -149,14 +127,6 @@ fn fixture_answers_file(dir: &Path) -> String {
     )
     .unwrap();
     p.display().to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Child(std::process::Child);

@@ -4,26 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use clap::Parser;
+use std::path::Path;
+
+use common::{api, fixture, interview_args, sign_in_as, spawn_with_simulator};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Simulator, SimulatorConfig};
 use serde_json::{json, Value};
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 /// Answers with no result in them (no outcome, no numbers).
 const NO_RESULT: [&str; 3] = [
@@ -35,28 +25,9 @@ const NO_RESULT: [&str; 3] = [
 fn args(server: &str, dir: &Path, answers: &[&str], extra: &[&str]) -> InterviewArgs {
     let file = dir.join(format!("answers-{}.txt", extra.join("-")));
     std::fs::write(&file, answers.join("\n")).unwrap();
-    let mut argv: Vec<String> = [
-        "interview",
-        "--server",
-        server,
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &file.display().to_string(),
-        "--speed",
-        "0",
-        "--json",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    argv.extend(extra.iter().map(|s| (*s).to_owned()));
-    InterviewCli::parse_from(argv).args
+    let file = file.display().to_string();
+    let argv = [&["--answers", &file, "--speed", "0", "--json"], extra].concat();
+    interview_args(server, &argv)
 }
 
 fn ai_lines(report: &InterviewReport) -> Vec<&str> {
@@ -68,29 +39,13 @@ fn ai_lines(report: &InterviewReport) -> Vec<&str> {
         .collect()
 }
 
-async fn api(server: &str, token: &str, procedure: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{server}/api/{procedure}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
+/// Signs in as the command-line client's dev user; the session token.
 async fn sign_in(server: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(format!("{server}/api/auth/dev"))
-        .json(&json!({"email": "candidate@example.com", "name": "candidate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["session_token"].as_str().unwrap().to_owned()
+    sign_in_as(
+        server,
+        json!({"email": "candidate@example.com", "name": "candidate"}),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,10 +125,7 @@ async fn round_types_ask_different_questions_and_answers_without_results_get_a_f
 async fn model_feedback_scores_each_competency_with_quotes_from_the_transcript() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    serve.gemini.url = Some(sim.url());
-    serve.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&serve).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let answers = [
         "Last year at Parcelwise our webhook deliveries were duplicated, and my task was to stop it. I introduced idempotency keys and an outbox table, and as a result duplicates dropped by 97%.",
         "I rewrote the fan-out service in Rust and p99 latency fell from 480 ms to 35 ms.",
@@ -394,10 +346,7 @@ async fn the_system_instruction_carries_the_plan() {
 async fn progress_follows_each_competency_across_interviews_of_the_same_job() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut serve = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
-    serve.gemini.url = Some(sim.url());
-    serve.gemini.rest_url = Some(sim.rest_url());
-    let server = spawn(&serve).await.unwrap();
+    let server = spawn_with_simulator(&sim, data.path()).await;
     let rounds = [
         [
             "I helped with the webhook duplicates at Parcelwise.",

@@ -5,26 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use clap::Parser;
+use common::interview_args;
 use preppal_core::ModelErrorKind;
+use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SpeechMode};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 /// Holds a typed interview against `preppal serve` whose model is a simulator started
 /// with `sim`; returns the report.
@@ -38,26 +26,11 @@ async fn interview_with(sim: SimulatorConfig) -> InterviewReport {
     let server = spawn(&args).await.unwrap();
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, "I rewrote the fan-out service in Rust.").unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://{}", server.addr),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     sim.shutdown().await;
     report

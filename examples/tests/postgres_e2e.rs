@@ -7,18 +7,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{fixture, free_port};
 use preppal_examples::cli::report::InterviewReport;
 use preppal_store::testing::PgTestDatabase;
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 struct Server(std::process::Child);
 
@@ -55,14 +52,6 @@ fn start_server(bin: &str, port: u16, data: &Path, db: &str) -> Server {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("server did not start");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

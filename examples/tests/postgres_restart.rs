@@ -13,12 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
+use common::interview_args;
+use preppal_examples::cli::hold_interview;
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{InterviewScript, Simulator, SimulatorConfig, SpeechMode};
 use preppal_store::testing::PgTestDatabase;
@@ -27,12 +28,6 @@ use serde_json::Value;
 /// The candidate answers the first question, hears the second and ends the interview (the
 /// simulator's lines are held for their playback time, so each lasts some seconds).
 const ANSWERS: [&str; 1] = ["I rewrote the tracking fan-out service in Rust."];
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 /// Runs `sql` with psql against `url`; `None` when psql fails (the server is down).
 fn psql_at(url: &str, sql: &str) -> Option<String> {
@@ -124,12 +119,6 @@ fn restart_postgres() {
     assert!(wait_ready(Duration::from_secs(30)), "PostgreSQL came back");
 }
 
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_mid_interview_loses_nothing() {
     // The simulator holds each turn for its line's playback time, so the interview lasts
@@ -150,28 +139,11 @@ async fn a_postgres_restart_mid_interview_loses_nothing() {
 
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, ANSWERS.join("\n")).unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &server.url(),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let interview = tokio::spawn(async move {
-        hold_interview(&InterviewCli::parse_from(argv).args)
-            .await
-            .unwrap()
-    });
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let interview = tokio::spawn(async move { hold_interview(&args).await.unwrap() });
 
     // Once the first question and answer are stored, PostgreSQL restarts while the second
     // question is being spoken (its turn is held for the line's playback time, some

@@ -8,33 +8,22 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use common::{free_port, interview_args};
+use preppal_examples::cli::hold_interview;
 use preppal_examples::cli::report::InterviewReport;
-use preppal_examples::cli::{hold_interview, InterviewArgs};
 use preppal_examples::server::{spawn, ServeArgs};
 use preppal_gemini::simulator::{
     Fault, FaultTrigger, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode, DEADLINE_EXPIRED,
 };
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
-#[derive(Parser)]
-struct InterviewCli {
-    #[command(flatten)]
-    args: InterviewArgs,
-}
 
 const ANSWERS: [&str; 5] = [
     "I rewrote the tracking fan-out service in Rust.",
@@ -91,11 +80,7 @@ impl CountingProxy {
 async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) {
     let data = tempfile::tempdir().unwrap();
     // The proxy is the server's public origin, so the token replies' ws_url point at it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let proxy = CountingProxy::start(port).await;
     let mut args = ServeArgs::offline(
         format!("127.0.0.1:{port}").parse().unwrap(),
@@ -107,26 +92,11 @@ async fn hold_through_server(sim: &SimulatorHandle) -> (InterviewReport, usize) 
 
     let answers = data.path().join("answers.txt");
     std::fs::write(&answers, ANSWERS.join("\n")).unwrap();
-    let argv = [
-        "interview",
-        "--server",
+    let args = interview_args(
         &format!("http://127.0.0.1:{}", proxy.port),
-        "--job",
-        &fixture("interviews/backend-engineer.jd.txt")
-            .display()
-            .to_string(),
-        "--resume",
-        &fixture("interviews/backend-engineer.resume.txt")
-            .display()
-            .to_string(),
-        "--answers",
-        &answers.display().to_string(),
-        "--json",
-    ]
-    .map(str::to_owned);
-    let report = hold_interview(&InterviewCli::parse_from(argv).args)
-        .await
-        .unwrap();
+        &["--answers", &answers.display().to_string(), "--json"],
+    );
+    let report = hold_interview(&args).await.unwrap();
     server.stop();
     (report, proxy.sockets.load(Ordering::SeqCst))
 }

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -442,40 +444,24 @@ async fn live_interviews_are_capped_per_process() {
     let mut a = args(data.path().into());
     a.limits.max_live_interviews = 1;
     let r = spawn(&a).await.unwrap();
-    let http = reqwest::Client::new();
     let mut urls = Vec::new();
     for who in ["first@example.com", "second@example.com"] {
-        let v: Value = http
-            .post(format!("{}/api/auth/dev", r.url()))
-            .json(&json!({ "email": who }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let t = v["session_token"].as_str().unwrap().to_owned();
-        let v: Value = http
-            .post(format!("{}/api/interview.createSession", r.url()))
-            .bearer_auth(&t)
-            .json(&json!({ "idempotency_key": "cap", "job_description": "Rust backend engineer", "resume": "Rust." }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = common::sign_in(&r.url(), who).await;
+        let (_, v) = common::api(
+            &r.url(),
+            &t,
+            "interview.createSession",
+            json!({ "idempotency_key": "cap", "job_description": "Rust backend engineer", "resume": "Rust." }),
+        )
+        .await;
         let id = v["id"].as_str().unwrap().to_owned();
-        let v: Value = http
-            .post(format!("{}/api/interview.generateWsToken", r.url()))
-            .bearer_auth(&t)
-            .json(&json!({ "interview_id": id }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, v) = common::api(
+            &r.url(),
+            &t,
+            "interview.generateWsToken",
+            json!({ "interview_id": id }),
+        )
+        .await;
         urls.push(v["ws_url"].as_str().unwrap().to_owned());
     }
     let (mut first, _) = tokio_tungstenite::connect_async(&urls[0]).await.unwrap();

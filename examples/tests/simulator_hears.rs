@@ -5,27 +5,23 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures are trusted input
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::{fixture, free_port};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The fixture job description, resume and WAVs (where the other end-to-end tests find them).
-fn shared_fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
-
 /// The words of intro.wav, conflict.wav and incident.wav, one turn per line.
 fn answers_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/audio/answers.txt")
+    fixture("audio/answers.txt")
 }
 
 fn answers() -> Vec<String> {
@@ -50,14 +46,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `preppal serve` offline, with `extra` arguments; waits for it to listen and reads the
@@ -158,13 +146,13 @@ fn an_audio_interview_with_simulator_transcripts_stores_the_words_under_their_qu
             &format!("http://127.0.0.1:{}", server.port),
             "--job",
         ])
-        .arg(shared_fixture("interviews/backend-engineer.jd.txt"))
+        .arg(fixture("interviews/backend-engineer.jd.txt"))
         .arg("--resume")
-        .arg(shared_fixture("interviews/backend-engineer.resume.txt"))
+        .arg(fixture("interviews/backend-engineer.resume.txt"))
         .arg("--audio")
-        .arg(shared_fixture("audio/intro.wav"))
+        .arg(fixture("audio/intro.wav"))
         .arg("--audio")
-        .arg(shared_fixture("audio/conflict.wav"))
+        .arg(fixture("audio/conflict.wav"))
         .args(["--speed", "0", "--json"])
         .output()
         .unwrap();

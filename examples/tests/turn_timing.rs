@@ -6,18 +6,14 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures and our own server are trusted input
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{fixture, free_port};
 use serde_json::Value;
-
-/// A file of the repository's `fixtures/` folder.
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
 
 /// A `preppal serve` process on a free loopback port, killed when dropped; its log is
 /// printed when the test fails.
@@ -29,11 +25,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let log = data.join("server.log");
         let child = Command::new(env!("CARGO_BIN_EXE_preppal"))
             .args([

@@ -6,9 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{instruction, script, sim_config, LIMIT};
 use futures::channel::mpsc;
 use futures::StreamExt as _;
 use preppal_core::codec::{self, ClientMessage};
@@ -17,40 +20,9 @@ use preppal_core::{
     InterviewSession, ModelCommand, ModelEvent, PersistAction, SessionConfig, Speaker,
     TranscriptEntry,
 };
-use preppal_gemini::simulator::{
-    Fault, FaultTrigger, InterviewScript, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
-};
-use preppal_gemini::{
-    interviewer_instruction, LiveConfig, LiveInterview, ReconnectPolicy, ResilientSession,
-};
+use preppal_gemini::simulator::{Fault, FaultTrigger, Simulator, SimulatorConfig, SimulatorHandle};
+use preppal_gemini::{LiveConfig, LiveInterview, ReconnectPolicy, ResilientSession};
 use serde_json::Value;
-
-const JD: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.jd.txt"
-));
-const RESUME: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.resume.txt"
-));
-const QUESTIONS: usize = 4;
-/// Generous bound so a broken path fails the test instead of hanging it.
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn instruction() -> String {
-    interviewer_instruction("a calm engineering manager", JD, RESUME)
-}
-
-fn script() -> InterviewScript {
-    InterviewScript::from_instruction(&instruction(), QUESTIONS)
-}
-
-fn sim_config() -> SimulatorConfig {
-    SimulatorConfig::default()
-        .with_voice(SpeechMode::Silence)
-        .with_hold_turn_for_playback(false)
-        .with_questions(QUESTIONS)
-}
 
 /// 40 ms of PCM16LE at 16 kHz: a loud square wave, or silence.
 fn frame(loud: bool) -> Bytes {

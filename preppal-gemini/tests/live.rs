@@ -5,17 +5,18 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{config, fast_silent, instruction, LIMIT};
 use futures::{SinkExt as _, StreamExt as _};
 use preppal_core::{ModelCommand, ModelEvent};
 use preppal_gemini::simulator::{
     InterviewScript, Simulator, SimulatorConfig, SimulatorHandle, SpeechMode,
 };
-use preppal_gemini::{
-    interviewer_instruction, is_retryable_close, LiveConfig, LiveConnection, LiveError,
-};
+use preppal_gemini::{is_retryable_close, LiveConfig, LiveConnection, LiveError};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -23,35 +24,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-const JD: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.jd.txt"
-));
-const RESUME: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.resume.txt"
-));
 const INTRO_WAV: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../fixtures/audio/intro.wav"
 ));
-
-/// Generous bound so a broken simulator fails the test instead of hanging it.
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn instruction() -> String {
-    interviewer_instruction("a calm engineering manager", JD, RESUME)
-}
-
-fn config(sim: &SimulatorHandle) -> LiveConfig {
-    LiveConfig::new("test-key", instruction()).with_endpoint(sim.url())
-}
-
-fn fast_silent() -> SimulatorConfig {
-    SimulatorConfig::default()
-        .with_voice(SpeechMode::Silence)
-        .with_hold_turn_for_playback(false)
-}
 
 /// The next event other than `Usage` (token counts ride on many messages; the usage
 /// conformance tests are in `events.rs`).

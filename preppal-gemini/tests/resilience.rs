@@ -6,85 +6,21 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{
+    config, fast_policy, next_resilient, script, setup_of, sim_config, transcript_of, LIMIT,
+    QUESTIONS,
+};
 use preppal_core::codec::ClientMessage;
 use preppal_core::proto::server_to_client_message::Message as M;
 use preppal_core::{ModelCommand, ModelEvent, SessionConfig, Speaker, TranscriptEntry};
-use preppal_gemini::simulator::{
-    Fault, FaultTrigger, InterviewScript, ScriptedFault, Simulator, SimulatorConfig,
-    SimulatorHandle, SpeechMode,
-};
-use preppal_gemini::{
-    interviewer_instruction, LiveConfig, LiveInterview, ReconnectPolicy, ResilientSession,
-};
+use preppal_gemini::simulator::{Fault, FaultTrigger, ScriptedFault, Simulator};
+use preppal_gemini::{LiveInterview, ResilientSession};
 use serde_json::Value;
-
-const JD: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.jd.txt"
-));
-const RESUME: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.resume.txt"
-));
-const QUESTIONS: usize = 4;
-/// Generous bound so a broken simulator fails the test instead of hanging it.
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn instruction() -> String {
-    interviewer_instruction("a calm engineering manager", JD, RESUME)
-}
-
-fn script() -> InterviewScript {
-    InterviewScript::from_instruction(&instruction(), QUESTIONS)
-}
-
-fn sim_config() -> SimulatorConfig {
-    SimulatorConfig::default()
-        .with_voice(SpeechMode::Silence)
-        .with_hold_turn_for_playback(false)
-        .with_questions(QUESTIONS)
-}
-
-fn config(sim: &SimulatorHandle) -> LiveConfig {
-    LiveConfig::new("test-key", instruction()).with_endpoint(sim.url())
-}
-
-fn fast_policy() -> ReconnectPolicy {
-    ReconnectPolicy::default()
-        .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .with_max_retries(4)
-        .with_go_away_margin(Duration::from_millis(300))
-}
-
-/// The next event other than `Usage` (conformance of usage events is in `events.rs`).
-async fn next_resilient(live: &mut ResilientSession) -> Option<ModelEvent> {
-    loop {
-        let event = tokio::time::timeout(LIMIT, live.next_event())
-            .await
-            .expect("event in time")
-            .map(|e| e.expect("not an error"));
-        if !matches!(event, Some(ModelEvent::Usage(_))) {
-            return event;
-        }
-    }
-}
-
-fn transcript_of(events: &[ModelEvent]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ModelEvent::OutputTranscription(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn setup_of(connection: &[Value]) -> &Value {
-    &connection[0]["setup"]
-}
 
 /// What a text-mode interview through a `ResilientSession` looked like.
 #[derive(Debug, Default)]

@@ -7,9 +7,12 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "simulator")]
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{fast_silent, JD, LIMIT, RESUME};
 use preppal_core::{ModelCommand, ModelEvent};
 use preppal_gemini::config::{
     ActivityHandling, AutomaticActivityDetection, ConfigError, CredentialPlacement, EndSensitivity,
@@ -25,28 +28,12 @@ use preppal_gemini::{
 };
 use serde_json::json;
 
-const JD: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.jd.txt"
-));
-const RESUME: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/interviews/backend-engineer.resume.txt"
-));
 const INTRO_WAV: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../fixtures/audio/intro.wav"
 ));
-const LIMIT: Duration = Duration::from_secs(60);
-
 fn instruction() -> String {
     interviewer_instruction("", JD, RESUME)
-}
-
-fn fast_silent() -> SimulatorConfig {
-    SimulatorConfig::default()
-        .with_voice(SpeechMode::Silence)
-        .with_hold_turn_for_playback(false)
 }
 
 fn config(sim: &SimulatorHandle) -> LiveConfig {
