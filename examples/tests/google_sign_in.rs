@@ -195,9 +195,15 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(None).await
+}
+
+/// As [`setup`], with the server's `--public-url` set to `public_url`.
+async fn setup_with(public_url: Option<&str>) -> Setup {
     let provider = start_provider().await;
     let data = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().into());
+    args.public_url = public_url.map(str::to_owned);
     args.google = GoogleArgs {
         google_client_id: Some(CLIENT_ID.into()),
         google_client_secret: Some(CLIENT_SECRET.into()),
@@ -236,6 +242,16 @@ fn location(resp: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// The `redirect_uri` the start redirect sends to the provider.
+fn redirect_uri_of(start: &reqwest::Response) -> String {
+    let to = reqwest::Url::parse(&location(start)).unwrap();
+    to.query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned()
 }
 
 /// A change made to the callback URL before the browser follows it.
@@ -375,13 +391,7 @@ async fn behind_https_the_cookies_are_secure_and_the_redirect_uri_https() {
         .unwrap();
     let (_, whole) = set_cookie(&start, "preppal_oidc").unwrap();
     assert!(whole.contains("Secure"), "{whole}");
-    let to = reqwest::Url::parse(&location(&start)).unwrap();
-    let redirect_uri = to
-        .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .unwrap()
-        .1
-        .into_owned();
+    let redirect_uri = redirect_uri_of(&start);
     assert!(redirect_uri.starts_with("https://"), "{redirect_uri}");
     assert!(redirect_uri.ends_with("/api/auth/google/callback"));
     s.server.stop();
@@ -504,43 +514,18 @@ async fn without_client_id_and_secret_google_sign_in_is_off() {
 
 #[tokio::test]
 async fn the_redirect_uri_comes_from_the_public_url_not_the_host() {
-    let provider = start_provider().await;
-    let data = tempfile::tempdir().unwrap();
-    let mut args = ServeArgs::offline("127.0.0.1:0".parse().unwrap(), data.path().into());
-    args.public_url = Some("https://interviews.example".into());
-    args.google = GoogleArgs {
-        google_client_id: Some(CLIENT_ID.into()),
-        google_client_secret: Some(CLIENT_SECRET.into()),
-        google_issuer_url: provider.lock().unwrap().url.clone(),
-        google_redirect_url: None,
-    };
-    let server = spawn(&args).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let s = setup_with(Some("https://interviews.example")).await;
     // Reached by a loopback name (allowed beside the public origin), over plain HTTP.
-    let start = http
-        .get(format!("{}/api/auth/google/start", server.url()))
+    let start = s
+        .http
+        .get(format!("{}/api/auth/google/start", s.server.url()))
         .send()
         .await
         .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        start.status(),
-        StatusCode::SEE_OTHER,
-        "{:?}",
-        start.headers()
-    );
-    let to = reqwest::Url::parse(&location(&start)).unwrap();
-    let redirect_uri = to
-        .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .unwrap()
-        .1
-        .into_owned();
-    assert_eq!(
-        redirect_uri,
+        redirect_uri_of(&start),
         "https://interviews.example/api/auth/google/callback"
     );
-    server.stop();
+    s.server.stop();
 }
