@@ -333,8 +333,8 @@ mod driver_inputs;
 #[cfg(test)]
 mod driver_inputs_tests;
 mod playback;
+pub use crate::transcript::InterviewerCut;
 pub use driver_inputs::MIN_INTERVIEW_LENGTH;
-pub use playback::InterviewerCut;
 
 #[cfg(test)]
 mod clock_tests;

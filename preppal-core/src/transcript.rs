@@ -144,6 +144,19 @@ impl TryFrom<proto::TranscriptEntry> for TranscriptEntry {
     }
 }
 
+/// An interviewer turn the candidate cut short by speaking (barge-in), as it sounded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InterviewerCut {
+    /// The interviewer entry's `sequence`.
+    pub sequence: u32,
+    /// How much of the turn's audio played before the cut, in ms.
+    pub played_ms: u64,
+    /// The part of the turn's text whose transcription fragments arrived at or before the
+    /// cut position: what the candidate heard (fragments joined exactly as sent).
+    pub heard_text: String,
+}
+
 #[derive(Debug, Clone)]
 struct OpenTurn {
     text: String,

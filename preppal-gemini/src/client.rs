@@ -20,8 +20,7 @@ use crate::protocol::{
     encode_command, parse_server_frame, parse_server_text, setup_message, UsageMetadata,
 };
 
-/// The close code reported when a connection ended without a close frame (RFC 6455 §7.1.5).
-pub const ABNORMAL_CLOSURE: u16 = 1006;
+pub use crate::error::ABNORMAL_CLOSURE;
 
 /// Largest server message accepted: 16 MiB. Audio chunks are a few KiB each (§5).
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;

@@ -2,6 +2,9 @@
 
 use tokio_tungstenite::tungstenite;
 
+/// The close code reported when a connection ended without a close frame (RFC 6455 §7.1.5).
+pub const ABNORMAL_CLOSURE: u16 = 1006;
+
 /// A server frame that is not a valid Gemini Live server message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -102,7 +105,7 @@ impl LiveError {
     pub fn close_parts(&self) -> (u16, String) {
         match self {
             Self::UpgradeRefused { status } => (
-                crate::client::ABNORMAL_CLOSURE,
+                ABNORMAL_CLOSURE,
                 preppal_core::ModelErrorKind::upgrade_refused_reason(*status),
             ),
             Self::ClosedDuringSetup { code, reason } => (*code, reason.clone()),
@@ -110,9 +113,7 @@ impl LiveError {
             | Self::Config(_)
             | Self::CommandNotAllowed(_)
             | Self::Protocol(_) => (1007, self.to_string()),
-            Self::SetupTimeout | Self::WebSocket(_) => {
-                (crate::client::ABNORMAL_CLOSURE, self.to_string())
-            }
+            Self::SetupTimeout | Self::WebSocket(_) => (ABNORMAL_CLOSURE, self.to_string()),
         }
     }
 }

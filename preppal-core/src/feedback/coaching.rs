@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{normalise, QuestionNote};
 use crate::metrics::{InterviewMetrics, NO_TRANSCRIPTION};
-use crate::session::InterviewerCut;
+use crate::transcript::InterviewerCut;
 use crate::transcript::{Speaker, TranscriptEntry};
 
 /// A duration in human units: `"4.5 s"` under a minute, `"1 min 20 s"` above.

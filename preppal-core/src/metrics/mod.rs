@@ -280,7 +280,7 @@ pub struct InterviewMetrics {
     /// heard before the cut (`heard_text`). Empty when none was cut, or when not measured
     /// (filled by the caller from the session, see `PersistAction::InterviewerCuts`).
     #[serde(default)]
-    pub interviewer_cuts: Vec<crate::session::InterviewerCut>,
+    pub interviewer_cuts: Vec<crate::transcript::InterviewerCut>,
 }
 
 /// The reason in [`InterviewMetrics::unavailable`] for metrics that need the answers'

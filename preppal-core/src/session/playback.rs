@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use super::{InterviewSession, PersistAction};
 use crate::codec::PlaybackReport;
-use crate::transcript::Speaker;
+use crate::transcript::{InterviewerCut, Speaker};
 
 /// Sample rate of the interviewer's audio, in Hz (Gemini Live's output: PCM16LE 24 kHz).
 pub(super) const OUTPUT_SAMPLE_RATE_HZ: u64 = 24_000;
@@ -113,19 +113,6 @@ pub(super) struct ReportedEnd {
     /// Bytes of its text heard when playback stopped before its audio had played (a cut);
     /// `None` when it played whole.
     pub heard_bytes: Option<usize>,
-}
-
-/// An interviewer turn the candidate cut short by speaking (barge-in), as it sounded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct InterviewerCut {
-    /// The interviewer entry's `sequence`.
-    pub sequence: u32,
-    /// How much of the turn's audio played before the cut, in ms.
-    pub played_ms: u64,
-    /// The part of the turn's text whose transcription fragments arrived at or before the
-    /// cut position: what the candidate heard (fragments joined exactly as sent).
-    pub heard_text: String,
 }
 
 /// How an interviewer turn sounded to the candidate.

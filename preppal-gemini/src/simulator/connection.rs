@@ -17,9 +17,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::handle::{SavedSession, Shared};
 use super::hearing::Hearing;
 use super::setup_check::{check_setup, transcriptions};
+use super::shared::{SavedSession, Shared};
 use super::upgrade::{check_upgrade, refuse, upgrade_record};
 
 mod follow_ups;

@@ -77,6 +77,7 @@ mod rest;
 mod rest_schema;
 mod script;
 mod setup_check;
+mod shared;
 mod speech;
 mod upgrade;
 mod vad;
@@ -97,9 +98,10 @@ pub use vad::{
 };
 
 pub use config::SimulatorConfig;
-pub use handle::{CredentialForm, Simulator, SimulatorHandle, UpgradeRecord};
+pub use handle::{Simulator, SimulatorHandle};
 pub use rest_schema::conforms as conforms_to_schema;
 pub use setup_check::model_not_found_reason;
+pub use shared::{CredentialForm, UpgradeRecord};
 pub use upgrade::KEY_NOT_VALID;
 
 /// The path of the simulated endpoint (the real `v1beta` path, §1.1).

@@ -9,7 +9,6 @@
 
 use preppal_core::plan::{Competency, Difficulty, FollowUpPolicy, InterviewPlan, Probe, RoundType};
 
-use super::script::InterviewScript;
 use crate::plan_instruction::{persona_in_instruction, plan_in_instruction};
 
 /// How the persona talks, read from its description's words.
@@ -222,18 +221,20 @@ pub fn planned_questions(plan: &InterviewPlan) -> Vec<String> {
     out
 }
 
-/// `script` made to follow the plan in `instruction`, if it carries one; else unchanged.
-/// The first lines become the plan's main questions (as many as the script has lines);
-/// the later lines, if any, stay.
-pub(super) fn follow_plan(instruction: &str, mut script: InterviewScript) -> InterviewScript {
-    let Some(plan) = plan_in_instruction(instruction) else {
-        return script;
-    };
+/// A script's `lines` and `closing` made to follow the plan in `instruction`, if it
+/// carries one (then its follow-up policy is returned); else unchanged and `None`. The
+/// first lines become the plan's main questions (as many as there are lines); the later
+/// lines, if any, stay.
+pub(super) fn follow_plan(
+    instruction: &str,
+    lines: &mut [String],
+    closing: &mut String,
+) -> Option<PlannedFollowUp> {
+    let plan = plan_in_instruction(instruction)?;
     let manner = Manner::of(persona_in_instruction(instruction).unwrap_or(""));
     let questions = planned_questions(&plan);
-    let n = script.lines.len().min(questions.len());
-    let greeting = script
-        .lines
+    let n = lines.len().min(questions.len());
+    let greeting = lines
         .first()
         .and_then(|l| l.split(" To start,").next())
         .unwrap_or("Hello, thanks for joining me today.")
@@ -255,25 +256,26 @@ pub(super) fn follow_plan(instruction: &str, mut script: InterviewScript) -> Int
     };
     let acks = manner.acknowledgements();
     for (i, q) in questions.into_iter().take(n).enumerate() {
-        script.lines[i] = if i == 0 {
+        lines[i] = if i == 0 {
             format!("{greeting} {intro} {q}")
         } else {
             format!("{} {q}", acks[(i - 1) % acks.len()])
         };
     }
     if manner == Manner::Terse {
-        script.closing = "That's all my questions. Thanks for your time.".to_owned();
+        *closing = "That's all my questions. Thanks for your time.".to_owned();
     }
-    script.follow_up = Some(PlannedFollowUp {
+    Some(PlannedFollowUp {
         policy: plan.follow_up.clone(),
         manner,
-    });
-    script
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use super::super::script::InterviewScript;
 
     use preppal_core::plan::{Difficulty, InterviewPlan, RoundType};
 

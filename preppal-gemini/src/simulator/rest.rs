@@ -48,8 +48,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::handle::Shared;
 use super::rest_schema::{conform, normalise, schema_fault, Dialect, Material};
+use super::shared::Shared;
 use super::SimulatorConfig;
 
 #[derive(Clone)]

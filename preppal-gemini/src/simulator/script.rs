@@ -282,7 +282,7 @@ impl InterviewScript {
             "I see, thank you.",
             "Thanks for that.",
         ];
-        let lines = questions
+        let mut lines: Vec<String> = questions
             .into_iter()
             .enumerate()
             .map(|(i, q)| {
@@ -293,20 +293,18 @@ impl InterviewScript {
                 }
             })
             .collect();
-        let closing = match &f.first_name {
+        let mut closing = match &f.first_name {
             Some(name) => format!(
                 "Thank you, that was my last question. It was a pleasure talking with you, {name}. Good luck with the rest of the process!"
             ),
             None => "Thank you, that was my last question. It was a pleasure talking with you. Good luck with the rest of the process!".to_owned(),
         };
-        super::planned::follow_plan(
-            instruction,
-            Self {
-                lines,
-                closing,
-                follow_up: None,
-            },
-        )
+        let follow_up = super::planned::follow_plan(instruction, &mut lines, &mut closing);
+        Self {
+            lines,
+            closing,
+            follow_up,
+        }
     }
 
     /// How many questions the script asks (`lines.len()`).

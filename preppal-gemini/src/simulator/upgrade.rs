@@ -2,7 +2,7 @@
 
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
-use super::handle::{CredentialForm, Shared, UpgradeRecord};
+use super::shared::{CredentialForm, Shared, UpgradeRecord};
 
 pub(super) fn refuse(status: http::StatusCode, message: &str) -> ErrorResponse {
     let mut response = ErrorResponse::new(Some(message.to_owned()));
