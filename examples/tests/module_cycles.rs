@@ -246,11 +246,7 @@ fn the_checker_finds_a_cycle_and_leaves_nesting_alone() {
     .unwrap();
     assert!(cycles(src).is_empty());
     // b uses a::c (through a group) and a::c uses b (a path in code): a cycle.
-    std::fs::write(
-        src.join("b.rs"),
-        "use crate::a::{c::X};\npub struct Z;\n",
-    )
-    .unwrap();
+    std::fs::write(src.join("b.rs"), "use crate::a::{c::X};\npub struct Z;\n").unwrap();
     std::fs::write(
         src.join("a/c.rs"),
         "use super::Y;\npub struct X(crate::b::Z);\n",

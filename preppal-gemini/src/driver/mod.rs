@@ -34,6 +34,10 @@ use tokio::sync::mpsc;
 use crate::error::LiveError;
 use crate::resilient::ResilientSession;
 
+/// How long one write to the client may make no progress before the client counts as
+/// gone (its loss policy applies), in the manner of the bundled server's worker: 10 s.
+pub const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the driver does when the candidate's client stream ends or a send to it fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientLoss {
@@ -85,6 +89,7 @@ pub struct InterviewDriver<R, W> {
     client: Option<ClientEnds<R, W>>,
     loss: ClientLoss,
     rejoin: Option<mpsc::Receiver<(R, W)>>,
+    client_write_timeout: Duration,
 }
 
 impl<R, W> std::fmt::Debug for InterviewDriver<R, W> {
@@ -112,6 +117,7 @@ where
             client: None,
             loss: ClientLoss::EndInterview,
             rejoin: None,
+            client_write_timeout: CLIENT_WRITE_TIMEOUT,
         }
     }
 
@@ -119,6 +125,14 @@ where
     #[must_use]
     pub fn with_client_loss(mut self, loss: ClientLoss) -> Self {
         self.loss = loss;
+        self
+    }
+
+    /// How long one write to the client may make no progress before the client counts as
+    /// gone; default [`CLIENT_WRITE_TIMEOUT`].
+    #[must_use]
+    pub fn with_client_write_timeout(mut self, timeout: Duration) -> Self {
+        self.client_write_timeout = timeout;
         self
     }
 
@@ -275,7 +289,14 @@ where
             let Some(client) = self.client.as_mut() else {
                 continue;
             };
-            if client.to.send(codec::encode_server(&msg)).await.is_err() {
+            // A client that stops reading must not hold the interview: a write that makes
+            // no progress for the write timeout counts as the client gone.
+            let sent = tokio::time::timeout(
+                self.client_write_timeout,
+                client.to.send(codec::encode_server(&msg)),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
                 self.drive_client_lost(Instant::now());
             }
         }

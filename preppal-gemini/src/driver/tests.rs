@@ -52,7 +52,11 @@ impl Candidate {
     }
 }
 
-async fn driver(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<From, To>) {
+async fn driver<R, W>(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<R, W>)
+where
+    R: futures::Stream<Item = Bytes>,
+    W: futures::Sink<Bytes>,
+{
     let sim = Simulator::start(
         SimulatorConfig::default()
             .with_voice(SpeechMode::Silence)
@@ -138,5 +142,25 @@ async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
         .iter()
         .any(|a| matches!(a, PersistAction::Finish { .. }));
     assert!(finished, "the end was handed to storage");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_counts_as_gone() {
+    let (sim, driver) = driver(Duration::from_secs(30)).await;
+    // Frames in stay open; frames out go to a channel nobody reads, which takes one frame
+    // and then makes no more progress.
+    let (_keep_open, from) = fmpsc::unbounded::<Bytes>();
+    let (to, _never_read) = fmpsc::channel::<Bytes>(0);
+    let started = Instant::now();
+    let run = tokio::spawn(
+        driver
+            .with_client_write_timeout(Duration::from_millis(300))
+            .with_client(from, to)
+            .run(|_| async { Ok::<(), std::convert::Infallible>(()) }),
+    );
+    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    assert_eq!(session.end_reason(), Some(&EndReason::ClientGone));
+    assert!(started.elapsed() < LIMIT);
     sim.shutdown().await;
 }
