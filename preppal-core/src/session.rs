@@ -123,7 +123,7 @@ mod quiet;
 mod timers;
 mod trailing_silence;
 
-pub use client_inputs::pcm16_rms;
+pub use client_inputs::{pcm16_rms, EARLY_TEXTS};
 use client_inputs::AnswerTally;
 pub use config::SessionConfig;
 pub use failure::ModelErrorKind;
@@ -159,6 +159,9 @@ pub struct InterviewSession {
     client_attached: bool,
     /// For an interview resumed from stored entries: the time already spent in it.
     resumed_elapsed: Option<Duration>,
+    /// Typed answers that came before the interview started, taken at the start
+    /// (at most [`EARLY_TEXTS`]).
+    early_texts: Vec<String>,
     /// The open turns as last offered for storage.
     last_checkpoint: Vec<TranscriptEntry>,
     /// The cut generation, late transcription, "[Silence]" and watchdog rules.
@@ -201,6 +204,7 @@ impl InterviewSession {
             transcript: Transcript::new(),
             client_attached: true,
             resumed_elapsed: None,
+            early_texts: Vec::new(),
             last_checkpoint: Vec::new(),
             turns: ModelTurnRules::default(),
             trailing: TrailingSilence::default(),

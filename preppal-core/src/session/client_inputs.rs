@@ -6,7 +6,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{
-    to_client, EndReason, InterviewSession, SessionError, SessionEvent, State, Timer, ToClient,
+    to_client, EndReason, InterviewSession, SessionError, SessionEvent, State, TextLimit, Timer,
+    ToClient,
 };
 use crate::codec::ClientMessage;
 use crate::metrics::{AnswerAudio, PAUSE_THRESHOLD_MS};
@@ -45,14 +46,19 @@ impl AnswerTally {
     }
 }
 
+/// Typed answers kept from before the interview started (see
+/// [`InterviewSession::handle_client`]); more are refused like an oversized turn.
+pub const EARLY_TEXTS: usize = 4;
+
 impl InterviewSession {
     /// A decoded message from the candidate's client.
     ///
     /// Audio is forwarded to the model and, when its RMS is above
     /// [`SessionConfig::speech_rms_threshold`](super::SessionConfig::speech_rms_threshold), marks the candidate as speaking. Text is a
-    /// typed answer: shown in the transcript and sent to the model. `End` ends the
-    /// interview ([`EndReason::UserEnded`]). Audio and text before the model is ready are
-    /// dropped.
+    /// typed answer: shown in the transcript and sent to the model; one typed before the
+    /// model is ready is kept (up to [`EARLY_TEXTS`], each within the turn's size limit)
+    /// and taken when the interview starts, so nothing typed is lost. `End` ends the
+    /// interview ([`EndReason::UserEnded`]). Audio before the model is ready is dropped.
     ///
     /// # Errors
     /// [`SessionError::Ended`] after the interview ended.
@@ -90,6 +96,21 @@ impl InterviewSession {
                 self.to_model.push_back(ModelCommand::Audio(audio));
             }
             ClientMessage::Playback(report) if started => self.handle_playback_report(report),
+            ClientMessage::Text(text) if !started => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    if self.early_texts.len() >= EARLY_TEXTS
+                        || text.len() > self.config.max_turn_text_bytes
+                    {
+                        let limit = TextLimit::Turn {
+                            max: self.config.max_turn_text_bytes,
+                        };
+                        self.refuse_text(limit);
+                        return Err(limit.into());
+                    }
+                    self.early_texts.push(text.to_owned());
+                }
+            }
             ClientMessage::Text(text) if started => {
                 let text = text.trim();
                 if !text.is_empty() {

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::{to_client, EndReason, InterviewSession, PersistAction, SessionEvent, State, ToClient};
+use crate::codec::ClientMessage;
 use crate::model::ModelCommand;
 use crate::proto;
 use crate::status::InterviewStatus;
@@ -66,6 +67,7 @@ impl InterviewSession {
     }
 
     pub(super) fn start(&mut self, now: Instant) {
+        let arrived = now;
         let resumed = self.resumed_elapsed.take();
         let started_at = resumed.and_then(|e| now.checked_sub(e)).unwrap_or(now);
         self.state = State::InProgress { started_at };
@@ -97,6 +99,10 @@ impl InterviewSession {
                 })));
         }
         self.events.push_back(SessionEvent::Started);
+        // What the candidate typed before the start is their first answer.
+        for text in std::mem::take(&mut self.early_texts) {
+            let _ = self.handle_client(ClientMessage::Text(text), arrived);
+        }
     }
 
     pub(super) fn max_duration_ms(&self) -> u64 {
