@@ -123,8 +123,8 @@ mod quiet;
 mod timers;
 mod trailing_silence;
 
-pub use client_inputs::{pcm16_rms, EARLY_TEXTS};
 use client_inputs::AnswerTally;
+pub use client_inputs::{pcm16_rms, EARLY_TEXTS};
 pub use config::SessionConfig;
 pub use failure::ModelErrorKind;
 use model_turns::ModelTurnRules;

@@ -775,12 +775,17 @@ fn an_answer_typed_before_the_start_is_taken_at_the_start() {
     let mut h = Harness::new(10 * MIN);
     h.client(ClientMessage::Text("I typed this early.".into()))
         .unwrap();
-    assert!(h.to_model.is_empty(), "nothing goes to the model before setupComplete");
+    assert!(
+        h.to_model.is_empty(),
+        "nothing goes to the model before setupComplete"
+    );
     for _ in 1..EARLY_TEXTS {
         h.client(ClientMessage::Text("more".into())).unwrap();
     }
     // Past the bound it is refused, not dropped without a word.
-    assert!(h.client(ClientMessage::Text("one too many".into())).is_err());
+    assert!(h
+        .client(ClientMessage::Text("one too many".into()))
+        .is_err());
     h.model(ModelEvent::SetupComplete).unwrap();
     h.model(ModelEvent::TurnComplete).unwrap();
     assert!(h
