@@ -27,6 +27,14 @@ pub(crate) struct Dialect {
 
 /// The multi-row transcript INSERT for `rows` entries (8 parameters each, `$1`..), with
 /// the amend clause [`crate::sql::TRANSCRIPT_AMEND`].
+/// `Ok` when a statement changed a row, else [`StoreError::NotFound`] of `what`.
+fn changed_any(rows: u64, what: &'static str) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::not_found(what));
+    }
+    Ok(())
+}
+
 fn transcript_insert_sql(rows: usize) -> String {
     use std::fmt::Write as _;
 
@@ -333,10 +341,7 @@ where
         .bind(user_id)
         .execute(self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(lib.what()));
-        }
-        Ok(())
+        changed_any(done.rows_affected(), lib.what())
     }
 
     pub(crate) async fn library_usage(
@@ -519,10 +524,7 @@ where
             .bind(user_id)
             .execute(self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("interview"));
-        }
-        Ok(())
+        changed_any(done.rows_affected(), "interview")
     }
 
     pub(crate) async fn update_status(
@@ -666,10 +668,7 @@ where
             .bind(handle)
             .execute(self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("interview"));
-        }
-        Ok(())
+        changed_any(done.rows_affected(), "interview")
     }
 
     pub(crate) async fn set_error_kind(
@@ -683,10 +682,7 @@ where
             .bind(error_kind)
             .execute(self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("interview"));
-        }
-        Ok(())
+        changed_any(done.rows_affected(), "interview")
     }
 
     pub(crate) async fn get_resumption_handle(
