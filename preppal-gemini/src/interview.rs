@@ -13,13 +13,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::{Sink, Stream};
+use futures::{Sink, SinkExt as _, Stream};
 use preppal_core::codec::ClientMessage;
 use preppal_core::proto::ServerToClientMessage;
 use preppal_core::{InterviewSession, ModelCommand, PersistAction, SessionConfig, SessionEvent};
 
 use crate::config::LiveConfig;
-use crate::driver::{ClientLoss, InterviewDriver};
+use crate::driver::{ClientLoss, Duplex, InterviewDriver, FINAL_WRITE_TIMEOUT};
 use crate::error::LiveError;
 use crate::resilient::{ReconnectPolicy, ResilientSession};
 
@@ -70,9 +70,10 @@ impl LiveInterview {
     ///   candidate is gone. A frame that does not decode is logged and skipped.
     /// - `to_client` takes each `ServerToClientMessage` the session produces, encoded, to
     ///   be sent as one binary frame; a send that fails means the candidate is gone.
-    /// - `persist` is awaited for each storage action, in order (for example
-    ///   `preppal_store::persist_to(&store, &id)`); the loop waits for it, so storage keeps
-    ///   pace with the interview. A failed action is logged and the interview goes on.
+    /// - `persist` is called for each storage action, in order, one at a time (for example
+    ///   `preppal_store::persist_to(&store, &id)`), off the relay's path; a failed action is
+    ///   logged and the interview goes on. After the end the driver waits up to
+    ///   [`crate::driver::PERSIST_WAIT`] for storage to take what is left.
     ///
     /// It returns once the interview has ended and every message and action was handed on.
     /// The loop is the one [`InterviewDriver`] (the server's worker runs the same steps)
@@ -111,11 +112,15 @@ impl LiveInterview {
                 .ok();
             return session;
         };
-        InterviewDriver::new(session, live)
+        let outcome = InterviewDriver::new(session, live)
             .with_client_loss(ClientLoss::EndInterview)
-            .with_client(from_client, to_client)
+            .with_client(Duplex::new(from_client, to_client))
             .run(persist)
-            .await
+            .await;
+        if let Some(mut client) = outcome.client {
+            let _ = tokio::time::timeout(FINAL_WRITE_TIMEOUT, client.close()).await;
+        }
+        outcome.session
     }
 
     /// The session, to read its transcript and status.

@@ -25,8 +25,15 @@
 //! - [`ResilientSession`] wraps [`LiveConnection`] for interviews longer than a connection:
 //!   it resumes with the last `resumable` handle on `goAway`, retryable closes and stalls,
 //!   with backoff, buffering candidate input during the switch.
-//! - [`LiveInterview`] wires a `preppal_core::InterviewSession` to a [`ResilientSession`]:
-//!   an app moves the candidate's frames and stores the transcript, nothing more.
+//! - [`InterviewDriver`] ([`driver`]) is the one per-interview driver: it moves bytes and
+//!   time between the candidate's client, the model and a `preppal_core::InterviewSession`,
+//!   which decides everything, through bounded queues with write timeouts. A host adds
+//!   what it has through [`DriverHooks`] (rate limits, metrics), [`Signal`]s (shutdown, a
+//!   lost lease), [`Rejoin`] (reconnecting clients) and [`ConnectModel`] (connect the model
+//!   when the session asks); the bundled server's worker is such a host.
+//! - [`LiveInterview`] wires a `preppal_core::InterviewSession` to a [`ResilientSession`]
+//!   on that driver: an app moves the candidate's frames and stores the transcript,
+//!   nothing more.
 //! - [`tokens`] mints ephemeral tokens (`auth_tokens/...`) over REST, for clients that
 //!   must not hold the API key; [`LiveConfig::with_ephemeral_token`] connects with one.
 //! - [`timer::DeadlineTimer`] is the one reusable timer a driver loop polls in its
@@ -130,7 +137,10 @@ pub use client::LiveConnection;
 pub type LiveSession = LiveConnection;
 pub use config::ConfigError;
 pub use config::{interviewer_instruction, timed_interviewer_instruction, LiveConfig};
-pub use driver::{ClientLoss, InterviewDriver, Rejoin};
+pub use driver::{
+    ClientFrame, ClientLoss, ConnectModel, DriverHooks, DriverNote, DriverOutcome, Duplex,
+    InterviewDriver, Rejoin, Rejoins, Signal,
+};
 pub use error::{is_retryable_close, LiveError, ProtocolError};
 pub use feedback::{FeedbackClient, FeedbackError};
 pub use interview::LiveInterview;

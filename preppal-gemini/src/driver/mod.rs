@@ -1,67 +1,108 @@
 //! The per-interview driver: one task that moves bytes and time between the candidate's
-//! client (any [`Stream`] of binary frames and [`Sink`] for them), the model (a
-//! [`ResilientSession`]) and an [`InterviewSession`], which makes every decision.
+//! client (any [`Stream`] of [`ClientFrame`]s that is also a [`Sink`] of binary frames),
+//! the model (a [`ResilientSession`]) and an [`InterviewSession`], which makes every
+//! decision. The embedding API ([`crate::LiveInterview::run`]) and the bundled server's
+//! worker both run on it; the server adds its registry, lease, pings, rate limits and
+//! metrics through [`DriverHooks`], [`Signal`]s and its own client connection type.
 //!
 //! ```text
 //! loop:
-//!   drive_outputs   session → model commands, client frames, storage actions, events
-//!   (ended? → finish: close the client's sink, return the session)
+//!   drive_model_connect  session.wants_model → connect in a task (ModelStatus to the client)
+//!   drive_outputs        poll_to_model  → model outbox (bounded, MODEL_QUEUE commands)
+//!                        poll_to_client → client queue (bounded, CLIENT_QUEUE_BYTES)
+//!                        poll_persist   → storage backlog (one action in flight, in order)
+//!                        poll_event     → hooks (ClientSilent: the client is let go)
+//!   (ended or abandoned? → finish)
 //!   select!
-//!     client frame  → drive_client   (handle_client_heard, decode, handle_client;
-//!                                     end of stream → drive_client_lost)
-//!     model event   → drive_model    (handle_model; the reconnect machine's inputs)
-//!     rejoin        → drive_rejoin   (handle_client_attached: a new client stream)
-//!     poll_timeout  → drive_timers   (handle_timeout)
+//!     client io   → drive_client   (writes the queue; reads: handle_client_heard, decode,
+//!                                   admit, handle_client; end → drive_client_lost)
+//!     rejoin      → drive_rejoin   (handle_client_attached: a new client connection)
+//!     model step  → drive_model    (connecting, retries; events → handle_model; the
+//!                                   reconnect machine's inputs)
+//!     stored      → the next storage action
+//!     signal      → drive_signal   (Shutdown → handle_shutdown; Abandon → stop)
+//!     deadline    → drive_timers   (a stalled client write; handle_timeout)
+//! finish: refuse late rejoins, last outputs, flush the client (FINAL_WRITE_TIMEOUT), let
+//!         the model take its Close, hand on what storage still waits for (persist wait)
 //! ```
 //!
-//! What a lost client means is a parameter ([`ClientLoss`]): the interview ends (the
-//! embedding default), or it waits the session's reconnect grace period
-//! ([`preppal_core::SessionConfig::reconnect_grace`]) for a new client stream handed over
-//! through a [`Rejoin`]. Per frame the driver allocates nothing of its own: a client frame
-//! is decoded in place (`codec::decode_client` takes the `Bytes`), a model event moves
-//! into the session, an outgoing message is encoded once into the frame the sink takes.
+//! Nothing is awaited outside the `select!`: every write goes into a bounded queue that a
+//! branch drains, so a peer that stops reading cannot stop the others. A client whose queue
+//! overflows or whose writes make no progress for the write timeout counts as lost (its
+//! [`ClientLoss`] policy applies); a model whose writes stall for [`MODEL_WRITE_TIMEOUT`]
+//! ends the interview with that reason. A model connected through a [`ConnectModel`] is
+//! connected in a task of its own, so its setup and retries never hold the interview: the
+//! candidate is told at once (`ModelStatus`), and the session's setup deadline and a
+//! shutdown still end it. While the model connects, the candidate's frames wait in the
+//! connection (typed answers sent before the start are kept by the session).
+//!
+//! Per relayed frame the driver allocates nothing of its own: a client frame is decoded in
+//! place (`codec::decode_client` takes the `Bytes`), a model event moves into the session,
+//! an outgoing message is encoded once into the frame the client's queue takes.
 
+mod client_link;
+mod hooks;
+mod model_link;
+
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
-use preppal_core::codec;
-use preppal_core::{InterviewSession, ModelEvent, PersistAction, SessionEvent};
+use futures::{Sink, Stream, StreamExt as _};
+use preppal_core::codec::{self, DecodeError};
+use preppal_core::proto::{
+    self, model_status::State as ModelState, server_to_client_message::Message as ToClient,
+};
+use preppal_core::{InterviewSession, ModelCommand, ModelEvent, PersistAction, SessionEvent};
 use tokio::sync::mpsc;
 
 use crate::error::LiveError;
 use crate::resilient::ResilientSession;
+use crate::timer::DeadlineTimer;
+use client_link::{next_io, ClientIo, ClientLink};
+pub use client_link::{
+    ClientFrame, Duplex, CLIENT_QUEUE_BYTES, CLIENT_WRITE_TIMEOUT, FINAL_WRITE_TIMEOUT,
+};
+pub use hooks::{
+    log_note, Admission, ClientLost, Dismissal, DriverHooks, DriverNote, RelayDirection, Signal,
+    TracingHooks,
+};
+pub use model_link::{
+    ConnectModel, Connecting, Retry, RetryNote, MODEL_QUEUE, MODEL_WRITE_TIMEOUT,
+    WRITE_TIMEOUT_CLOSE_CODE,
+};
+use model_link::{ModelIo, ModelLink, ModelStep};
 
-/// How long one write to the client may make no progress before the client counts as
-/// gone (its loss policy applies), in the manner of the bundled server's worker: 10 s.
-pub const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the driver waits, after the end, for storage to take what is left: 120 s
+/// ([`InterviewDriver::with_persist_wait`]).
+pub const PERSIST_WAIT: Duration = Duration::from_secs(120);
 
-/// What the driver does when the candidate's client stream ends or a send to it fails.
+/// How many rejoining connections may wait for the driver at once
+/// ([`InterviewDriver::rejoin`]).
+pub const REJOIN_QUEUE: usize = 4;
+
+/// What the driver does when the candidate's client is lost (its stream ended, a write
+/// failed, or it stopped reading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientLoss {
     /// The interview ends ([`preppal_core::EndReason::ClientGone`]): the embedding default.
     #[default]
     EndInterview,
     /// The interview waits [`preppal_core::SessionConfig::reconnect_grace`] for a new
-    /// client stream ([`Rejoin::attach`]); it ends when none comes in time.
+    /// client connection ([`Rejoin::attach`]); it ends when none comes in time.
     AwaitRejoin,
 }
 
-/// The candidate's client as the driver holds it: its frames in, its frames out.
-struct ClientEnds<R, W> {
-    from: Pin<Box<R>>,
-    to: Pin<Box<W>>,
-}
-
-/// Hands a new client stream to a running driver (with [`ClientLoss::AwaitRejoin`]).
+/// Hands a new client connection to a running driver (with [`ClientLoss::AwaitRejoin`]).
 #[derive(Debug)]
-pub struct Rejoin<R, W> {
-    tx: mpsc::Sender<(R, W)>,
+pub struct Rejoin<C> {
+    tx: mpsc::Sender<Box<C>>,
 }
 
-impl<R, W> Clone for Rejoin<R, W> {
+impl<C> Clone for Rejoin<C> {
     fn clone(&self) -> Self {
         Self {
             tx: self.tx.clone(),
@@ -69,55 +110,151 @@ impl<R, W> Clone for Rejoin<R, W> {
     }
 }
 
-impl<R, W> Rejoin<R, W> {
-    /// Attaches `from` (the client's binary frames) and `to` (a sink for the frames it is
-    /// sent) to the interview. The session sends the new client a `SessionResumed`.
+impl<C> Rejoin<C> {
+    /// Attaches `client` to the interview. The session sends it a `SessionResumed`.
     ///
     /// # Errors
-    /// Gives the pair back when the driver has ended (or already holds a rejoin waiting).
-    pub fn attach(&self, from: R, to: W) -> Result<(), (R, W)> {
-        self.tx.try_send((from, to)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(p) | mpsc::error::TrySendError::Closed(p) => p,
+    /// Gives the connection back when the driver has ended or [`REJOIN_QUEUE`] connections
+    /// wait already.
+    pub fn attach(&self, client: C) -> Result<(), C> {
+        self.tx.try_send(Box::new(client)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => *c,
         })
     }
 }
 
-/// One live interview's driver. See the [module docs](self).
-pub struct InterviewDriver<R, W> {
-    session: InterviewSession,
-    live: Option<ResilientSession>,
-    client: Option<ClientEnds<R, W>>,
-    loss: ClientLoss,
-    rejoin: Option<mpsc::Receiver<(R, W)>>,
-    client_write_timeout: Duration,
+/// The driver's end of a [`Rejoin`] handle ([`InterviewDriver::with_rejoins`]).
+#[derive(Debug)]
+pub struct Rejoins<C> {
+    rx: mpsc::Receiver<Box<C>>,
 }
 
-impl<R, W> std::fmt::Debug for InterviewDriver<R, W> {
+/// A [`Rejoin`] handle and the end a driver takes ([`InterviewDriver::with_rejoins`]), for
+/// a host that hands the handle out before the driver is made (a registry of live
+/// interviews). [`REJOIN_QUEUE`] connections may wait at a time.
+pub fn rejoin_channel<C>() -> (Rejoin<C>, Rejoins<C>) {
+    let (tx, rx) = mpsc::channel(REJOIN_QUEUE);
+    (Rejoin { tx }, Rejoins { rx })
+}
+
+/// What a finished driver hands back ([`InterviewDriver::run`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DriverOutcome<C> {
+    /// The session: its transcript, status and end reason.
+    pub session: InterviewSession,
+    /// The client connection still attached, its last messages flushed (for at most
+    /// [`FINAL_WRITE_TIMEOUT`]), for the caller to close.
+    pub client: Option<C>,
+    /// Whether the driver stopped on [`Signal::Abandon`] (the interview is not finished).
+    pub abandoned: bool,
+}
+
+type Signals = Pin<Box<dyn Stream<Item = Signal> + Send>>;
+
+/// What woke the driver's loop.
+enum Wake<C, E> {
+    Client(ClientIo),
+    Rejoin(Option<Box<C>>),
+    Model(ModelStep),
+    Stored(Result<(), E>),
+    Signal(Option<Signal>),
+    Deadline,
+}
+
+/// One live interview's driver. See the [module docs](self).
+pub struct InterviewDriver<C, H = TracingHooks> {
+    session: InterviewSession,
+    model: ModelLink,
+    connector: Option<Arc<dyn ConnectModel>>,
+    client: Option<ClientLink<C>>,
+    loss: ClientLoss,
+    rejoins: Option<mpsc::Receiver<Box<C>>>,
+    signals: Option<Signals>,
+    hooks: H,
+    client_write_timeout: Duration,
+    persist_wait: Duration,
+    started: Instant,
+    first_audio_seen: bool,
+    abandoned: bool,
+    /// The arrival of the frame being relayed, for [`DriverNote::Relayed`].
+    arrived: Option<(RelayDirection, Instant)>,
+}
+
+impl<C, H> std::fmt::Debug for InterviewDriver<C, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InterviewDriver")
             .field("interview_id", &self.session.interview_id())
-            .field("model", &self.live.is_some())
+            .field("model", &self.model)
             .field("client", &self.client.is_some())
             .field("loss", &self.loss)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
-impl<R, W> InterviewDriver<R, W>
-where
-    R: Stream<Item = Bytes>,
-    W: Sink<Bytes>,
-{
-    /// A driver for `session` with the model connection `live`, with no client yet and
-    /// the [`ClientLoss::EndInterview`] policy.
-    pub fn new(session: InterviewSession, live: ResilientSession) -> Self {
+impl<C> InterviewDriver<C, TracingHooks> {
+    /// A driver for `session` with the model connection `live` (connected already), no
+    /// client yet, the [`ClientLoss::EndInterview`] policy and [`TracingHooks`].
+    pub fn new(mut session: InterviewSession, live: ResilientSession) -> Self {
+        // Connected up front: the session does not ask for the model.
+        session.handle_model_connecting(Instant::now());
+        Self::with_model(session, ModelLink::live(live), None)
+    }
+
+    /// A driver for `session` that connects the model through `connector` when the session
+    /// asks for it ([`InterviewSession::wants_model`]: once a client is attached), seeded
+    /// as the session says ([`InterviewSession::model_seed`]); the client is told
+    /// (`ModelStatus`: connecting, retrying, connected).
+    pub fn connecting(session: InterviewSession, connector: Arc<dyn ConnectModel>) -> Self {
+        Self::with_model(session, ModelLink::Idle, Some(connector))
+    }
+
+    fn with_model(
+        session: InterviewSession,
+        model: ModelLink,
+        connector: Option<Arc<dyn ConnectModel>>,
+    ) -> Self {
         Self {
             session,
-            live: Some(live),
+            model,
+            connector,
             client: None,
             loss: ClientLoss::EndInterview,
-            rejoin: None,
+            rejoins: None,
+            signals: None,
+            hooks: TracingHooks,
             client_write_timeout: CLIENT_WRITE_TIMEOUT,
+            persist_wait: PERSIST_WAIT,
+            started: Instant::now(),
+            first_audio_seen: false,
+            abandoned: false,
+            arrived: None,
+        }
+    }
+}
+
+impl<C, H> InterviewDriver<C, H>
+where
+    C: Stream<Item = ClientFrame> + Sink<Bytes> + Unpin,
+    H: DriverHooks<C>,
+{
+    /// The same driver with `hooks` (admission, notes, dismissals).
+    pub fn with_hooks<H2: DriverHooks<C>>(self, hooks: H2) -> InterviewDriver<C, H2> {
+        InterviewDriver {
+            session: self.session,
+            model: self.model,
+            connector: self.connector,
+            client: self.client,
+            loss: self.loss,
+            rejoins: self.rejoins,
+            signals: self.signals,
+            hooks,
+            client_write_timeout: self.client_write_timeout,
+            persist_wait: self.persist_wait,
+            started: self.started,
+            first_audio_seen: self.first_audio_seen,
+            abandoned: self.abandoned,
+            arrived: self.arrived,
         }
     }
 
@@ -129,31 +266,53 @@ where
     }
 
     /// How long one write to the client may make no progress before the client counts as
-    /// gone; default [`CLIENT_WRITE_TIMEOUT`].
+    /// lost; default [`CLIENT_WRITE_TIMEOUT`].
     #[must_use]
     pub fn with_client_write_timeout(mut self, timeout: Duration) -> Self {
         self.client_write_timeout = timeout;
         self
     }
 
-    /// Sets the candidate's client: `from` yields the payload of each binary frame it sends
-    /// (a protobuf `ClientToServerMessage`); `to` takes each encoded
-    /// `ServerToClientMessage` as one binary frame.
+    /// How long the driver waits after the end for storage to take what is left; default
+    /// [`PERSIST_WAIT`].
     #[must_use]
-    pub fn with_client(mut self, from: R, to: W) -> Self {
-        self.client = Some(ClientEnds {
-            from: Box::pin(from),
-            to: Box::pin(to),
-        });
+    pub fn with_persist_wait(mut self, wait: Duration) -> Self {
+        self.persist_wait = wait;
         self
     }
 
-    /// A handle that attaches new client streams while the driver runs (one waits at a
-    /// time).
-    pub fn rejoin(&mut self) -> Rejoin<R, W> {
-        let (tx, rx) = mpsc::channel(1);
-        self.rejoin = Some(rx);
-        Rejoin { tx }
+    /// Signals from outside ([`Signal::Shutdown`], [`Signal::Abandon`]); the stream's end
+    /// means no more.
+    #[must_use]
+    pub fn with_signals(mut self, signals: impl Stream<Item = Signal> + Send + 'static) -> Self {
+        self.signals = Some(Box::pin(signals));
+        self
+    }
+
+    /// Sets the candidate's client connection: it yields each frame the client sends (a
+    /// binary frame is a protobuf `ClientToServerMessage`) and takes each encoded
+    /// `ServerToClientMessage` as one binary frame. For two separate halves, see
+    /// [`Duplex`].
+    #[must_use]
+    pub fn with_client(mut self, client: C) -> Self {
+        self.client = Some(ClientLink::new(client));
+        self
+    }
+
+    /// A handle that attaches new client connections while the driver runs
+    /// ([`REJOIN_QUEUE`] may wait at a time). Calling it again replaces the earlier handles.
+    pub fn rejoin(&mut self) -> Rejoin<C> {
+        let (tx, rx) = rejoin_channel();
+        self.rejoins = Some(rx.rx);
+        tx
+    }
+
+    /// Takes new client connections from `rejoins` while the driver runs (see
+    /// [`rejoin_channel`]).
+    #[must_use]
+    pub fn with_rejoins(mut self, rejoins: Rejoins<C>) -> Self {
+        self.rejoins = Some(rejoins.rx);
+        self
     }
 
     /// The session, to read its transcript and status.
@@ -161,79 +320,283 @@ where
         &self.session
     }
 
-    /// Runs the interview to its end and returns the session (its transcript, status and
-    /// end reason). `persist` is awaited for each storage action, in order (for example
-    /// `preppal_store::persist_to(&store, &id)`), so storage keeps pace with the
-    /// interview; a failed action is logged and the interview goes on.
-    pub async fn run<P, F, E>(mut self, mut persist: P) -> InterviewSession
+    /// Runs the interview to its end. `persist` is called for each storage action, in order
+    /// (for example `preppal_store::persist_to(&store, &id)`), one at a time and off the
+    /// relay's path: the next is started when the one before has finished. A failed action
+    /// is noted ([`DriverNote::PersistFailed`]) and the interview goes on. After the end
+    /// the driver waits (up to its persist wait) for what storage has not taken yet.
+    ///
+    /// The client still attached comes back in the outcome, for the caller to close.
+    pub async fn run<P, F, E>(mut self, mut persist: P) -> DriverOutcome<C>
     where
         P: FnMut(PersistAction) -> F,
         F: Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
+        // One timer entry for the session's deadlines and a stalled write, moved only when
+        // one comes earlier.
+        let mut timer = DeadlineTimer::new();
+        let mut storing: Option<Pin<Box<F>>> = None;
+        let mut backlog: VecDeque<PersistAction> = VecDeque::new();
+        let now = Instant::now();
+        if self.client.is_some() {
+            if !self.session.is_client_attached() {
+                // An interview resumed from storage, with its client at hand.
+                let _ = self.session.handle_client_attached(now);
+            }
+            self.hooks.note(DriverNote::ClientAttached, now);
+        }
         loop {
-            self.drive_outputs(&mut persist).await;
-            if self.session.is_ended() {
-                self.finish().await;
-                return self.session;
+            self.drive_model_connect();
+            self.drive_outputs(&mut backlog);
+            if storing.is_none() {
+                storing = backlog.pop_front().map(|a| Box::pin(persist(a)));
             }
-            let timer = self
-                .session
-                .poll_timeout()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            tokio::select! {
-                frame = next_frame(&mut self.client) => self.drive_client(frame),
-                event = next_event(&mut self.live) => self.drive_model(event),
-                joined = next_rejoin(&mut self.rejoin) => self.drive_rejoin(joined),
-                () = tokio::time::sleep_until(timer.into()) => self.drive_timers(Instant::now()),
+            if self.session.is_ended() || self.abandoned {
+                break;
             }
+            timer.set(self.next_deadline().map(tokio::time::Instant::from_std));
+            let wake = tokio::select! {
+                io = next_io(&mut self.client, !self.model.is_connecting()) => Wake::Client(io),
+                joined = next_rejoin(&mut self.rejoins) => Wake::Rejoin(joined),
+                step = self.model.next() => Wake::Model(step),
+                stored = next_stored(&mut storing) => Wake::Stored(stored),
+                signal = next_signal(&mut self.signals) => Wake::Signal(signal),
+                () = timer.wait() => Wake::Deadline,
+            };
+            match wake {
+                Wake::Client(io) => self.drive_client(io),
+                Wake::Rejoin(joined) => self.drive_rejoin(joined),
+                Wake::Model(step) => self.drive_model(step),
+                Wake::Stored(Err(e)) => {
+                    self.hooks
+                        .note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                }
+                Wake::Stored(Ok(())) => {}
+                Wake::Signal(signal) => self.drive_signal(signal),
+                Wake::Deadline => self.drive_timers(Instant::now()),
+            }
+        }
+        // Boxed: the end runs once, and inline its future would be held by the task for the
+        // whole interview.
+        Box::pin(self.finish(persist, storing, backlog)).await
+    }
+
+    /// The earliest of the session's next deadline and the client's stalled-write deadline.
+    fn next_deadline(&self) -> Option<Instant> {
+        let stall = self
+            .client
+            .as_ref()
+            .and_then(|c| c.stall_deadline(self.client_write_timeout));
+        match (self.session.poll_timeout(), stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
-    /// A frame from the client (`None`: its stream ended).
-    fn drive_client(&mut self, frame: Option<Bytes>) {
-        let now = Instant::now();
-        let Some(frame) = frame else {
-            self.drive_client_lost(now);
+    /// Starts the model connection when the session wants it, seeded as the session says,
+    /// and tells the candidate.
+    fn drive_model_connect(&mut self) {
+        let Some(connector) = self.connector.as_ref() else {
             return;
         };
-        self.session.handle_client_heard(now);
-        match codec::decode_client(frame) {
-            Ok(msg) => {
+        if !self.session.wants_model() {
+            return;
+        }
+        let now = Instant::now();
+        self.session.handle_model_connecting(now);
+        let seed = self.session.model_seed().map(<[_]>::to_vec);
+        self.model = ModelLink::start(connector.as_ref(), seed);
+        self.hooks.note(DriverNote::ModelConnecting, now);
+        self.tell_model_status(
+            ModelState::Connecting,
+            1,
+            "The interviewer is connecting…".to_owned(),
+        );
+    }
+
+    /// What the client's connection did: a frame, its end, or a failed write.
+    fn drive_client(&mut self, io: ClientIo) {
+        let now = Instant::now();
+        match io {
+            ClientIo::Received(Some(frame)) => {
+                self.session.handle_client_heard(now);
+                match frame {
+                    ClientFrame::Binary(b) => match codec::decode_client(b) {
+                        Ok(msg) => self.drive_client_message(msg, now),
+                        Err(e) => self.refuse_frame(&e, now),
+                    },
+                    ClientFrame::Text => self.refuse_frame(
+                        &DecodeError::Malformed(
+                            "text frame; protobuf binary frames expected".into(),
+                        ),
+                        now,
+                    ),
+                    ClientFrame::Control => {}
+                }
+            }
+            ClientIo::Received(None) => self.drive_client_lost(ClientLost::Closed, now),
+            ClientIo::WriteFailed => self.drive_client_lost(ClientLost::SendFailed, now),
+        }
+    }
+
+    /// A decoded candidate message: admitted by the hooks, then the session's.
+    fn drive_client_message(&mut self, msg: codec::ClientMessage, now: Instant) {
+        match self.hooks.admit(&msg, now) {
+            Admission::Accept => {
+                if matches!(msg, codec::ClientMessage::Audio(_)) {
+                    self.arrived = Some((RelayDirection::ClientToModel, now));
+                }
                 if let Err(e) = self.session.handle_client(msg, now) {
                     tracing::debug!(error = %e, "candidate message refused");
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "candidate frame refused"),
+            Admission::Drop => {}
+            Admission::Refuse { code, message } => {
+                self.hooks.note(DriverNote::ClientThrottled { code }, now);
+                self.send_error(code, &message);
+            }
         }
     }
 
-    /// The client is gone: the policy says whether the interview ends or waits.
-    fn drive_client_lost(&mut self, now: Instant) {
-        self.client = None;
+    /// A frame that did not decode: the candidate gets a typed error.
+    fn refuse_frame(&mut self, e: &DecodeError, now: Instant) {
+        self.hooks.note(DriverNote::ClientRefused(e), now);
+        let code = match e {
+            DecodeError::TooLarge { .. } | DecodeError::TextTooLong(_) => 413,
+            _ => 400,
+        };
+        self.send_error(code, &e.to_string());
+    }
+
+    /// The client is lost: dropped (which closes it), and the policy says whether the
+    /// interview ends or waits.
+    fn drive_client_lost(&mut self, why: ClientLost, now: Instant) {
+        let queued_bytes = self.client.take().map_or(0, |c| c.queued_bytes());
+        self.hooks
+            .note(DriverNote::ClientLost { why, queued_bytes }, now);
         match self.loss {
             ClientLoss::EndInterview => self.session.handle_client_gone(now),
             ClientLoss::AwaitRejoin => self.session.handle_client_detached(now),
         }
     }
 
-    /// A model event. The one place the model connection is told what the session knows.
-    fn drive_model(&mut self, event: Option<Result<ModelEvent, LiveError>>) {
+    /// A new client connection: attached unless one is attached already or the interview
+    /// ended (then it is dismissed).
+    fn drive_rejoin(&mut self, joined: Option<Box<C>>) {
+        let Some(client) = joined else {
+            self.rejoins = None;
+            return;
+        };
         let now = Instant::now();
+        if self.client.is_some() {
+            // Two connections raced for one interview: the first one stays.
+            self.hooks.dismiss(*client, Dismissal::AlreadyConnected);
+        } else if self.session.handle_client_attached(now).is_ok() {
+            self.client = Some(ClientLink::new(*client));
+            self.hooks.note(DriverNote::ClientAttached, now);
+            if self.model.is_connecting() {
+                self.tell_model_status(
+                    ModelState::Connecting,
+                    1,
+                    "The interviewer is connecting…".to_owned(),
+                );
+            }
+        } else {
+            self.hooks.dismiss(*client, Dismissal::InterviewEnded);
+        }
+    }
+
+    /// A step of the model's connection: connecting, retries, then its events.
+    fn drive_model(&mut self, step: ModelStep) {
+        let now = Instant::now();
+        match step {
+            ModelStep::Retrying(r) => {
+                self.hooks.note(DriverNote::ModelRetrying(&r), now);
+                let message = format!(
+                    "The interviewer could not be reached yet; trying again (attempt {}).",
+                    r.attempt
+                );
+                self.tell_model_status(ModelState::Retrying, r.attempt, message);
+            }
+            ModelStep::Connected(Ok(())) => {
+                self.hooks.note(DriverNote::ModelConnected, now);
+                self.tell_model_status(
+                    ModelState::Connected,
+                    0,
+                    "The interviewer is ready.".to_owned(),
+                );
+                // The connection's own `SetupComplete`, its first event, starts the session.
+            }
+            ModelStep::Connected(Err((code, reason))) => {
+                self.hooks.note(
+                    DriverNote::ModelConnectFailed {
+                        code,
+                        reason: &reason,
+                    },
+                    now,
+                );
+                let _ = self
+                    .session
+                    .handle_model(ModelEvent::Closed { code, reason }, now);
+            }
+            ModelStep::Io(ModelIo::Event(event)) => self.drive_model_event(event, now),
+            ModelStep::Io(ModelIo::SendFailed(e)) => {
+                self.hooks.note(DriverNote::ModelSendFailed(&e), now);
+            }
+            ModelStep::Io(ModelIo::WriteTimedOut) => {
+                self.hooks.note(DriverNote::ModelWriteTimedOut, now);
+                let reason = format!(
+                    "the interviewer's connection stopped taking data for {} s",
+                    MODEL_WRITE_TIMEOUT.as_secs()
+                );
+                self.model.stop();
+                let _ = self.session.handle_model(
+                    ModelEvent::Closed {
+                        code: WRITE_TIMEOUT_CLOSE_CODE,
+                        reason,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+
+    /// A model event. The one place the model connection is told what the session knows.
+    fn drive_model_event(&mut self, event: Option<Result<ModelEvent, LiveError>>, now: Instant) {
         match event {
             Some(Ok(event)) => {
+                match &event {
+                    ModelEvent::Closed { .. } => self.model.stop(),
+                    ModelEvent::Audio(_) => {
+                        self.arrived = Some((RelayDirection::ModelToClient, now));
+                        if !self.first_audio_seen {
+                            self.first_audio_seen = true;
+                            let after = now.saturating_duration_since(self.started);
+                            self.hooks.note(DriverNote::FirstModelAudio { after }, now);
+                        }
+                    }
+                    ModelEvent::Reconnecting { reason } => {
+                        self.hooks.note(DriverNote::Reconnecting { reason }, now);
+                    }
+                    ModelEvent::Resumed { with_handle } => {
+                        let with_handle = *with_handle;
+                        self.hooks.note(DriverNote::Resumed { with_handle }, now);
+                    }
+                    _ => {}
+                }
                 // The reconnect machine keeps no transcript: on `Reconnecting` it is handed
                 // the session's conversation so far, to seed a connection without a
                 // resumption handle (`ResilientSession::set_history`).
                 let reconnecting = matches!(event, ModelEvent::Reconnecting { .. });
                 let _ = self.session.handle_model(event, now);
-                if let (true, Some(live)) = (reconnecting, self.live.as_mut()) {
-                    live.set_history(&self.session.conversation_so_far());
+                if reconnecting {
+                    self.model.set_history(self.session.conversation_so_far());
                 }
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "model frame refused"),
+            Some(Err(e)) => self.hooks.note(DriverNote::ModelFrameRefused(&e), now),
             None => {
-                self.live = None;
+                self.model.stop();
                 let closed = ModelEvent::Closed {
                     code: 1006,
                     reason: "model stream ended".into(),
@@ -243,107 +606,207 @@ where
         }
     }
 
-    /// A new client stream: attached unless one is attached already or the interview ended
-    /// (then its sink is closed).
-    fn drive_rejoin(&mut self, joined: Option<(R, W)>) {
-        let Some((from, to)) = joined else {
-            self.rejoin = None;
-            return;
-        };
-        if self.client.is_some() || self.session.handle_client_attached(Instant::now()).is_err() {
-            // Refused: dropping the pair closes the new connection.
-            return;
+    /// A signal from outside.
+    fn drive_signal(&mut self, signal: Option<Signal>) {
+        let now = Instant::now();
+        match signal {
+            None => self.signals = None,
+            Some(Signal::Shutdown) => {
+                self.hooks.note(DriverNote::Shutdown, now);
+                self.session.handle_shutdown(now);
+            }
+            Some(Signal::Abandon) => self.abandoned = true,
         }
-        self.client = Some(ClientEnds {
-            from: Box::pin(from),
-            to: Box::pin(to),
-        });
     }
 
-    /// A session timer is due.
+    /// A deadline passed: a client write that made no progress for the write timeout
+    /// loses the client; the session's timers run.
     fn drive_timers(&mut self, now: Instant) {
+        let stalled = self
+            .client
+            .as_ref()
+            .and_then(|c| c.stall_deadline(self.client_write_timeout))
+            .is_some_and(|at| at <= now);
+        if stalled {
+            self.drive_client_lost(ClientLost::WriteStalled, now);
+        }
         self.session.handle_timeout(now);
     }
 
     /// Hands on every output of the session, in the documented order: model commands,
     /// client frames, storage actions, events.
-    async fn drive_outputs<P, F, E>(&mut self, persist: &mut P)
+    fn drive_outputs(&mut self, backlog: &mut VecDeque<PersistAction>) {
+        let now = Instant::now();
+        // Whether a goAway switch may happen now is the session's call.
+        self.model.set_quiet(self.session.is_quiet());
+        while let Some(cmd) = self.session.poll_to_model() {
+            let audio = matches!(cmd, ModelCommand::Audio(_));
+            if self.model.send(cmd) {
+                if audio {
+                    self.hooks.note(DriverNote::FrameToModel, now);
+                }
+            } else if audio && self.model.is_live() {
+                self.hooks.note(DriverNote::ModelQueueFull, now);
+            }
+        }
+        let mut overflow = false;
+        while let Some(msg) = self.session.poll_to_client() {
+            let Some(link) = self.client.as_mut() else {
+                continue;
+            };
+            let audio = matches!(msg.message, Some(ToClient::AudioResponse(_)));
+            if link.enqueue(codec::encode_server(&msg)).is_err() {
+                overflow = true;
+                break;
+            }
+            if audio {
+                self.hooks.note(DriverNote::FrameToClient, now);
+            }
+        }
+        if overflow {
+            self.drive_client_lost(ClientLost::QueueFull, now);
+        }
+        if let Some((direction, at)) = self.arrived.take() {
+            let latency = now.saturating_duration_since(at);
+            self.hooks
+                .note(DriverNote::Relayed { direction, latency }, now);
+        }
+        while let Some(action) = self.session.poll_persist() {
+            backlog.push_back(action);
+        }
+        while let Some(event) = self.session.poll_event() {
+            if let SessionEvent::ClientSilent { .. } = event {
+                // The session took the client as gone (and waits or ends as its policy
+                // says): let the connection go.
+                if let Some(link) = self.client.take() {
+                    let queued_bytes = link.queued_bytes();
+                    let why = ClientLost::Silent;
+                    self.hooks
+                        .note(DriverNote::ClientLost { why, queued_bytes }, now);
+                    self.hooks.dismiss(link.into_inner(), Dismissal::Silent);
+                }
+            }
+            self.hooks.note(DriverNote::Session(&event), now);
+        }
+    }
+
+    /// Queues a `ModelStatus` for the candidate, if connected.
+    fn tell_model_status(&mut self, state: ModelState, attempt: u32, message: String) {
+        self.send(proto::ServerToClientMessage {
+            message: Some(ToClient::ModelStatus(proto::ModelStatus {
+                state: state as i32,
+                attempt,
+                message,
+            })),
+        });
+    }
+
+    /// Queues an `ErrorResponse` for the candidate, if connected.
+    fn send_error(&mut self, code: i32, message: &str) {
+        self.send(proto::ServerToClientMessage {
+            message: Some(ToClient::ErrorResponse(proto::ErrorResponse {
+                code,
+                message: message.to_owned(),
+                kind: 0,
+            })),
+        });
+    }
+
+    /// Queues a message the driver itself sends the candidate, if connected.
+    fn send(&mut self, msg: proto::ServerToClientMessage) {
+        let Some(link) = self.client.as_mut() else {
+            return;
+        };
+        if link.enqueue(codec::encode_server(&msg)).is_err() {
+            self.drive_client_lost(ClientLost::QueueFull, Instant::now());
+        }
+    }
+
+    /// After the loop: dismiss late rejoins, hand on the last outputs (the model's final
+    /// `Close`, the candidate's `SessionEnded`), flush the client, let the model take its
+    /// close, and wait (up to the persist wait) for storage. Every write is bounded in time.
+    async fn finish<P, F, E>(
+        mut self,
+        mut persist: P,
+        storing: Option<Pin<Box<F>>>,
+        mut backlog: VecDeque<PersistAction>,
+    ) -> DriverOutcome<C>
     where
         P: FnMut(PersistAction) -> F,
         F: Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
-        if let Some(live) = self.live.as_mut() {
-            // Whether a goAway switch may happen now is the session's call.
-            live.set_quiet(self.session.is_quiet());
-        }
-        while let Some(cmd) = self.session.poll_to_model() {
-            let Some(live) = self.live.as_mut() else {
-                continue;
-            };
-            if let Err(e) = live.send(cmd).await {
-                tracing::debug!(error = %e, "model command dropped");
+        if let Some(mut rx) = self.rejoins.take() {
+            rx.close();
+            while let Ok(client) = rx.try_recv() {
+                self.hooks.dismiss(*client, Dismissal::InterviewEnded);
             }
         }
-        while let Some(msg) = self.session.poll_to_client() {
-            let Some(client) = self.client.as_mut() else {
-                continue;
-            };
-            // A client that stops reading must not hold the interview: a write that makes
-            // no progress for the write timeout counts as the client gone.
-            let sent = tokio::time::timeout(
-                self.client_write_timeout,
-                client.to.send(codec::encode_server(&msg)),
-            )
-            .await;
-            if !matches!(sent, Ok(Ok(()))) {
-                self.drive_client_lost(Instant::now());
+        self.drive_outputs(&mut backlog);
+        if let Some(link) = self.client.as_mut() {
+            if !link.flush_queue(FINAL_WRITE_TIMEOUT).await {
+                tracing::debug!(queued = link.queued_bytes(), "last messages not all sent");
             }
         }
-        while let Some(action) = self.session.poll_persist() {
-            if let Err(e) = persist(action).await {
-                tracing::warn!(error = %e, "storage action failed");
+        self.model.finish(FINAL_WRITE_TIMEOUT).await;
+        let hooks = &mut self.hooks;
+        let mut left = backlog.len() + usize::from(storing.is_some());
+        let drained = tokio::time::timeout(self.persist_wait, async {
+            if let Some(f) = storing {
+                if let Err(e) = f.await {
+                    hooks.note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                }
+                left -= 1;
             }
-        }
-        while let Some(event) = self.session.poll_event() {
-            if let SessionEvent::ClientSilent { silent_ms } = event {
-                // The session took the client as gone: drop its streams.
-                tracing::info!(silent_ms, "candidate silent past the limit");
-                self.client = None;
+            for action in backlog {
+                if let Err(e) = persist(action).await {
+                    hooks.note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                }
+                left -= 1;
             }
+        })
+        .await;
+        if drained.is_err() {
+            self.hooks
+                .note(DriverNote::PersistTimedOut { left }, Instant::now());
         }
-    }
-
-    /// After the end: the client's sink is closed.
-    async fn finish(&mut self) {
-        if let Some(mut client) = self.client.take() {
-            let _ = client.to.close().await;
+        DriverOutcome {
+            session: self.session,
+            client: self.client.map(ClientLink::into_inner),
+            abandoned: self.abandoned,
         }
     }
 }
 
-async fn next_frame<R: Stream<Item = Bytes>, W>(
-    client: &mut Option<ClientEnds<R, W>>,
-) -> Option<Bytes> {
-    match client {
-        Some(c) => c.from.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_event(live: &mut Option<ResilientSession>) -> Option<Result<ModelEvent, LiveError>> {
-    match live {
-        Some(l) => l.next_event().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_rejoin<R, W>(rejoin: &mut Option<mpsc::Receiver<(R, W)>>) -> Option<(R, W)> {
-    match rejoin {
+async fn next_rejoin<C>(rejoins: &mut Option<mpsc::Receiver<Box<C>>>) -> Option<Box<C>> {
+    match rejoins {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }
 
+/// The storage action in flight, once it finishes (then none is in flight); never ready
+/// without one. Cancel-safe: the action's future lives in `storing`.
+async fn next_stored<F, E>(storing: &mut Option<Pin<Box<F>>>) -> Result<(), E>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    let result = match storing.as_mut() {
+        Some(f) => f.as_mut().await,
+        None => std::future::pending().await,
+    };
+    *storing = None;
+    result
+}
+
+async fn next_signal(signals: &mut Option<Signals>) -> Option<Signal> {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(all(test, feature = "simulator"))]
+mod hosted_tests;
 #[cfg(all(test, feature = "simulator"))]
 mod tests;

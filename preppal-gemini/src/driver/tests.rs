@@ -52,11 +52,7 @@ impl Candidate {
     }
 }
 
-async fn driver<R, W>(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<R, W>)
-where
-    R: futures::Stream<Item = Bytes>,
-    W: futures::Sink<Bytes>,
-{
+async fn driver<C>(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<C>) {
     let sim = Simulator::start(
         SimulatorConfig::default()
             .with_voice(SpeechMode::Silence)
@@ -87,12 +83,16 @@ async fn a_lost_client_ends_the_interview_by_default() {
     let (mut c, from, to) = connection();
     let run = tokio::spawn(
         driver
-            .with_client(from, to)
+            .with_client(Duplex::new(from, to))
             .run(|_| async { Ok::<(), std::convert::Infallible>(()) }),
     );
     c.until(greeting_done).await;
     drop(c);
-    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    let session = tokio::time::timeout(LIMIT, run)
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
     assert_eq!(session.end_reason(), Some(&EndReason::ClientGone));
     assert_eq!(session.status(), InterviewStatus::Completed);
     sim.shutdown().await;
@@ -104,7 +104,7 @@ async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
     let (mut first, from, to) = connection();
     let mut driver = driver
         .with_client_loss(ClientLoss::AwaitRejoin)
-        .with_client(from, to);
+        .with_client(Duplex::new(from, to));
     let rejoin = driver.rejoin();
     let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = stored.clone();
@@ -118,7 +118,10 @@ async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!run.is_finished(), "the interview waits for a rejoin");
     let (mut second, from, to) = connection();
-    rejoin.attach(from, to).map_err(|_| ()).unwrap();
+    rejoin
+        .attach(Duplex::new(from, to))
+        .map_err(|_| ())
+        .unwrap();
     let resumed = second.until(|m| matches!(m, M::SessionResumed(_))).await;
     let M::SessionResumed(resumed) = resumed else {
         unreachable!()
@@ -127,7 +130,11 @@ async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
     second.send(&ClientMessage::Text("I write Rust services.".into()));
     second.until(greeting_done).await;
     second.send(&ClientMessage::End);
-    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    let session = tokio::time::timeout(LIMIT, run)
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
     assert_eq!(session.end_reason(), Some(&EndReason::UserEnded));
     let speakers: Vec<Speaker> = session
         .transcript()
@@ -156,10 +163,14 @@ async fn a_client_that_stops_reading_counts_as_gone() {
     let run = tokio::spawn(
         driver
             .with_client_write_timeout(Duration::from_millis(300))
-            .with_client(from, to)
+            .with_client(Duplex::new(from, to))
             .run(|_| async { Ok::<(), std::convert::Infallible>(()) }),
     );
-    let session = tokio::time::timeout(LIMIT, run).await.unwrap().unwrap();
+    let session = tokio::time::timeout(LIMIT, run)
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
     assert_eq!(session.end_reason(), Some(&EndReason::ClientGone));
     assert!(started.elapsed() < LIMIT);
     sim.shutdown().await;

@@ -8,6 +8,7 @@
 //! renewal refused with 409 (another worker claimed the interview) marks the lease lost:
 //! the driver then stops relaying.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{ConstantBuilder, Retryable};
@@ -68,8 +69,20 @@ pub struct LeaseKeeper {
     interview_id: String,
     worker_id: String,
     lost: watch::Receiver<bool>,
-    handle: watch::Sender<Option<String>>,
+    handle: Arc<watch::Sender<Option<String>>>,
     task: JoinHandle<()>,
+}
+
+/// Where a driver notes the latest resumption handle, saved with the lease in the
+/// background ([`LeaseKeeper::handle_saver`]).
+#[derive(Debug, Clone)]
+pub struct HandleSaver(Arc<watch::Sender<Option<String>>>);
+
+impl HandleSaver {
+    /// As [`LeaseKeeper::save_handle`].
+    pub fn save(&self, handle: &str) {
+        self.0.send_replace(Some(handle.to_owned()));
+    }
 }
 
 /// Claims interview `interview_id`'s lease for `config.worker_id`, waiting (up to
@@ -126,7 +139,7 @@ pub async fn acquire(
         interview_id: interview_id.to_owned(),
         worker_id: config.worker_id.clone(),
         lost,
-        handle,
+        handle: Arc::new(handle),
         task,
     })
 }
@@ -178,11 +191,26 @@ impl LeaseKeeper {
         self.handle.send_replace(Some(handle.to_owned()));
     }
 
+    /// A cloneable handle for [`LeaseKeeper::save_handle`], for a task that outlives a
+    /// borrow of the keeper.
+    pub fn handle_saver(&self) -> HandleSaver {
+        HandleSaver(Arc::clone(&self.handle))
+    }
+
+    /// A future that resolves once another worker has taken the lease (never, while it is
+    /// held, or after the keeper was released).
+    pub fn lost_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut lost = self.lost.clone();
+        async move {
+            if lost.wait_for(|lost| *lost).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     /// Resolves once another worker has taken the lease (never, while it is held).
     pub async fn lost(&mut self) {
-        if self.lost.wait_for(|lost| *lost).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        self.lost_signal().await;
     }
 
     /// Stops renewing and releases the lease (a lease already lost is left to its holder).
@@ -198,13 +226,5 @@ impl LeaseKeeper {
         {
             tracing::warn!(interview = %self.interview_id, error = %e, "lease not released; it lapses on its own");
         }
-    }
-}
-
-/// [`LeaseKeeper::lost`] on an optional keeper: never, without one.
-pub async fn lost(keeper: &mut Option<LeaseKeeper>) {
-    match keeper {
-        Some(k) => k.lost().await,
-        None => std::future::pending().await,
     }
 }

@@ -15,13 +15,13 @@
 //! is accepted. On [`WorkerTier::drain`] (SIGTERM, ctrl-c) every driver finishes its
 //! interview with what was kept and closes the candidate's socket with 1012.
 
-pub mod client_link;
 pub mod driver;
+pub mod hooks;
 pub mod lease;
 pub mod log_throttle;
 pub mod model;
-pub mod model_link;
 pub mod persist;
+pub mod socket;
 pub mod web_client;
 
 use std::collections::HashMap;
@@ -29,20 +29,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::WebSocket;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use preppal_core::codec::MAX_CLIENT_MESSAGE_BYTES;
+use preppal_gemini::driver::{rejoin_channel, Rejoin, Rejoins};
 use serde::Deserialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::common::limits::Limits;
 use super::common::tokens::TokenKeys;
 use lease::LeaseConfig;
-pub use model::{Feedbacker, ModelConnector};
+pub use model::{Feedbacker, InterviewModel, ModelConnector};
+use socket::WsClient;
 use web_client::{WebTierClient, WebTierError};
 
 /// Shared state of the worker tier.
@@ -70,9 +71,8 @@ pub struct WorkerTier {
 /// The registry's entry for one live interview: how to reach its driver.
 #[derive(Debug, Clone)]
 struct Handoff {
-    /// Sockets for the driver to attach (boxed: the channel allocates its slots up front,
-    /// and a socket is a few hundred bytes).
-    attach: mpsc::Sender<Box<WebSocket>>,
+    /// Sockets for the driver to attach.
+    attach: Rejoin<WsClient>,
     /// Whether the driver has a client attached now.
     connected: Arc<AtomicBool>,
 }
@@ -82,7 +82,7 @@ struct Handoff {
 #[derive(Debug)]
 pub struct DriverLink {
     /// Reconnecting clients' sockets, handed over by [`interview_socket`].
-    pub attach: mpsc::Receiver<Box<WebSocket>>,
+    pub rejoins: Rejoins<WsClient>,
     /// Set while a client is attached; [`interview_socket`] refuses a second client then.
     pub connected: Arc<AtomicBool>,
     /// Changes to `true` when the server drains.
@@ -206,7 +206,7 @@ impl WorkerTier {
         if map.contains_key(interview_id) {
             return None;
         }
-        let (tx, rx) = mpsc::channel(4);
+        let (tx, rx) = rejoin_channel();
         let connected = Arc::new(AtomicBool::new(false));
         map.insert(
             interview_id.to_owned(),
@@ -221,7 +221,7 @@ impl WorkerTier {
                 interview_id: interview_id.to_owned(),
             },
             DriverLink {
-                attach: rx,
+                rejoins: rx,
                 connected,
                 shutdown: self.shutdown.subscribe(),
             },
@@ -319,9 +319,8 @@ pub async fn interview_socket(
         }
         tracing::info!(interview = %interview_id, "client reconnecting to its running interview");
         return ws.on_upgrade(move |socket| async move {
-            if let Err(mpsc::error::SendError(socket)) = handoff.attach.send(Box::new(socket)).await
-            {
-                driver::refuse(*socket, 409, "the interview has ended", 1008).await;
+            if let Err(client) = handoff.attach.attach(WsClient::new(socket)) {
+                socket::refuse(client.into_inner(), 409, "the interview has ended", 1008).await;
             }
         });
     }

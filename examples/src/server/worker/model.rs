@@ -7,6 +7,7 @@ use std::time::Duration;
 use preppal_core::feedback::deterministic_feedback_with_metrics;
 use preppal_core::proto::GetContextResponse;
 use preppal_core::{AnswerAudio, Feedback, TranscriptEntry};
+use preppal_gemini::driver::{ConnectModel, Connecting, RetryNote};
 use preppal_gemini::{
     timed_interviewer_instruction, FeedbackClient, LiveConfig, LiveError, ReconnectPolicy,
     ResilientSession,
@@ -30,6 +31,39 @@ impl std::fmt::Debug for ModelConnector {
             .field("endpoint", &self.endpoint)
             .field("model", &self.model)
             .finish_non_exhaustive()
+    }
+}
+
+/// One interview's model, as the driver core connects it ([`ConnectModel`]): the worker's
+/// [`ModelConnector`] with the interview's context (instruction, length, stored
+/// resumption handle).
+#[derive(Debug)]
+pub struct InterviewModel {
+    models: ModelConnector,
+    ctx: GetContextResponse,
+}
+
+impl InterviewModel {
+    /// The model of the interview `ctx`, reached through `models`.
+    pub fn new(models: ModelConnector, ctx: GetContextResponse) -> Self {
+        Self { models, ctx }
+    }
+}
+
+impl ConnectModel for InterviewModel {
+    fn connect(&self, seed: Option<Vec<TranscriptEntry>>, mut on_retry: RetryNote) -> Connecting {
+        let models = self.models.clone();
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            match seed {
+                Some(entries) => {
+                    models
+                        .connect_seeded_observed(&ctx, &entries, &mut *on_retry)
+                        .await
+                }
+                None => models.connect_observed(&ctx, &mut *on_retry).await,
+            }
+        })
     }
 }
 

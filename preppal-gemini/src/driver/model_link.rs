@@ -1,20 +1,21 @@
 //! The model's connection as the driver holds it: made in a task of its own (setup and its
-//! retries never block the interview), then driven as one stream that sends queued commands
-//! and yields the model's events, polled inside the driver's `select!`.
+//! retries never block the interview) or handed over live, then driven as one stream that
+//! sends queued commands and yields the model's events, polled inside the driver's
+//! `select!`.
 //!
 //! ```text
-//! Idle ──start──► Connecting (task; RETRYING notes)  ──ok──► Live (stream) ──► Gone
+//! Idle ──start──► Connecting (task; Retry notes)  ──ok──► Live (stream) ──► Gone
 //!                              └──────────── failed / aborted ─────────────────►┘
 //! ```
 //!
 //! Commands for the model wait in an [`Outbox`] bounded to [`MODEL_QUEUE`] commands
-//! (candidate audio past it is dropped and counted). The stream sends them in order; a send
+//! (candidate audio past it is dropped and noted). The stream sends them in order; a send
 //! that makes no progress for [`MODEL_WRITE_TIMEOUT`] ends the connection
 //! ([`ModelIo::WriteTimedOut`]): the model stopped reading, and the interview ends with that
 //! reason rather than wait on it.
 
 use std::collections::VecDeque;
-use std::future::Future as _;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,13 +23,32 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt as _};
-use preppal_core::proto::GetContextResponse;
 use preppal_core::{ModelCommand, ModelEvent, TranscriptEntry};
-use preppal_gemini::{LiveError, ResilientSession};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::model::ModelConnector;
+use crate::error::LiveError;
+use crate::resilient::ResilientSession;
+
+/// Called before each retry of a first connection, with the failure and the backoff delay.
+pub type RetryNote = Box<dyn FnMut(&LiveError, Duration) + Send>;
+
+/// A model connection being made: the future [`ConnectModel::connect`] returns.
+pub type Connecting = Pin<Box<dyn Future<Output = Result<ResilientSession, LiveError>> + Send>>;
+
+/// How the driver connects the model when the session asks for it
+/// ([`preppal_core::InterviewSession::wants_model`]): the host knows the endpoint, the key,
+/// the interviewer's instruction and any stored resumption handle.
+pub trait ConnectModel: Send + Sync {
+    /// Connects the model for this interview: fresh when `seed` is `None` (the model greets
+    /// the candidate), or for an interview under way, seeded with `seed`, the stored
+    /// transcript ([`preppal_core::InterviewSession::model_seed`]). `on_retry` is called
+    /// before each retry. Runs in a task of its own.
+    ///
+    /// # Errors
+    /// The [`LiveError`] of the last attempt, when no connection could be made.
+    fn connect(&self, seed: Option<Vec<TranscriptEntry>>, on_retry: RetryNote) -> Connecting;
+}
 
 /// Most commands waiting for the model's socket: 256 (about 5 s of 20 ms audio frames).
 /// Past it, candidate audio is dropped; other commands (typed answers, which are rate
@@ -48,7 +68,7 @@ pub const WRITE_TIMEOUT_CLOSE_CODE: u16 = 1011;
 /// The length is mirrored in an atomic so that the stream's checks on every poll ("is a
 /// command waiting?") take no lock: per relayed frame one lock to queue it and one to take it.
 #[derive(Debug, Default)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     queue: Mutex<VecDeque<ModelCommand>>,
     len: AtomicUsize,
     /// The interview is not at a quiet moment (`InterviewSession::is_quiet`), for the
@@ -61,7 +81,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// Queues `cmd`; `false` when it was dropped because the queue is full.
-    pub fn push(&self, cmd: ModelCommand) -> bool {
+    pub(crate) fn push(&self, cmd: ModelCommand) -> bool {
         let Ok(mut q) = self.queue.lock() else {
             return false;
         };
@@ -113,7 +133,7 @@ impl Outbox {
 
 /// What the live connection's stream yields.
 #[derive(Debug)]
-pub enum ModelIo {
+pub(crate) enum ModelIo {
     /// The model's next event, as [`ResilientSession::next_event`] gives it.
     Event(Option<Result<ModelEvent, LiveError>>),
     /// A command could not be sent (logged; the session goes on, as before).
@@ -135,7 +155,7 @@ pub struct Retry {
 
 /// What [`ModelLink::next`] found.
 #[derive(Debug)]
-pub enum ModelStep {
+pub(crate) enum ModelStep {
     /// The first connection is being tried again.
     Retrying(Retry),
     /// The first connection was made (the link is now live) or failed for good, with the
@@ -149,7 +169,7 @@ type LiveStream = Pin<Box<dyn Stream<Item = ModelIo> + Send>>;
 
 /// The model's connection in one of its stages.
 #[derive(Default)]
-pub enum ModelLink {
+pub(crate) enum ModelLink {
     /// Not tried yet.
     #[default]
     Idle,
@@ -183,51 +203,43 @@ impl std::fmt::Debug for ModelLink {
 }
 
 impl ModelLink {
-    /// Starts connecting in a task of its own: seeded with `entries` when `seeded` (an
-    /// interview under way), fresh otherwise.
-    pub fn start(
-        models: &ModelConnector,
-        ctx: &GetContextResponse,
-        seeded: Option<Vec<TranscriptEntry>>,
-    ) -> Self {
+    /// Starts connecting in a task of its own, through `connector`: seeded with `seed`
+    /// when given (an interview under way), fresh otherwise.
+    pub(crate) fn start(connector: &dyn ConnectModel, seed: Option<Vec<TranscriptEntry>>) -> Self {
         let (tx, retries) = mpsc::channel(8);
-        let models = models.clone();
-        let ctx = ctx.clone();
-        let task = tokio::spawn(async move {
-            let mut attempt = 1u32;
-            let mut on_retry = move |e: &LiveError, delay: Duration| {
-                attempt += 1;
-                let _ = tx.try_send(Retry {
-                    attempt,
-                    error: e.to_string(),
-                    delay,
-                });
-            };
-            match seeded {
-                Some(entries) => {
-                    models
-                        .connect_seeded_observed(&ctx, &entries, &mut on_retry)
-                        .await
-                }
-                None => models.connect_observed(&ctx, &mut on_retry).await,
-            }
+        let mut attempt = 1u32;
+        let on_retry: RetryNote = Box::new(move |e: &LiveError, delay: Duration| {
+            attempt += 1;
+            let _ = tx.try_send(Retry {
+                attempt,
+                error: e.to_string(),
+                delay,
+            });
         });
+        let task = tokio::spawn(connector.connect(seed, on_retry));
         Self::Connecting { task, retries }
     }
 
+    /// A link over a connection made already.
+    pub(crate) fn live(live: ResilientSession) -> Self {
+        let outbox = Arc::new(Outbox::default());
+        let stream = live_stream(live, Arc::clone(&outbox));
+        Self::Live { stream, outbox }
+    }
+
     /// Whether a connection is being made.
-    pub fn is_connecting(&self) -> bool {
+    pub(crate) fn is_connecting(&self) -> bool {
         matches!(self, Self::Connecting { .. })
     }
 
     /// Whether the connection is live.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         matches!(self, Self::Live { .. })
     }
 
     /// Queues `cmd` for a live connection; `false` when it was dropped (no live connection,
     /// or the queue is full).
-    pub fn send(&self, cmd: ModelCommand) -> bool {
+    pub(crate) fn send(&self, cmd: ModelCommand) -> bool {
         match self {
             Self::Live { outbox, .. } => outbox.push(cmd),
             _ => false,
@@ -236,7 +248,7 @@ impl ModelLink {
 
     /// Tells a live connection whether the interview is at a quiet moment
     /// (`InterviewSession::is_quiet`; a `goAway` switch waits for one).
-    pub fn set_quiet(&self, quiet: bool) {
+    pub(crate) fn set_quiet(&self, quiet: bool) {
         if let Self::Live { outbox, .. } = self {
             outbox.busy.store(!quiet, Ordering::Release);
         }
@@ -244,7 +256,7 @@ impl ModelLink {
 
     /// Hands a live connection the interview's transcript on `Reconnecting`
     /// (`ResilientSession::set_history`: the seed of a new connection without a handle).
-    pub fn set_history(&self, entries: Vec<TranscriptEntry>) {
+    pub(crate) fn set_history(&self, entries: Vec<TranscriptEntry>) {
         if let Self::Live { outbox, .. } = self {
             if let Ok(mut h) = outbox.history.lock() {
                 *h = Some(entries);
@@ -255,7 +267,7 @@ impl ModelLink {
 
     /// Stops whatever is under way: the connecting task is aborted, a live connection
     /// dropped (its socket closed).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Self::Connecting { task, .. } = self {
             task.abort();
         }
@@ -263,7 +275,7 @@ impl ModelLink {
     }
 
     /// The next step; cancel-safe (polled inside `select!`), never ready when idle or gone.
-    pub async fn next(&mut self) -> ModelStep {
+    pub(crate) async fn next(&mut self) -> ModelStep {
         match self {
             Self::Connecting { task, retries } => {
                 tokio::select! {
@@ -271,9 +283,7 @@ impl ModelLink {
                     joined = task => {
                         match joined {
                             Ok(Ok(live)) => {
-                                let outbox = Arc::new(Outbox::default());
-                                let stream = live_stream(live, Arc::clone(&outbox));
-                                *self = Self::Live { stream, outbox };
+                                *self = Self::live(live);
                                 ModelStep::Connected(Ok(()))
                             }
                             Ok(Err(e)) => {
@@ -302,7 +312,7 @@ impl ModelLink {
 
     /// After the interview: lets the live connection send what is queued (the final
     /// `Close`) and see the model's close, for at most `wait`.
-    pub async fn finish(&mut self, wait: Duration) {
+    pub(crate) async fn finish(&mut self, wait: Duration) {
         if let Self::Live { stream, .. } = self {
             let _ = tokio::time::timeout(wait, async {
                 while let Some(io) = stream.next().await {
