@@ -43,6 +43,8 @@
 mod client_link;
 mod hooks;
 mod model_link;
+mod model_steps;
+mod rejoin;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -56,10 +58,9 @@ use preppal_core::codec::{self, DecodeError};
 use preppal_core::proto::{
     self, model_status::State as ModelState, server_to_client_message::Message as ToClient,
 };
-use preppal_core::{InterviewSession, ModelCommand, ModelEvent, PersistAction, SessionEvent};
+use preppal_core::{InterviewSession, ModelCommand, PersistAction, SessionEvent};
 use tokio::sync::mpsc;
 
-use crate::error::LiveError;
 use crate::resilient::ResilientSession;
 use crate::timer::DeadlineTimer;
 use client_link::{next_io, ClientIo, ClientLink};
@@ -74,15 +75,13 @@ pub use model_link::{
     ConnectModel, Connecting, Retry, RetryNote, MODEL_QUEUE, MODEL_WRITE_TIMEOUT,
     WRITE_TIMEOUT_CLOSE_CODE,
 };
-use model_link::{ModelIo, ModelLink, ModelStep};
+use model_link::{ModelLink, ModelStep};
+use rejoin::next_rejoin;
+pub use rejoin::{rejoin_channel, Rejoin, Rejoins, REJOIN_QUEUE};
 
 /// How long the driver waits, after the end, for storage to take what is left: 120 s
 /// ([`InterviewDriver::with_persist_wait`]).
 pub const PERSIST_WAIT: Duration = Duration::from_secs(120);
-
-/// How many rejoining connections may wait for the driver at once
-/// ([`InterviewDriver::rejoin`]).
-pub const REJOIN_QUEUE: usize = 4;
 
 /// What the driver does when the candidate's client is lost (its stream ended, a write
 /// failed, or it stopped reading).
@@ -94,47 +93,6 @@ pub enum ClientLoss {
     /// The interview waits [`preppal_core::SessionConfig::reconnect_grace`] for a new
     /// client connection ([`Rejoin::attach`]); it ends when none comes in time.
     AwaitRejoin,
-}
-
-/// Hands a new client connection to a running driver (with [`ClientLoss::AwaitRejoin`]).
-#[derive(Debug)]
-pub struct Rejoin<C> {
-    tx: mpsc::Sender<Box<C>>,
-}
-
-impl<C> Clone for Rejoin<C> {
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-        }
-    }
-}
-
-impl<C> Rejoin<C> {
-    /// Attaches `client` to the interview. The session sends it a `SessionResumed`.
-    ///
-    /// # Errors
-    /// Gives the connection back when the driver has ended or [`REJOIN_QUEUE`] connections
-    /// wait already.
-    pub fn attach(&self, client: C) -> Result<(), C> {
-        self.tx.try_send(Box::new(client)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => *c,
-        })
-    }
-}
-
-/// The driver's end of a [`Rejoin`] handle ([`InterviewDriver::with_rejoins`]).
-#[derive(Debug)]
-pub struct Rejoins<C> {
-    rx: mpsc::Receiver<Box<C>>,
-}
-
-/// A [`Rejoin`] handle and the end a driver takes ([`InterviewDriver::with_rejoins`]), for
-/// a host that hands the handle out before the driver is made (a registry of live
-/// interviews). [`REJOIN_QUEUE`] connections may wait at a time.
-pub fn rejoin_channel<C>() -> (Rejoin<C>, Rejoins<C>) {
-    let (tx, rx) = mpsc::channel(REJOIN_QUEUE);
-    (Rejoin { tx }, Rejoins { rx })
 }
 
 /// What a finished driver hands back ([`InterviewDriver::run`]).
@@ -507,105 +465,6 @@ where
         }
     }
 
-    /// A step of the model's connection: connecting, retries, then its events.
-    fn drive_model(&mut self, step: ModelStep) {
-        let now = Instant::now();
-        match step {
-            ModelStep::Retrying(r) => {
-                self.hooks.note(DriverNote::ModelRetrying(&r), now);
-                let message = format!(
-                    "The interviewer could not be reached yet; trying again (attempt {}).",
-                    r.attempt
-                );
-                self.tell_model_status(ModelState::Retrying, r.attempt, message);
-            }
-            ModelStep::Connected(Ok(())) => {
-                self.hooks.note(DriverNote::ModelConnected, now);
-                self.tell_model_status(
-                    ModelState::Connected,
-                    0,
-                    "The interviewer is ready.".to_owned(),
-                );
-                // The connection's own `SetupComplete`, its first event, starts the session.
-            }
-            ModelStep::Connected(Err((code, reason))) => {
-                self.hooks.note(
-                    DriverNote::ModelConnectFailed {
-                        code,
-                        reason: &reason,
-                    },
-                    now,
-                );
-                let _ = self
-                    .session
-                    .handle_model(ModelEvent::Closed { code, reason }, now);
-            }
-            ModelStep::Io(ModelIo::Event(event)) => self.drive_model_event(event, now),
-            ModelStep::Io(ModelIo::SendFailed(e)) => {
-                self.hooks.note(DriverNote::ModelSendFailed(&e), now);
-            }
-            ModelStep::Io(ModelIo::WriteTimedOut) => {
-                self.hooks.note(DriverNote::ModelWriteTimedOut, now);
-                let reason = format!(
-                    "the interviewer's connection stopped taking data for {} s",
-                    MODEL_WRITE_TIMEOUT.as_secs()
-                );
-                self.model.stop();
-                let _ = self.session.handle_model(
-                    ModelEvent::Closed {
-                        code: WRITE_TIMEOUT_CLOSE_CODE,
-                        reason,
-                    },
-                    now,
-                );
-            }
-        }
-    }
-
-    /// A model event. The one place the model connection is told what the session knows.
-    fn drive_model_event(&mut self, event: Option<Result<ModelEvent, LiveError>>, now: Instant) {
-        match event {
-            Some(Ok(event)) => {
-                match &event {
-                    ModelEvent::Closed { .. } => self.model.stop(),
-                    ModelEvent::Audio(_) => {
-                        self.arrived = Some((RelayDirection::ModelToClient, now));
-                        if !self.first_audio_seen {
-                            self.first_audio_seen = true;
-                            let after = now.saturating_duration_since(self.started);
-                            self.hooks.note(DriverNote::FirstModelAudio { after }, now);
-                        }
-                    }
-                    ModelEvent::Reconnecting { reason } => {
-                        self.hooks.note(DriverNote::Reconnecting { reason }, now);
-                    }
-                    ModelEvent::Resumed { with_handle } => {
-                        let with_handle = *with_handle;
-                        self.hooks.note(DriverNote::Resumed { with_handle }, now);
-                    }
-                    _ => {}
-                }
-                // The reconnect machine keeps no transcript: on `Reconnecting` it is handed
-                // the session's conversation so far, to seed a connection without a
-                // resumption handle (`ResilientSession::set_history`).
-                let reconnecting = matches!(event, ModelEvent::Reconnecting { .. });
-                let _ = self.session.handle_model(event, now);
-                if reconnecting {
-                    self.model.set_history(self.session.conversation_so_far());
-                }
-            }
-            Some(Err(e)) => self.hooks.note(DriverNote::ModelFrameRefused(&e), now),
-            None => {
-                self.model.stop();
-                let closed = ModelEvent::Closed {
-                    code: 1006,
-                    reason: "model stream ended".into(),
-                };
-                let _ = self.session.handle_model(closed, now);
-            }
-        }
-    }
-
     /// A signal from outside.
     fn drive_signal(&mut self, signal: Option<Signal>) {
         let now = Instant::now();
@@ -775,13 +634,6 @@ where
             client: self.client.map(ClientLink::into_inner),
             abandoned: self.abandoned,
         }
-    }
-}
-
-async fn next_rejoin<C>(rejoins: &mut Option<mpsc::Receiver<Box<C>>>) -> Option<Box<C>> {
-    match rejoins {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
     }
 }
 
