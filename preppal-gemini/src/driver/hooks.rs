@@ -193,10 +193,10 @@ pub trait DriverHooks<C> {
         Admission::Accept
     }
 
-    /// Something the driver did or saw at `now`. The default logs it with `tracing` (debug
-    /// for the ordinary, warn for failures).
-    fn note(&mut self, note: DriverNote<'_>, now: Instant) {
-        let _ = now;
+    /// Something the driver did or saw, as it happened (a hook that needs the time reads
+    /// the clock: most notes, one per relayed frame, need none). The default logs it with
+    /// `tracing` (debug for the ordinary, warn for failures).
+    fn note(&mut self, note: DriverNote<'_>) {
         log_note(&note);
     }
 

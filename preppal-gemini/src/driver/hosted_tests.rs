@@ -143,7 +143,7 @@ impl DriverHooks<Conn> for Recorder {
         }
     }
 
-    fn note(&mut self, note: DriverNote<'_>, _now: Instant) {
+    fn note(&mut self, note: DriverNote<'_>) {
         if let DriverNote::ClientLost { why, .. } = note {
             self.lost.lock().unwrap().push(why);
         }

@@ -302,7 +302,7 @@ where
                 // An interview resumed from storage, with its client at hand.
                 let _ = self.session.handle_client_attached(now);
             }
-            self.hooks.note(DriverNote::ClientAttached, now);
+            self.hooks.note(DriverNote::ClientAttached);
         }
         loop {
             self.drive_model_connect();
@@ -327,8 +327,7 @@ where
                 Wake::Rejoin(joined) => self.drive_rejoin(joined),
                 Wake::Model(step) => self.drive_model(step),
                 Wake::Stored(Err(e)) => {
-                    self.hooks
-                        .note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                    self.hooks.note(DriverNote::PersistFailed(&e.to_string()));
                 }
                 Wake::Stored(Ok(())) => {}
                 Wake::Signal(signal) => self.drive_signal(signal),
@@ -365,7 +364,7 @@ where
         self.session.handle_model_connecting(now);
         let seed = self.session.model_seed().map(<[_]>::to_vec);
         self.model = ModelLink::start(connector.as_ref(), seed);
-        self.hooks.note(DriverNote::ModelConnecting, now);
+        self.hooks.note(DriverNote::ModelConnecting);
         self.tell_model_status(
             ModelState::Connecting,
             1,
@@ -382,14 +381,11 @@ where
                 match frame {
                     ClientFrame::Binary(b) => match codec::decode_client(b) {
                         Ok(msg) => self.drive_client_message(msg, now),
-                        Err(e) => self.refuse_frame(&e, now),
+                        Err(e) => self.refuse_frame(&e),
                     },
-                    ClientFrame::Text => self.refuse_frame(
-                        &DecodeError::Malformed(
-                            "text frame; protobuf binary frames expected".into(),
-                        ),
-                        now,
-                    ),
+                    ClientFrame::Text => self.refuse_frame(&DecodeError::Malformed(
+                        "text frame; protobuf binary frames expected".into(),
+                    )),
                     ClientFrame::Control => {}
                 }
             }
@@ -411,15 +407,15 @@ where
             }
             Admission::Drop => {}
             Admission::Refuse { code, message } => {
-                self.hooks.note(DriverNote::ClientThrottled { code }, now);
+                self.hooks.note(DriverNote::ClientThrottled { code });
                 self.send_error(code, &message);
             }
         }
     }
 
     /// A frame that did not decode: the candidate gets a typed error.
-    fn refuse_frame(&mut self, e: &DecodeError, now: Instant) {
-        self.hooks.note(DriverNote::ClientRefused(e), now);
+    fn refuse_frame(&mut self, e: &DecodeError) {
+        self.hooks.note(DriverNote::ClientRefused(e));
         let code = match e {
             DecodeError::TooLarge { .. } | DecodeError::TextTooLong(_) => 413,
             _ => 400,
@@ -432,7 +428,7 @@ where
     fn drive_client_lost(&mut self, why: ClientLost, now: Instant) {
         let queued_bytes = self.client.take().map_or(0, |c| c.queued_bytes());
         self.hooks
-            .note(DriverNote::ClientLost { why, queued_bytes }, now);
+            .note(DriverNote::ClientLost { why, queued_bytes });
         match self.loss {
             ClientLoss::EndInterview => self.session.handle_client_gone(now),
             ClientLoss::AwaitRejoin => self.session.handle_client_detached(now),
@@ -452,7 +448,7 @@ where
             self.hooks.dismiss(*client, Dismissal::AlreadyConnected);
         } else if self.session.handle_client_attached(now).is_ok() {
             self.client = Some(ClientLink::new(*client));
-            self.hooks.note(DriverNote::ClientAttached, now);
+            self.hooks.note(DriverNote::ClientAttached);
             if self.model.is_connecting() {
                 self.tell_model_status(
                     ModelState::Connecting,
@@ -471,7 +467,7 @@ where
         match signal {
             None => self.signals = None,
             Some(Signal::Shutdown) => {
-                self.hooks.note(DriverNote::Shutdown, now);
+                self.hooks.note(DriverNote::Shutdown);
                 self.session.handle_shutdown(now);
             }
             Some(Signal::Abandon) => self.abandoned = true,
@@ -495,17 +491,16 @@ where
     /// Hands on every output of the session, in the documented order: model commands,
     /// client frames, storage actions, events.
     fn drive_outputs(&mut self, backlog: &mut VecDeque<PersistAction>) {
-        let now = Instant::now();
         // Whether a goAway switch may happen now is the session's call.
         self.model.set_quiet(self.session.is_quiet());
         while let Some(cmd) = self.session.poll_to_model() {
             let audio = matches!(cmd, ModelCommand::Audio(_));
             if self.model.send(cmd) {
                 if audio {
-                    self.hooks.note(DriverNote::FrameToModel, now);
+                    self.hooks.note(DriverNote::FrameToModel);
                 }
             } else if audio && self.model.is_live() {
-                self.hooks.note(DriverNote::ModelQueueFull, now);
+                self.hooks.note(DriverNote::ModelQueueFull);
             }
         }
         let mut overflow = false;
@@ -519,16 +514,15 @@ where
                 break;
             }
             if audio {
-                self.hooks.note(DriverNote::FrameToClient, now);
+                self.hooks.note(DriverNote::FrameToClient);
             }
         }
         if overflow {
-            self.drive_client_lost(ClientLost::QueueFull, now);
+            self.drive_client_lost(ClientLost::QueueFull, Instant::now());
         }
         if let Some((direction, at)) = self.arrived.take() {
-            let latency = now.saturating_duration_since(at);
-            self.hooks
-                .note(DriverNote::Relayed { direction, latency }, now);
+            let latency = at.elapsed();
+            self.hooks.note(DriverNote::Relayed { direction, latency });
         }
         while let Some(action) = self.session.poll_persist() {
             backlog.push_back(action);
@@ -541,11 +535,11 @@ where
                     let queued_bytes = link.queued_bytes();
                     let why = ClientLost::Silent;
                     self.hooks
-                        .note(DriverNote::ClientLost { why, queued_bytes }, now);
+                        .note(DriverNote::ClientLost { why, queued_bytes });
                     self.hooks.dismiss(link.into_inner(), Dismissal::Silent);
                 }
             }
-            self.hooks.note(DriverNote::Session(&event), now);
+            self.hooks.note(DriverNote::Session(&event));
         }
     }
 
@@ -613,21 +607,20 @@ where
         let drained = tokio::time::timeout(self.persist_wait, async {
             if let Some(f) = storing {
                 if let Err(e) = f.await {
-                    hooks.note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                    hooks.note(DriverNote::PersistFailed(&e.to_string()));
                 }
                 left -= 1;
             }
             for action in backlog {
                 if let Err(e) = persist(action).await {
-                    hooks.note(DriverNote::PersistFailed(&e.to_string()), Instant::now());
+                    hooks.note(DriverNote::PersistFailed(&e.to_string()));
                 }
                 left -= 1;
             }
         })
         .await;
         if drained.is_err() {
-            self.hooks
-                .note(DriverNote::PersistTimedOut { left }, Instant::now());
+            self.hooks.note(DriverNote::PersistTimedOut { left });
         }
         DriverOutcome {
             session: self.session,

@@ -25,7 +25,7 @@ where
         let now = Instant::now();
         match step {
             ModelStep::Retrying(r) => {
-                self.hooks.note(DriverNote::ModelRetrying(&r), now);
+                self.hooks.note(DriverNote::ModelRetrying(&r));
                 let message = format!(
                     "The interviewer could not be reached yet; trying again (attempt {}).",
                     r.attempt
@@ -33,7 +33,7 @@ where
                 self.tell_model_status(ModelState::Retrying, r.attempt, message);
             }
             ModelStep::Connected(Ok(())) => {
-                self.hooks.note(DriverNote::ModelConnected, now);
+                self.hooks.note(DriverNote::ModelConnected);
                 self.tell_model_status(
                     ModelState::Connected,
                     0,
@@ -42,23 +42,20 @@ where
                 // The connection's own `SetupComplete`, its first event, starts the session.
             }
             ModelStep::Connected(Err((code, reason))) => {
-                self.hooks.note(
-                    DriverNote::ModelConnectFailed {
-                        code,
-                        reason: &reason,
-                    },
-                    now,
-                );
+                self.hooks.note(DriverNote::ModelConnectFailed {
+                    code,
+                    reason: &reason,
+                });
                 let _ = self
                     .session
                     .handle_model(ModelEvent::Closed { code, reason }, now);
             }
             ModelStep::Io(ModelIo::Event(event)) => self.drive_model_event(event, now),
             ModelStep::Io(ModelIo::SendFailed(e)) => {
-                self.hooks.note(DriverNote::ModelSendFailed(&e), now);
+                self.hooks.note(DriverNote::ModelSendFailed(&e));
             }
             ModelStep::Io(ModelIo::WriteTimedOut) => {
-                self.hooks.note(DriverNote::ModelWriteTimedOut, now);
+                self.hooks.note(DriverNote::ModelWriteTimedOut);
                 let reason = format!(
                     "the interviewer's connection stopped taking data for {} s",
                     MODEL_WRITE_TIMEOUT.as_secs()
@@ -86,15 +83,15 @@ where
                         if !self.first_audio_seen {
                             self.first_audio_seen = true;
                             let after = now.saturating_duration_since(self.started);
-                            self.hooks.note(DriverNote::FirstModelAudio { after }, now);
+                            self.hooks.note(DriverNote::FirstModelAudio { after });
                         }
                     }
                     ModelEvent::Reconnecting { reason } => {
-                        self.hooks.note(DriverNote::Reconnecting { reason }, now);
+                        self.hooks.note(DriverNote::Reconnecting { reason });
                     }
                     ModelEvent::Resumed { with_handle } => {
                         let with_handle = *with_handle;
-                        self.hooks.note(DriverNote::Resumed { with_handle }, now);
+                        self.hooks.note(DriverNote::Resumed { with_handle });
                     }
                     _ => {}
                 }
@@ -107,7 +104,7 @@ where
                     self.model.set_history(self.session.conversation_so_far());
                 }
             }
-            Some(Err(e)) => self.hooks.note(DriverNote::ModelFrameRefused(&e), now),
+            Some(Err(e)) => self.hooks.note(DriverNote::ModelFrameRefused(&e)),
             None => {
                 self.model.stop();
                 let closed = ModelEvent::Closed {

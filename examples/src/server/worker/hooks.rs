@@ -96,7 +96,7 @@ impl DriverHooks<WsClient> for WorkerHooks {
         }
     }
 
-    fn note(&mut self, note: DriverNote<'_>, now: Instant) {
+    fn note(&mut self, note: DriverNote<'_>) {
         let id = &self.interview_id;
         match note {
             DriverNote::FrameToModel => metrics::frame_to_model(),
@@ -112,7 +112,7 @@ impl DriverHooks<WsClient> for WorkerHooks {
             DriverNote::FirstModelAudio { after } => metrics::first_model_audio(after),
             DriverNote::ClientRefused(e) => {
                 metrics::error(ErrorKind::client_message_refused);
-                if let Some(skipped) = self.refusal_log.hit(now, REFUSAL_LOG_PERIOD) {
+                if let Some(skipped) = self.refusal_log.hit(Instant::now(), REFUSAL_LOG_PERIOD) {
                     tracing::info!(interview = %id, error = %e, not_logged_since = skipped, "client message refused");
                 }
             }
@@ -124,6 +124,7 @@ impl DriverHooks<WsClient> for WorkerHooks {
                 }
                 self.connected.store(true, Ordering::SeqCst);
                 // A new connection starts with fresh limits.
+                let now = Instant::now();
                 self.audio_rate = AudioRate::new(&self.limits, now);
                 self.text_rate = TextRate::new(&self.limits, now);
             }
@@ -153,7 +154,8 @@ impl DriverHooks<WsClient> for WorkerHooks {
             DriverNote::ModelFrameRefused(e) => {
                 // A malformed server frame: the connection goes on.
                 metrics::error(ErrorKind::model_frame_refused);
-                if let Some(skipped) = self.model_frame_log.hit(now, REFUSAL_LOG_PERIOD) {
+                if let Some(skipped) = self.model_frame_log.hit(Instant::now(), REFUSAL_LOG_PERIOD)
+                {
                     tracing::warn!(interview = %id, error = %e, not_logged_since = skipped, "model frame refused");
                 }
             }
