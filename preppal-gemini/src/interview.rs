@@ -67,15 +67,20 @@ impl LiveInterview {
     ///
     /// - `from_client` yields the payload of each binary frame the candidate sends (a
     ///   protobuf `ClientToServerMessage`, `proto/interview.proto`); its end means the
-    ///   candidate is gone. A frame that does not decode is logged and skipped.
+    ///   candidate is gone. A frame that does not decode is skipped, and the candidate is
+    ///   sent an `ErrorResponse` (413 when too large, 400 otherwise).
     /// - `to_client` takes each `ServerToClientMessage` the session produces, encoded, to
-    ///   be sent as one binary frame; a send that fails means the candidate is gone.
+    ///   be sent as one binary frame. A send that fails, a backlog past
+    ///   [`crate::driver::CLIENT_QUEUE_BYTES`] or a send with no progress for
+    ///   [`crate::driver::CLIENT_WRITE_TIMEOUT`] means the candidate is gone.
     /// - `persist` is called for each storage action, in order, one at a time (for example
     ///   `preppal_store::persist_to(&store, &id)`), off the relay's path; a failed action is
     ///   logged and the interview goes on. After the end the driver waits up to
     ///   [`crate::driver::PERSIST_WAIT`] for storage to take what is left.
     ///
-    /// It returns once the interview has ended and every message and action was handed on.
+    /// It returns once the interview has ended, the last messages were sent to a client that
+    /// is still there (for at most [`crate::driver::FINAL_WRITE_TIMEOUT`]) and storage took
+    /// every action (for at most [`crate::driver::PERSIST_WAIT`]).
     /// The loop is the one [`InterviewDriver`] (the server's worker runs the same steps)
     /// with [`ClientLoss::EndInterview`].
     pub async fn run<R, W, P, F, E>(

@@ -176,6 +176,11 @@ where
             return Poll::Ready(ClientIo::WriteFailed);
         }
         if !read {
+            // Reads are held back, but the connection may have writes of its own to make
+            // (a keepalive ping): its flush is polled.
+            if let Poll::Ready(Err(_)) = Pin::new(&mut self.conn).poll_flush(cx) {
+                return Poll::Ready(ClientIo::WriteFailed);
+            }
             return Poll::Pending;
         }
         Pin::new(&mut self.conn)
@@ -217,6 +222,12 @@ where
             if self.out.is_empty() && !self.unflushed {
                 self.blocked_since = None;
             } else if progressed || self.blocked_since.is_none() {
+                if self.blocked_since.is_none() {
+                    // The write just started waiting: the driver's loop turns once more, so
+                    // that its timer is armed for the write timeout (rare: a client that
+                    // reads never gets here).
+                    cx.waker().wake_by_ref();
+                }
                 self.blocked_since = Some(Instant::now());
             }
         }
@@ -251,5 +262,83 @@ where
     match link {
         Some(l) => std::future::poll_fn(|cx| l.poll_io(cx, read)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// A connection whose sink never has room and whose stream never yields.
+    struct Stuck;
+
+    impl Stream for Stuck {
+        type Item = ClientFrame;
+        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<ClientFrame>> {
+            Poll::Pending
+        }
+    }
+
+    impl Sink<Bytes> for Stuck {
+        type Error = ();
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Bytes) -> Result<(), ()> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_write_that_starts_waiting_arms_the_write_timeout_once() {
+        let wakes = Arc::new(Wakes::default());
+        let waker = std::task::Waker::from(Arc::clone(&wakes));
+        let mut cx = Context::from_waker(&waker);
+        let mut link = ClientLink::new(Stuck);
+        let timeout = Duration::from_secs(10);
+        assert_eq!(link.stall_deadline(timeout), None, "nothing waits yet");
+        link.enqueue(Bytes::from_static(b"frame")).unwrap();
+        assert!(link.poll_io(&mut cx, true).is_pending());
+        let deadline = link.stall_deadline(timeout).expect("a stall deadline");
+        assert!(deadline > Instant::now() + Duration::from_secs(9));
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "the loop turns to arm it"
+        );
+        // Still stuck: no progress, no new deadline, no more wakes (no busy loop).
+        assert!(link.poll_io(&mut cx, true).is_pending());
+        assert_eq!(link.stall_deadline(timeout), Some(deadline));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_queue_refuses_past_its_bound_but_always_takes_one_frame() {
+        let mut link = ClientLink::new(Stuck);
+        let big = Bytes::from(vec![0u8; CLIENT_QUEUE_BYTES + 1]);
+        link.enqueue(big).unwrap();
+        assert_eq!(link.enqueue(Bytes::from_static(b"x")), Err(Overflow));
+        assert_eq!(link.queued_bytes(), CLIENT_QUEUE_BYTES + 1);
     }
 }

@@ -58,7 +58,7 @@ pub enum ClientLost {
 }
 
 impl ClientLost {
-    /// A short phrase for logs: "closed", "send failed", …
+    /// A short phrase for logs: "connection lost", "send failed", …
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Closed => "connection lost",

@@ -250,7 +250,9 @@ where
     /// Sets the candidate's client connection: it yields each frame the client sends (a
     /// binary frame is a protobuf `ClientToServerMessage`) and takes each encoded
     /// `ServerToClientMessage` as one binary frame. For two separate halves, see
-    /// [`Duplex`].
+    /// [`Duplex`]. While the model connects the driver reads nothing (the frames wait in
+    /// the connection) and polls the connection's `poll_flush` instead, so a connection
+    /// with writes of its own (a keepalive ping) can make them.
     #[must_use]
     pub fn with_client(mut self, client: C) -> Self {
         self.client = Some(ClientLink::new(client));
@@ -295,6 +297,8 @@ where
         // one comes earlier.
         let mut timer = DeadlineTimer::new();
         let mut storing: Option<Pin<Box<F>>> = None;
+        // Bounded by what the session produces: one action per status change, turn end or
+        // checkpoint, under its transcript size limit.
         let mut backlog: VecDeque<PersistAction> = VecDeque::new();
         let now = Instant::now();
         if self.client.is_some() {

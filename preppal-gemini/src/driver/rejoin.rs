@@ -22,7 +22,14 @@ impl<C> Clone for Rejoin<C> {
 }
 
 impl<C> Rejoin<C> {
-    /// Attaches `client` to the interview. The session sends it a `SessionResumed`.
+    /// Whether the driver has ended: a connection handed over now comes back.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Hands `client` to the driver, which attaches it when no client is attached and the
+    /// interview has not ended (the session then sends it a `SessionResumed` once the
+    /// interview is under way) and dismisses it otherwise ([`super::DriverHooks::dismiss`]).
     ///
     /// # Errors
     /// Gives the connection back when the driver has ended or [`REJOIN_QUEUE`] connections

@@ -24,7 +24,7 @@
 //! ([`super::ModelConnector::connect_seeded`]) and the client gets `SessionResumed`.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::WebSocket;
@@ -169,11 +169,15 @@ async fn drive(
         stored,
         persist_rx,
     ));
-    let hooks = WorkerHooks::new(
+    // The persister's wait after the end shares one budget with the driver's own wait for
+    // storage: both count from the end of the interview.
+    let ended = Arc::new(OnceLock::new());
+    let hooks = WorkerHooks::with_end_mark(
         interview_id.clone(),
         Arc::clone(&tier.limits),
         Arc::clone(&connected),
         first.is_some(),
+        Arc::clone(&ended),
     );
     let model = Arc::new(InterviewModel::new(tier.models.clone(), ctx));
     let mut driver = InterviewDriver::connecting(session, model)
@@ -208,19 +212,29 @@ async fn drive(
         .await;
     // Boxed: the end runs once; inline, its future would be held by the task for the whole
     // interview.
-    Box::pin(finish(interview_id, persister, lease, outcome, connected)).await;
+    let since_end = ended.get().map_or(Duration::ZERO, Instant::elapsed);
+    let wait = Duration::from_secs(FINISH_WAIT_SECS).saturating_sub(since_end);
+    Box::pin(finish(
+        interview_id,
+        persister,
+        wait,
+        lease,
+        outcome,
+        connected,
+    ))
+    .await;
 }
 
-/// After the driver: wait for the persister, release the lease, close the candidate's
+/// After the driver: wait for the persister (for at most `wait`), release the lease, close the candidate's
 /// socket with the code that says why. Every wait is bounded in time.
 async fn finish(
     interview_id: String,
     persister: tokio::task::JoinHandle<Option<persist::Finished>>,
+    wait: Duration,
     lease: Option<LeaseKeeper>,
     outcome: preppal_gemini::DriverOutcome<WsClient>,
     connected: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let wait = Duration::from_secs(FINISH_WAIT_SECS);
     match tokio::time::timeout(wait, persister).await {
         Ok(Ok(Some(f))) => tracing::debug!(interview = %interview_id, ?f, "persisted"),
         Ok(_) => tracing::error!(interview = %interview_id, "persister ended without finishing"),

@@ -3,7 +3,7 @@
 //! "connected" flag, and the reasons a dismissed socket is given.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use preppal_core::codec::ClientMessage;
@@ -32,6 +32,8 @@ pub struct WorkerHooks {
     model_frame_log: LogThrottle,
     /// Set while a client is attached; the socket handler refuses a second client then.
     connected: Arc<AtomicBool>,
+    /// When the interview ended, for the worker's wait for the persister.
+    ended: Arc<OnceLock<Instant>>,
     /// The next attached client is a reconnect: a client was attached before, or the
     /// interview was picked up with nobody connected.
     attached_before: bool,
@@ -47,6 +49,23 @@ impl WorkerHooks {
         connected: Arc<AtomicBool>,
         first_client: bool,
     ) -> Self {
+        Self::with_end_mark(
+            interview_id,
+            limits,
+            connected,
+            first_client,
+            Arc::default(),
+        )
+    }
+
+    /// As [`WorkerHooks::new`], setting `ended` to the time the interview ends.
+    pub fn with_end_mark(
+        interview_id: String,
+        limits: Arc<Limits>,
+        connected: Arc<AtomicBool>,
+        first_client: bool,
+        ended: Arc<OnceLock<Instant>>,
+    ) -> Self {
         let now = Instant::now();
         Self {
             audio_rate: AudioRate::new(&limits, now),
@@ -56,6 +75,7 @@ impl WorkerHooks {
             refusal_log: LogThrottle::default(),
             model_frame_log: LogThrottle::default(),
             connected,
+            ended,
             attached_before: !first_client,
         }
     }
@@ -130,9 +150,14 @@ impl DriverHooks<WsClient> for WorkerHooks {
             }
             DriverNote::ClientLost { why, queued_bytes } => {
                 self.connected.store(false, Ordering::SeqCst);
-                if matches!(why, ClientLost::QueueFull | ClientLost::WriteStalled) {
-                    metrics::error(ErrorKind::client_write_stalled);
-                    tracing::warn!(interview = %id, queued = queued_bytes, why = why.as_str(), "candidate not reading");
+                match why {
+                    ClientLost::QueueFull | ClientLost::WriteStalled => {
+                        metrics::error(ErrorKind::client_write_stalled);
+                        tracing::warn!(interview = %id, queued = queued_bytes, why = why.as_str(), "candidate not reading: writes stalled");
+                    }
+                    // Logged when the socket is let go (`dismiss`).
+                    ClientLost::Silent => return,
+                    _ => {}
                 }
                 tracing::info!(interview = %id, why = why.as_str(), "candidate connection dropped; waiting for a reconnect");
             }
@@ -176,7 +201,12 @@ impl DriverHooks<WsClient> for WorkerHooks {
             DriverNote::Shutdown => {
                 tracing::info!(interview = %id, "server shutting down: finishing the interview");
             }
-            DriverNote::Session(event) => log_event(id, event),
+            DriverNote::Session(event) => {
+                if matches!(event, SessionEvent::Ended { .. }) {
+                    let _ = self.ended.set(Instant::now());
+                }
+                log_event(id, event);
+            }
             _ => {}
         }
     }

@@ -320,7 +320,13 @@ pub async fn interview_socket(
         tracing::info!(interview = %interview_id, "client reconnecting to its running interview");
         return ws.on_upgrade(move |socket| async move {
             if let Err(client) = handoff.attach.attach(WsClient::new(socket)) {
-                socket::refuse(client.into_inner(), 409, "the interview has ended", 1008).await;
+                let why = if handoff.attach.is_closed() {
+                    "the interview has ended"
+                } else {
+                    // Other connections wait for the driver already.
+                    "the interview is already connected"
+                };
+                socket::refuse(client.into_inner(), 409, why, 1008).await;
             }
         });
     }

@@ -19,7 +19,7 @@ use preppal_gemini::driver::{ClientFrame, FINAL_WRITE_TIMEOUT};
 pub const CLIENT_PING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// An upgraded candidate socket, pinged every [`CLIENT_PING_INTERVAL`] while the driver
-/// reads it.
+/// polls it (reading, or flushing while the model connects).
 #[derive(Debug)]
 pub struct WsClient {
     ws: WebSocket,
@@ -105,8 +105,12 @@ impl Sink<Bytes> for WsClient {
         Pin::new(&mut self.ws).start_send(Message::Binary(frame))
     }
 
+    /// Flushes, writing a due ping first: the driver polls this while it holds the
+    /// candidate's frames back (the model is connecting), so the pings go on then too.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Pin::new(&mut self.ws).poll_flush(cx)
+        let this = &mut *self;
+        this.poll_ping(cx)?;
+        Pin::new(&mut this.ws).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
