@@ -1,6 +1,7 @@
 //! The driver as a host runs it (the bundled server's worker does): the model connected
 //! through a [`ConnectModel`] when the session asks, hooks that gate and watch, outside
-//! signals, dismissed connections, and storage that is slow.
+//! signals, dismissed connections, and storage that is slow. Its candidate connection and
+//! simulator helpers serve the other driver tests too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,22 +21,22 @@ use crate::{interviewer_instruction, LiveConfig, ReconnectPolicy};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-type Conn = Duplex<fmpsc::UnboundedReceiver<ClientFrame>, fmpsc::UnboundedSender<Bytes>>;
+pub(super) type Conn = Duplex<fmpsc::UnboundedReceiver<ClientFrame>, fmpsc::UnboundedSender<Bytes>>;
 
 /// The candidate's ends of one client connection.
-struct Candidate {
+pub(super) struct Candidate {
     tx: fmpsc::UnboundedSender<ClientFrame>,
     rx: fmpsc::UnboundedReceiver<Bytes>,
 }
 
-fn connection() -> (Candidate, Conn) {
+pub(super) fn connection() -> (Candidate, Conn) {
     let (tx, from) = fmpsc::unbounded();
     let (to, rx) = fmpsc::unbounded();
     (Candidate { tx, rx }, Duplex::new(from, to))
 }
 
 impl Candidate {
-    fn send(&self, msg: &ClientMessage) {
+    pub(super) fn send(&self, msg: &ClientMessage) {
         self.send_frame(ClientFrame::Binary(codec::encode_client(msg)));
     }
 
@@ -43,7 +44,7 @@ impl Candidate {
         self.tx.unbounded_send(frame).unwrap();
     }
 
-    async fn until(&mut self, done: impl Fn(&M) -> bool) -> M {
+    pub(super) async fn until(&mut self, done: impl Fn(&M) -> bool) -> M {
         loop {
             let frame = tokio::time::timeout(LIMIT, self.rx.next())
                 .await
@@ -57,7 +58,7 @@ impl Candidate {
     }
 }
 
-fn greeting_done(m: &M) -> bool {
+pub(super) fn greeting_done(m: &M) -> bool {
     matches!(m, M::TranscriptUpdate(u) if u.speaker == "AI" && u.turn_complete)
 }
 
@@ -68,7 +69,7 @@ fn error_code(m: &M) -> Option<i32> {
     }
 }
 
-async fn simulator() -> SimulatorHandle {
+pub(super) async fn simulator() -> SimulatorHandle {
     Simulator::start(
         SimulatorConfig::default()
             .with_voice(SpeechMode::Silence)

@@ -7,59 +7,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::channel::mpsc as fmpsc;
-use futures::StreamExt as _;
-use preppal_core::codec::{self, ClientMessage};
+use preppal_core::codec::ClientMessage;
 use preppal_core::proto::server_to_client_message::Message as M;
 use preppal_core::{EndReason, InterviewSession, InterviewStatus, SessionConfig, Speaker};
 
+use super::hosted_tests::{connection, greeting_done, simulator};
 use super::*;
-use crate::simulator::{Simulator, SimulatorConfig, SpeechMode};
 use crate::{interviewer_instruction, LiveConfig, ReconnectPolicy};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-type From = fmpsc::UnboundedReceiver<Bytes>;
-type To = fmpsc::UnboundedSender<Bytes>;
-
-/// The candidate's ends of one client connection.
-struct Candidate {
-    tx: fmpsc::UnboundedSender<Bytes>,
-    rx: fmpsc::UnboundedReceiver<Bytes>,
-}
-
-fn connection() -> (Candidate, From, To) {
-    let (tx, from) = fmpsc::unbounded();
-    let (to, rx) = fmpsc::unbounded();
-    (Candidate { tx, rx }, from, to)
-}
-
-impl Candidate {
-    fn send(&self, msg: &ClientMessage) {
-        self.tx.unbounded_send(codec::encode_client(msg)).unwrap();
-    }
-
-    async fn until(&mut self, done: impl Fn(&M) -> bool) -> M {
-        loop {
-            let frame = tokio::time::timeout(LIMIT, self.rx.next())
-                .await
-                .expect("a server message in time")
-                .expect("the connection is open");
-            let msg = codec::decode_server(frame).unwrap();
-            if done(&msg) {
-                return msg;
-            }
-        }
-    }
-}
-
 async fn driver<C>(grace: Duration) -> (crate::simulator::SimulatorHandle, InterviewDriver<C>) {
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .with_voice(SpeechMode::Silence)
-            .with_hold_turn_for_playback(false),
-    )
-    .await
-    .unwrap();
+    let sim = simulator().await;
     let instruction = interviewer_instruction("", "Rust engineer", "Jo");
     let config = LiveConfig::new("key", instruction).with_endpoint(sim.url());
     let live = ResilientSession::connect(config, ReconnectPolicy::default())
@@ -73,17 +32,13 @@ async fn driver<C>(grace: Duration) -> (crate::simulator::SimulatorHandle, Inter
     (sim, InterviewDriver::new(session, live))
 }
 
-fn greeting_done(m: &M) -> bool {
-    matches!(m, M::TranscriptUpdate(u) if u.speaker == "AI" && u.turn_complete)
-}
-
 #[tokio::test]
 async fn a_lost_client_ends_the_interview_by_default() {
     let (sim, driver) = driver(Duration::from_secs(30)).await;
-    let (mut c, from, to) = connection();
+    let (mut c, conn) = connection();
     let run = tokio::spawn(
         driver
-            .with_client(Duplex::new(from, to))
+            .with_client(conn)
             .run(|_| async { Ok::<(), std::convert::Infallible>(()) }),
     );
     c.until(greeting_done).await;
@@ -101,10 +56,10 @@ async fn a_lost_client_ends_the_interview_by_default() {
 #[tokio::test]
 async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
     let (sim, driver) = driver(Duration::from_secs(30)).await;
-    let (mut first, from, to) = connection();
+    let (mut first, conn) = connection();
     let mut driver = driver
         .with_client_loss(ClientLoss::AwaitRejoin)
-        .with_client(Duplex::new(from, to));
+        .with_client(conn);
     let rejoin = driver.rejoin();
     let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = stored.clone();
@@ -117,11 +72,8 @@ async fn a_rejoined_client_resumes_the_interview_and_ends_it() {
     // The interview waits: a new connection gets the transcript so far.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!run.is_finished(), "the interview waits for a rejoin");
-    let (mut second, from, to) = connection();
-    rejoin
-        .attach(Duplex::new(from, to))
-        .map_err(|_| ())
-        .unwrap();
+    let (mut second, conn) = connection();
+    rejoin.attach(conn).map_err(|_| ()).unwrap();
     let resumed = second.until(|m| matches!(m, M::SessionResumed(_))).await;
     let M::SessionResumed(resumed) = resumed else {
         unreachable!()
